@@ -1,0 +1,379 @@
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "daemon.h"
+#include "haproxy/listener.h"
+#include "haproxy/proc.h"
+#include "haproxy/supervisor.h"
+#include "model.h"
+#include "pmconfig.h"
+#include "service.h"
+#include "service_config/source.h"
+#include "snapshot.h"
+#include "util.h"
+
+struct daemon {
+	uv_loop_t		*loop;
+	char			*config_file;
+	struct pm_config	*cfg;
+	struct pm_config	*prev_cfg;	/* to fall back to */
+	struct model		 model;
+	struct svcsrc		*source;
+	struct supervisor	 sup;
+	uv_timer_t		 debounce;
+	char			*pending_why;
+	int			 pending_count;
+	uv_signal_t		 sig_term, sig_int, sig_hup;
+	bool			 stopping;
+};
+
+static void
+daemon_on_debounce(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+	char *why;
+
+	if (d->pending_count > 1)
+		why = xasprintf("%s (and %d more changes)", d->pending_why,
+		    d->pending_count - 1);
+	else
+		why = xstrdup(d->pending_why ? d->pending_why : "change");
+	free(d->pending_why);
+	d->pending_why = NULL;
+	d->pending_count = 0;
+	sup_request_reload(&d->sup, why);
+	free(why);
+}
+
+/* Changes are collected for debounce_ms from the first one, so a burst is
+ * one reload and the first change still goes live within the bound. */
+static void
+daemon_on_change(void *ctx, const char *why)
+{
+	struct daemon *d = ctx;
+
+	log_debug("%s", why);
+	if (d->pending_why == NULL)
+		d->pending_why = xstrdup(why);
+	d->pending_count++;
+	if (!uv_is_active((uv_handle_t *)&d->debounce))
+		uv_timer_start(&d->debounce, daemon_on_debounce,
+		    (uint64_t)d->cfg->debounce_ms, 0);
+}
+
+static void
+daemon_src_set(void *ctx, struct service_def *def)
+{
+	struct daemon *d = ctx;
+
+	model_set_def(&d->model, def);
+}
+
+static void
+daemon_src_remove(void *ctx, const char *name)
+{
+	struct daemon *d = ctx;
+
+	model_remove(&d->model, name);
+}
+
+static void
+daemon_src_synced(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	model_sweep_unseen(&d->model);
+}
+
+static struct snapshot *
+daemon_build(void *ctx, const struct snapshot *live)
+{
+	struct daemon *d = ctx;
+
+	return model_snapshot(&d->model, d->cfg, live);
+}
+
+static void
+daemon_reject(void *ctx, const char *service, const struct service_def *def)
+{
+	struct daemon *d = ctx;
+
+	model_reject(&d->model, service, def);
+}
+
+static bool
+daemon_settings_rejected(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	if (d->prev_cfg == NULL) {
+		log_warnx("HAProxy refused the haproxy.global or "
+		    "haproxy.defaults lines of %s: fix them and send SIGHUP",
+		    d->cfg->file);
+		return false;
+	}
+	log_warnx("HAProxy refused the haproxy.global or haproxy.defaults "
+	    "lines of the re-read %s: going on with the previous ones",
+	    d->cfg->file);
+	pmconfig_free(d->cfg);
+	d->cfg = d->prev_cfg;
+	d->prev_cfg = NULL;
+	sup_set_config(&d->sup, d->cfg);
+	return true;
+}
+
+static void
+daemon_on_close(uv_handle_t *h)
+{
+	(void)h;
+}
+
+static void
+daemon_stopped(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	svcsrc_stop(d->source);
+	d->source = NULL;
+	model_free(&d->model);
+	uv_close((uv_handle_t *)&d->debounce, daemon_on_close);
+	uv_close((uv_handle_t *)&d->sig_term, daemon_on_close);
+	uv_close((uv_handle_t *)&d->sig_int, daemon_on_close);
+	uv_close((uv_handle_t *)&d->sig_hup, daemon_on_close);
+	log_info("stopped");
+}
+
+static const struct svcsrc_cbs daemon_src_cbs_template = {
+	.set = daemon_src_set,
+	.remove = daemon_src_remove,
+	.synced = daemon_src_synced,
+};
+
+static int
+daemon_start_source(struct daemon *d, char **err)
+{
+	struct svcsrc_cbs cbs = daemon_src_cbs_template;
+	struct svcsrc *src;
+
+	cbs.ctx = d;
+	model_mark_unseen(&d->model);
+	if ((src = svcsrc_start(d->loop, d->cfg, &cbs, err)) == NULL)
+		return -1;
+	svcsrc_stop(d->source);
+	d->source = src;
+	return 0;
+}
+
+static void
+daemon_on_signal(uv_signal_t *sig, int signum)
+{
+	struct daemon *d = sig->data;
+
+	if (signum == SIGHUP) {
+		struct pm_config *cfg = NULL, *old;
+		char *err = NULL;
+
+		if (d->stopping)
+			return;
+		log_info("SIGHUP: re-reading %s", d->config_file);
+		if (pmconfig_load(d->config_file, &cfg, &err) == -1) {
+			log_warnx("%s; keeping the running configuration", err);
+			free(err);
+			return;
+		}
+		old = d->cfg;
+		d->cfg = cfg;
+		if (!svcsrc_same(d->source, cfg) &&
+		    daemon_start_source(d, &err) == -1) {
+			log_warnx("%s; keeping the running configuration", err);
+			free(err);
+			d->cfg = old;
+			pmconfig_free(cfg);
+			return;
+		}
+		pmconfig_free(d->prev_cfg);
+		d->prev_cfg = old;
+		sup_set_config(&d->sup, d->cfg);
+		daemon_on_change(d, "proxymgr.yml re-read");
+		return;
+	}
+	if (d->stopping) {
+		log_info("second stop signal: stopping HAProxy now");
+		sup_stop_now(&d->sup);
+		return;
+	}
+	log_info("%s: stopping HAProxy gracefully", strsignal(signum));
+	d->stopping = true;
+	uv_timer_stop(&d->debounce);
+	sup_stop(&d->sup);
+}
+
+/* Where the binary is, for a clear message at start rather than an
+ * endless series of failed reloads. */
+static bool
+daemon_find_program(const char *prog)
+{
+	const char *path = getenv("PATH");
+	char *copy, *dir, *save = NULL;
+	bool found = false;
+
+	if (strchr(prog, '/') != NULL)
+		return access(prog, X_OK) == 0;
+	copy = xstrdup(path ? path : "/usr/local/bin:/usr/bin:/bin");
+	for (dir = strtok_r(copy, ":", &save); dir != NULL && !found;
+	    dir = strtok_r(NULL, ":", &save)) {
+		char *full = xasprintf("%s/%s", dir, prog);
+		found = access(full, X_OK) == 0;
+		free(full);
+	}
+	free(copy);
+	return found;
+}
+
+int
+daemon_run(const char *config_file)
+{
+	struct daemon d;
+	struct sup_hooks hooks = {
+		.build = daemon_build,
+		.reject = daemon_reject,
+		.settings_rejected = daemon_settings_rejected,
+		.stopped = daemon_stopped,
+		.ctx = &d,
+	};
+	char *err = NULL;
+
+	memset(&d, 0, sizeof(d));
+	d.loop = uv_default_loop();
+	d.config_file = xstrdup(config_file);
+	if (pmconfig_load(config_file, &d.cfg, &err) == -1)
+		fatalx("%s", err);
+	if (!daemon_find_program(d.cfg->haproxy_path))
+		fatalx("%s: haproxy.path: '%s' is not an executable program "
+		    "(install haproxy, or set haproxy.path)", config_file,
+		    d.cfg->haproxy_path);
+	if (mkdir_parents(d.cfg->config_path, &err) == -1 ||
+	    mkdir_parents(d.cfg->socket_path, &err) == -1)
+		fatalx("%s", err);
+	signal(SIGPIPE, SIG_IGN);
+	srand((unsigned)getpid() ^ (unsigned)now_ms());
+
+	uv_timer_init(d.loop, &d.debounce);
+	d.debounce.data = &d;
+	uv_signal_init(d.loop, &d.sig_term);
+	uv_signal_init(d.loop, &d.sig_int);
+	uv_signal_init(d.loop, &d.sig_hup);
+	d.sig_term.data = d.sig_int.data = d.sig_hup.data = &d;
+	uv_signal_start(&d.sig_term, daemon_on_signal, SIGTERM);
+	uv_signal_start(&d.sig_int, daemon_on_signal, SIGINT);
+	uv_signal_start(&d.sig_hup, daemon_on_signal, SIGHUP);
+
+	model_init(&d.model, d.loop, daemon_on_change, &d);
+	sup_init(&d.sup, d.loop, d.cfg, &hooks);
+	log_info("starting: %s, HAProxy %s, config %s, stats socket %s",
+	    config_file, d.cfg->haproxy_path, d.cfg->config_path,
+	    d.cfg->socket_path);
+	if (daemon_start_source(&d, &err) == -1)
+		fatalx("%s: %s", config_file, err);
+	/* Start HAProxy even with no service yet. */
+	daemon_on_change(&d, "start");
+
+	uv_run(d.loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(d.loop) != 0)
+		log_warnx("event loop closed with handles still open");
+	pmconfig_free(d.cfg);
+	pmconfig_free(d.prev_cfg);
+	free(d.pending_why);
+	free(d.config_file);
+	return 0;
+}
+
+struct daemon_check_state {
+	bool	done;
+	bool	ok;
+	char	*output;
+};
+
+static void
+daemon_check_done(struct hap_proc *p)
+{
+	struct daemon_check_state *st = p->arg;
+
+	st->done = true;
+	st->ok = p->exit_status == 0 && p->term_signal == 0;
+	st->output = xstrdup(p->output.buf ? p->output.buf : "");
+	hap_proc_release(p);
+}
+
+int
+daemon_check(const char *config_file)
+{
+	struct daemon_check_state st = { false, false, NULL };
+	struct pm_config *cfg = NULL;
+	struct svcsrc_cbs cbs = daemon_src_cbs_template;
+	struct daemon d;
+	struct snapshot *snap;
+	struct hap_proc *p;
+	char *err = NULL, *tmp;
+	int warnings, rc = 1;
+
+	memset(&d, 0, sizeof(d));
+	d.loop = uv_default_loop();
+	if (pmconfig_load(config_file, &cfg, &err) == -1) {
+		log_warnx("%s", err);
+		free(err);
+		return 1;
+	}
+	d.cfg = cfg;
+	listener_set_placeholder(true);
+	model_init(&d.model, d.loop, NULL, NULL);
+	cbs.ctx = &d;
+	warnings = log_warning_count();
+	if ((d.source = svcsrc_start(d.loop, cfg, &cbs, &err)) == NULL) {
+		log_warnx("%s: %s", config_file, err);
+		free(err);
+		goto out;
+	}
+	snap = model_snapshot(&d.model, cfg, NULL);
+	fputs(snap->text, stdout);
+	fflush(stdout);
+	tmp = xasprintf("/tmp/proxymgrd-check.%ld.cfg", (long)getpid());
+	if (write_file_atomic(tmp, snap->text, strlen(snap->text), &err) == -1)
+		log_warnx("%s", err);
+	else if ((p = hap_proc_spawn(d.loop, HAP_PROC_CHECK, cfg->haproxy_path,
+	    tmp, snap, daemon_check_done, &st, &err)) == NULL)
+		log_warnx("%s", err);
+	else {
+		while (!st.done)
+			uv_run(d.loop, UV_RUN_ONCE);
+		if (!st.ok)
+			log_warnx("HAProxy refused the configuration:\n%s",
+			    st.output);
+		else if (log_warning_count() == warnings)
+			rc = 0;
+	}
+	if (log_warning_count() != warnings && st.ok)
+		log_warnx("%d problems found (see above)",
+		    log_warning_count() - warnings);
+	free(err);
+	free(st.output);
+	unlink(tmp);
+	free(tmp);
+	snapshot_free(snap);
+out:
+	svcsrc_stop(d.source);
+	model_free(&d.model);
+	uv_run(d.loop, UV_RUN_NOWAIT);
+	uv_loop_close(d.loop);
+	pmconfig_free(cfg);
+	if (rc == 0)
+		log_info("%s: configuration OK", config_file);
+	return rc;
+}

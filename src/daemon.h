@@ -1,0 +1,15 @@
+/* The daemon wires the parts together on one libuv loop: the service-config
+ * source feeds the model, model changes are debounced into reload requests
+ * for the supervisor, and signals stop (TERM/INT) or re-read the
+ * configuration (HUP). */
+#ifndef PM_DAEMON_H
+#define PM_DAEMON_H
+
+#include <stdbool.h>
+
+/* Run until stopped; returns the process exit code. */
+int daemon_run(const char *config_file);
+/* --check: load everything, print haproxy.cfg, validate it with HAProxy. */
+int daemon_check(const char *config_file);
+
+#endif

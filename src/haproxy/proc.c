@@ -1,0 +1,225 @@
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "haproxy/listener.h"
+#include "haproxy/proc.h"
+#include "snapshot.h"
+#include "util.h"
+
+extern char **environ;
+
+/* Their mere presence makes HAProxy 2.6 act as a master-worker child. */
+static const char *const hap_proc_scrubbed_env[] = {
+	"HAPROXY_MWORKER_REEXEC=",
+	"HAPROXY_MWORKER_WAIT_ONLY=",
+	"HAPROXY_PROCESSES=",
+	NULL,
+};
+
+static char **
+hap_proc_env(void)
+{
+	size_t n = 0, out = 0;
+	char **env;
+
+	while (environ[n] != NULL)
+		n++;
+	env = xcalloc(n + 1, sizeof(*env));
+	for (size_t i = 0; i < n; i++) {
+		bool drop = false;
+		for (size_t j = 0; hap_proc_scrubbed_env[j] != NULL; j++)
+			if (strncmp(environ[i], hap_proc_scrubbed_env[j],
+			    strlen(hap_proc_scrubbed_env[j])) == 0)
+				drop = true;
+		if (!drop)
+			env[out++] = environ[i];
+	}
+	return env;
+}
+
+static void
+hap_proc_maybe_done(struct hap_proc *p)
+{
+	if (--p->pending == 0 && p->on_done != NULL)
+		p->on_done(p);
+}
+
+static void
+hap_proc_line(struct hap_proc *p, const char *line)
+{
+	if (p->kind == HAP_PROC_CHECK) {
+		sbuf_puts(&p->output, line);
+		sbuf_puts(&p->output, "\n");
+	} else if (line[0] != '\0')
+		log_info("haproxy[%d]: %s", p->pid, line);
+}
+
+static void
+hap_proc_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	(void)h;
+	buf->base = xmalloc(suggested);
+	buf->len = suggested;
+}
+
+static void
+hap_proc_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct hap_proc *p = s->data;
+	struct sbuf *part = &p->partial[(uv_pipe_t *)s == &p->out[0] ? 0 : 1];
+
+	if (nread > 0) {
+		sbuf_add(part, buf->base, (size_t)nread);
+		char *start = part->buf, *nl;
+		while ((nl = memchr(start, '\n', part->len -
+		    (size_t)(start - part->buf))) != NULL) {
+			*nl = '\0';
+			hap_proc_line(p, start);
+			start = nl + 1;
+		}
+		size_t rest = part->len - (size_t)(start - part->buf);
+		memmove(part->buf, start, rest);
+		part->len = rest;
+		part->buf[rest] = '\0';
+	}
+	free(buf->base);
+	if (nread < 0) {
+		if (part->len > 0)
+			hap_proc_line(p, part->buf);
+		part->len = 0;
+		uv_read_stop(s);
+		hap_proc_maybe_done(p);
+	}
+}
+
+static void
+hap_proc_on_exit(uv_process_t *proc, int64_t status, int sig)
+{
+	struct hap_proc *p = proc->data;
+
+	p->exited = true;
+	p->exit_status = status;
+	p->term_signal = sig;
+	hap_proc_maybe_done(p);
+}
+
+static void
+hap_proc_on_close(uv_handle_t *h)
+{
+	struct hap_proc *p = h->data;
+
+	if (--p->open_handles > 0)
+		return;
+	sbuf_free(&p->partial[0]);
+	sbuf_free(&p->partial[1]);
+	sbuf_free(&p->output);
+	free(p);
+}
+
+struct hap_proc *
+hap_proc_spawn(uv_loop_t *loop, enum hap_proc_kind kind, const char *haproxy,
+    const char *config_file, const struct snapshot *snap,
+    hap_proc_done_cb on_done, void *arg, char **err)
+{
+	struct hap_proc *p = xcalloc(1, sizeof(*p));
+	uv_process_options_t opt;
+	uv_stdio_container_t *stdio;
+	const char *args[6];
+	size_t nargs = 0, nstdio = SNAPSHOT_FIRST_FD + snap->n;
+	char **env;
+	int rc;
+
+	p->kind = kind;
+	p->on_done = on_done;
+	p->arg = arg;
+	p->pending = 3;
+	sbuf_init(&p->output);
+	sbuf_init(&p->partial[0]);
+	sbuf_init(&p->partial[1]);
+
+	args[nargs++] = haproxy;
+	if (kind == HAP_PROC_CHECK)
+		args[nargs++] = "-c";
+	args[nargs++] = "-f";
+	args[nargs++] = config_file;
+	if (kind == HAP_PROC_RUN)
+		args[nargs++] = "-db";	/* stay in the foreground, our child */
+	args[nargs] = NULL;
+
+	stdio = xcalloc(nstdio, sizeof(*stdio));
+	stdio[0].flags = UV_IGNORE;
+	for (int i = 0; i < 2; i++) {
+		uv_pipe_init(loop, &p->out[i], 0);
+		p->out[i].data = p;
+		stdio[i + 1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+		stdio[i + 1].data.stream = (uv_stream_t *)&p->out[i];
+	}
+	p->open_handles = 2;
+	/* libuv dup2()s each listener to its slot; dup2 clears CLOEXEC. */
+	for (size_t i = 0; i < snap->n; i++) {
+		stdio[snap->v[i].child_fd].flags = UV_INHERIT_FD;
+		stdio[snap->v[i].child_fd].data.fd = snap->v[i].listener->fd;
+	}
+
+	env = hap_proc_env();
+	memset(&opt, 0, sizeof(opt));
+	opt.file = haproxy;
+	opt.args = (char **)args;
+	opt.env = env;
+	opt.stdio = stdio;
+	opt.stdio_count = (int)nstdio;
+	opt.exit_cb = hap_proc_on_exit;
+	p->process.data = p;
+	rc = uv_spawn(loop, &p->process, &opt);
+	free(env);
+	free(stdio);
+	if (rc < 0) {
+		set_err(err, "cannot run %s: %s", haproxy, uv_strerror(rc));
+		/* A failed uv_spawn still leaves the handle to be closed. */
+		p->open_handles++;
+		p->on_done = NULL;
+		hap_proc_release(p);
+		return NULL;
+	}
+	p->open_handles++;
+	p->pid = p->process.pid;
+	p->started_ms = now_ms();
+	uv_read_start((uv_stream_t *)&p->out[0], hap_proc_alloc,
+	    hap_proc_on_read);
+	uv_read_start((uv_stream_t *)&p->out[1], hap_proc_alloc,
+	    hap_proc_on_read);
+	return p;
+}
+
+int
+hap_proc_signal(struct hap_proc *p, int sig)
+{
+	if (p->exited)
+		return 0;
+	return uv_process_kill(&p->process, sig);
+}
+
+void
+hap_proc_release(struct hap_proc *p)
+{
+	p->on_done = NULL;
+	uv_close((uv_handle_t *)&p->out[0], hap_proc_on_close);
+	uv_close((uv_handle_t *)&p->out[1], hap_proc_on_close);
+	uv_close((uv_handle_t *)&p->process, hap_proc_on_close);
+}
+
+const char *
+hap_proc_status(const struct hap_proc *p, char *buf, size_t len)
+{
+	if (p->term_signal != 0)
+		snprintf(buf, len, "killed by signal %d (%s)", p->term_signal,
+		    strsignal(p->term_signal));
+	else
+		snprintf(buf, len, "exit status %lld",
+		    (long long)p->exit_status);
+	return buf;
+}

@@ -1,0 +1,53 @@
+/* One HAProxy child: a config check (`haproxy -c`) or a running process.
+ * Both get the snapshot's listeners as fds 3.. and an environment without
+ * the variables that would switch HAProxy into master-worker mode. Output
+ * is captured: a check's is kept for the error report, a running one's is
+ * logged line by line. */
+#ifndef PM_HAP_PROC_H
+#define PM_HAP_PROC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "util.h"
+
+struct snapshot;
+struct hap_proc;
+
+/* Called once the process has exited and its output is fully read. */
+typedef void (*hap_proc_done_cb)(struct hap_proc *p);
+
+enum hap_proc_kind { HAP_PROC_CHECK, HAP_PROC_RUN };
+
+struct hap_proc {
+	enum hap_proc_kind	 kind;
+	uv_process_t		 process;
+	uv_pipe_t		 out[2];	/* stdout, stderr */
+	struct sbuf		 partial[2];	/* unfinished line */
+	struct sbuf		 output;	/* HAP_PROC_CHECK only */
+	int			 pid;
+	int			 pending;	/* exit + two EOFs */
+	int			 open_handles;
+	bool			 exited;
+	int64_t			 exit_status;
+	int			 term_signal;
+	uint64_t		 started_ms;
+	bool			 soft_stopped;
+	uint64_t		 soft_stop_ms;
+	hap_proc_done_cb	 on_done;
+	void			*arg;
+	struct hap_proc		*next;
+};
+
+struct hap_proc *hap_proc_spawn(uv_loop_t *loop, enum hap_proc_kind kind,
+    const char *haproxy, const char *config_file, const struct snapshot *snap,
+    hap_proc_done_cb on_done, void *arg, char **err);
+int hap_proc_signal(struct hap_proc *p, int sig);
+/* Release handles; frees p once they are closed. on_done is not called. */
+void hap_proc_release(struct hap_proc *p);
+/* "exit status 1" / "killed by signal 9", for log lines. */
+const char *hap_proc_status(const struct hap_proc *p, char *buf, size_t len);
+
+#endif

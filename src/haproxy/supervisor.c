@@ -1,0 +1,632 @@
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "haproxy/check_report.h"
+#include "haproxy/proc.h"
+#include "haproxy/stats.h"
+#include "haproxy/supervisor.h"
+#include "pmconfig.h"
+#include "service.h"
+#include "snapshot.h"
+#include "util.h"
+
+#define SUP_READY_POLL_MS	20
+#define SUP_RESTART_MIN_MS	100
+#define SUP_RESTART_MAX_MS	10000
+#define SUP_STABLE_MS		10000	/* ran this long: backoff resets */
+#define SUP_CHECK_ATTEMPTS	3
+#define SUP_REASONS_MAX		400
+
+static void sup_schedule(struct supervisor *s);
+static void sup_begin_check(struct supervisor *s);
+static void sup_on_proc_done(struct hap_proc *p);
+static void sup_ready_poll_start(struct supervisor *s);
+static void sup_restart_later(struct supervisor *s);
+
+static char *
+sup_new_path(const struct supervisor *s)
+{
+	return xasprintf("%s.new", s->cfg->config_path);
+}
+
+void
+sup_init(struct supervisor *s, uv_loop_t *loop, const struct pm_config *cfg,
+    const struct sup_hooks *hooks)
+{
+	memset(s, 0, sizeof(*s));
+	s->loop = loop;
+	s->cfg = cfg;
+	s->hooks = *hooks;
+	s->restart_backoff_ms = SUP_RESTART_MIN_MS;
+	uv_timer_init(loop, &s->reload_timer);
+	uv_timer_init(loop, &s->ready_timer);
+	uv_timer_init(loop, &s->restart_timer);
+	uv_timer_init(loop, &s->stop_timer);
+	s->reload_timer.data = s->ready_timer.data = s;
+	s->restart_timer.data = s->stop_timer.data = s;
+	s->open_timers = 4;
+}
+
+void
+sup_set_config(struct supervisor *s, const struct pm_config *cfg)
+{
+	s->cfg = cfg;
+}
+
+int
+sup_current_pid(const struct supervisor *s)
+{
+	return s->current ? s->current->pid : 0;
+}
+
+void
+sup_request_reload(struct supervisor *s, const char *why)
+{
+	if (s->state == SUP_STOPPING)
+		return;
+	if (s->reasons == NULL)
+		s->reasons = xstrdup(why);
+	else if (strlen(s->reasons) < SUP_REASONS_MAX) {
+		char *r = xasprintf("%s; %s", s->reasons, why);
+		free(s->reasons);
+		s->reasons = r;
+	} else if (strstr(s->reasons, "; ...") == NULL) {
+		char *r = xasprintf("%s; ...", s->reasons);
+		free(s->reasons);
+		s->reasons = r;
+	}
+	s->reload_wanted = true;
+	sup_schedule(s);
+}
+
+static void
+sup_on_reload_timer(uv_timer_t *t)
+{
+	struct supervisor *s = t->data;
+
+	if (s->state != SUP_IDLE || !s->reload_wanted)
+		return;
+	s->reload_wanted = false;
+	free(s->cur_reasons);
+	s->cur_reasons = s->reasons;
+	s->reasons = NULL;
+	s->check_attempts = 0;
+	s->last_reload_ms = now_ms();
+	sup_begin_check(s);
+}
+
+/* Rate limit: at most one reload per min_interval_ms, with up to 10% of
+ * jitter so that a fleet does not reload in lockstep. */
+static void
+sup_schedule(struct supervisor *s)
+{
+	uint64_t now = now_ms(), at, delay = 0;
+	uint64_t interval = (uint64_t)s->cfg->min_interval_ms;
+
+	if (s->state != SUP_IDLE || !s->reload_wanted)
+		return;
+	if (s->live != NULL) {
+		at = s->last_reload_ms + interval;
+		if (at > now)
+			delay = at - now + (uint64_t)rand() % (interval / 10 + 1);
+	}
+	if (uv_is_active((uv_handle_t *)&s->reload_timer) &&
+	    uv_timer_get_due_in(&s->reload_timer) <= delay)
+		return;
+	uv_timer_start(&s->reload_timer, sup_on_reload_timer, delay, 0);
+}
+
+static void
+sup_on_restart_timer(uv_timer_t *t)
+{
+	struct supervisor *s = t->data;
+
+	if (s->state != SUP_IDLE || s->current != NULL) {
+		s->restart_wanted = s->current == NULL;
+		return;
+	}
+	if (s->live == NULL) {
+		/* Nothing ever started: try the whole reload again. */
+		s->reload_wanted = true;
+		if (s->reasons == NULL)
+			s->reasons = xstrdup("retrying the first start");
+		sup_schedule(s);
+		return;
+	}
+	char *err = NULL;
+	/* The file on disk may hold a config that failed; put back the
+	 * one the live snapshot was checked with. */
+	if (write_file_atomic(s->cfg->config_path, s->live->text,
+	    strlen(s->live->text), &err) == -1) {
+		log_warnx("restart: %s", err);
+		free(err);
+	}
+	s->restarts++;
+	s->starting_is_restart = true;
+	s->starting = hap_proc_spawn(s->loop, HAP_PROC_RUN,
+	    s->cfg->haproxy_path, s->cfg->config_path, s->live,
+	    sup_on_proc_done, s, &err);
+	if (s->starting == NULL) {
+		log_warnx("restart: %s", err);
+		free(err);
+		sup_restart_later(s);
+		return;
+	}
+	log_info("haproxy[%d] started to replace the one that died",
+	    s->starting->pid);
+	s->state = SUP_STARTING;
+	s->start_deadline_ms = now_ms() + (uint64_t)s->cfg->start_timeout_ms;
+	sup_ready_poll_start(s);
+}
+
+/* Schedule a restart after the current backoff, and double it. */
+static void
+sup_restart_later(struct supervisor *s)
+{
+	uv_timer_start(&s->restart_timer, sup_on_restart_timer,
+	    (uint64_t)s->restart_backoff_ms, 0);
+	s->restart_backoff_ms *= 2;
+	if (s->restart_backoff_ms > SUP_RESTART_MAX_MS)
+		s->restart_backoff_ms = SUP_RESTART_MAX_MS;
+}
+
+static void
+sup_become_idle(struct supervisor *s)
+{
+	s->state = SUP_IDLE;
+	free(s->cur_reasons);
+	s->cur_reasons = NULL;
+	if (s->restart_wanted && s->current == NULL) {
+		s->restart_wanted = false;
+		uv_timer_start(&s->restart_timer, sup_on_restart_timer, 0, 0);
+		return;
+	}
+	sup_schedule(s);
+}
+
+static void
+sup_fail_reload(struct supervisor *s, const char *why)
+{
+	char *newpath = sup_new_path(s);
+
+	s->reload_failures++;
+	if (s->current != NULL)
+		log_warnx("reload failed (%s): %s; haproxy[%d] keeps serving "
+		    "the previous configuration", s->cur_reasons ?
+		    s->cur_reasons : "restart", why, s->current->pid);
+	else
+		log_warnx("reload failed (%s): %s; no HAProxy is running",
+		    s->cur_reasons ? s->cur_reasons : "start", why);
+	unlink(newpath);
+	free(newpath);
+	snapshot_free(s->next);
+	s->next = NULL;
+	if (s->current == NULL && s->live == NULL)
+		sup_restart_later(s);	/* nothing serves: try again */
+	sup_become_idle(s);
+}
+
+static void
+sup_begin_check(struct supervisor *s)
+{
+	char *newpath, *err = NULL;
+
+	s->next = s->hooks.build(s->hooks.ctx, s->live);
+	if (s->live != NULL && s->current != NULL &&
+	    strcmp(s->next->text, s->live->text) == 0) {
+		log_debug("haproxy.cfg unchanged (%s): no reload",
+		    s->cur_reasons ? s->cur_reasons : "");
+		snapshot_free(s->next);
+		s->next = NULL;
+		sup_become_idle(s);
+		return;
+	}
+	newpath = sup_new_path(s);
+	if (mkdir_parents(newpath, &err) == -1 ||
+	    write_file_atomic(newpath, s->next->text, strlen(s->next->text),
+	    &err) == -1) {
+		free(newpath);
+		sup_fail_reload(s, err);
+		free(err);
+		return;
+	}
+	s->checking = hap_proc_spawn(s->loop, HAP_PROC_CHECK,
+	    s->cfg->haproxy_path, newpath, s->next, sup_on_proc_done, s, &err);
+	free(newpath);
+	if (s->checking == NULL) {
+		sup_fail_reload(s, err);
+		free(err);
+		return;
+	}
+	s->state = SUP_CHECKING;
+}
+
+/* Trace the alerts back to services, refuse their new definitions and
+ * return true if anything was refused (so that a retry makes sense). */
+static bool
+sup_blame(struct supervisor *s, const struct check_report *r)
+{
+	bool blamed = false;
+
+	for (size_t i = 0; i < s->next->n; i++) {
+		const struct snapshot_service *e = &s->next->v[i];
+		bool hit = false;
+		for (size_t j = 0; j < r->nlines; j++)
+			if (r->lines[j] >= e->first_line &&
+			    r->lines[j] <= e->last_line)
+				hit = true;
+		for (size_t j = 0; j < r->nproxies; j++)
+			if (strcmp(r->proxies[j], e->def->name) == 0)
+				hit = true;
+		if (!hit)
+			continue;
+		log_warnx("service %s: HAProxy refused its definition from %s; "
+		    "it keeps its previous one, if it had one",
+		    e->def->name, e->def->source);
+		s->hooks.reject(s->hooks.ctx, e->def->name, e->def);
+		blamed = true;
+	}
+	return blamed;
+}
+
+static bool
+sup_settings_blamed(const struct supervisor *s, const struct check_report *r)
+{
+	for (size_t j = 0; j < r->nlines; j++)
+		if (r->lines[j] <= s->next->settings_last_line)
+			return true;
+	return false;
+}
+
+static void
+sup_begin_start(struct supervisor *s)
+{
+	char *newpath = sup_new_path(s), *err = NULL;
+
+	if (rename(newpath, s->cfg->config_path) == -1) {
+		err = xasprintf("cannot rename %s to %s: %s", newpath,
+		    s->cfg->config_path, strerror(errno));
+		free(newpath);
+		sup_fail_reload(s, err);
+		free(err);
+		return;
+	}
+	free(newpath);
+	s->starting_is_restart = false;
+	s->starting = hap_proc_spawn(s->loop, HAP_PROC_RUN,
+	    s->cfg->haproxy_path, s->cfg->config_path, s->next,
+	    sup_on_proc_done, s, &err);
+	if (s->starting == NULL) {
+		sup_fail_reload(s, err);
+		free(err);
+		return;
+	}
+	s->state = SUP_STARTING;
+	s->start_deadline_ms = now_ms() + (uint64_t)s->cfg->start_timeout_ms;
+	sup_ready_poll_start(s);
+}
+
+static void
+sup_on_check_done(struct supervisor *s, struct hap_proc *p)
+{
+	struct check_report r;
+	char status[64];
+	bool retry = false;
+
+	s->checking = NULL;
+	if (s->state == SUP_STOPPING) {
+		hap_proc_release(p);
+		return;
+	}
+	if (p->exit_status == 0 && p->term_signal == 0) {
+		hap_proc_release(p);
+		sup_begin_start(s);
+		return;
+	}
+	check_report_parse(p->output.buf ? p->output.buf : "", &r);
+	for (size_t i = 0; i < r.nalerts; i++)
+		log_warnx("haproxy -c: %s", r.alerts[i]);
+	if (r.nalerts == 0 && p->output.len > 0)
+		log_warnx("haproxy -c: %s", p->output.buf);
+	if (++s->check_attempts < SUP_CHECK_ATTEMPTS) {
+		if (sup_blame(s, &r))
+			retry = true;
+		else if (sup_settings_blamed(s, &r) &&
+		    s->hooks.settings_rejected != NULL &&
+		    s->hooks.settings_rejected(s->hooks.ctx))
+			retry = true;
+	}
+	hap_proc_status(p, status, sizeof(status));
+	hap_proc_release(p);
+	check_report_free(&r);
+	if (retry) {
+		snapshot_free(s->next);
+		s->next = NULL;
+		sup_begin_check(s);
+		return;
+	}
+	char *why = xasprintf("the new configuration failed haproxy -c (%s)",
+	    status);
+	sup_fail_reload(s, why);
+	free(why);
+}
+
+static void
+sup_soft_stop(struct supervisor *s, struct hap_proc *p)
+{
+	p->soft_stopped = true;
+	p->soft_stop_ms = now_ms();
+	hap_proc_signal(p, SIGUSR1);
+	p->next = s->old;
+	s->old = p;
+}
+
+/* Old processes drain their connections; bound how many may linger. */
+static void
+sup_cap_old(struct supervisor *s)
+{
+	int n = 0;
+
+	for (struct hap_proc *p = s->old; p != NULL; p = p->next) {
+		if (p->exited)
+			continue;
+		/* The list is newest first: everything past the cap is the
+		 * oldest and is stopped hard. */
+		if (++n > s->cfg->max_old_processes && p->term_signal == 0) {
+			log_warnx("haproxy[%d]: more than %d old processes are "
+			    "draining, stopping the oldest now", p->pid,
+			    s->cfg->max_old_processes);
+			hap_proc_signal(p, SIGTERM);
+		}
+	}
+}
+
+static void
+sup_start_ok(struct supervisor *s)
+{
+	struct hap_proc *p = s->starting;
+
+	uv_timer_stop(&s->ready_timer);
+	s->starting = NULL;
+	if (s->current != NULL) {
+		log_info("haproxy[%d] soft-stopped, draining its connections",
+		    s->current->pid);
+		sup_soft_stop(s, s->current);
+	}
+	s->current = p;
+	if (!s->starting_is_restart) {
+		snapshot_free(s->live);
+		s->live = s->next;
+		s->next = NULL;
+		s->reloads++;
+		log_info("haproxy[%d] serves %zu services (reload %llu: %s)",
+		    p->pid, s->live->n, (unsigned long long)s->reloads,
+		    s->cur_reasons ? s->cur_reasons : "start");
+	} else
+		log_info("haproxy[%d] serves again after a restart", p->pid);
+	sup_cap_old(s);
+	sup_become_idle(s);
+}
+
+static void
+sup_start_failed(struct supervisor *s, const char *why)
+{
+	struct hap_proc *p = s->starting;
+	char *err = NULL;
+
+	uv_timer_stop(&s->ready_timer);
+	s->starting = NULL;
+	if (!p->exited) {
+		hap_proc_signal(p, SIGKILL);
+		p->soft_stopped = true;
+		p->next = s->old;
+		s->old = p;
+	} else
+		hap_proc_release(p);
+	log_warnx("new haproxy[%d] %s", p->pid, why);
+	if (s->live != NULL && write_file_atomic(s->cfg->config_path,
+	    s->live->text, strlen(s->live->text), &err) == -1) {
+		log_warnx("%s", err);
+		free(err);
+	}
+	if (s->starting_is_restart) {
+		sup_restart_later(s);
+		s->state = SUP_IDLE;
+		sup_schedule(s);
+		return;
+	}
+	sup_fail_reload(s, "the new HAProxy did not come up");
+}
+
+static void
+sup_on_ready_reply(int status, const char *reply, void *arg)
+{
+	struct supervisor *s = arg;
+
+	s->ready_query = NULL;
+	if (s->state != SUP_STARTING || s->starting == NULL || status != 0)
+		return;
+	if (stats_info_pid(reply) == s->starting->pid)
+		sup_start_ok(s);
+}
+
+static void
+sup_on_ready_timer(uv_timer_t *t)
+{
+	struct supervisor *s = t->data;
+	char *why;
+
+	if (s->state != SUP_STARTING || s->ready_query != NULL)
+		return;
+	if (now_ms() > s->start_deadline_ms) {
+		why = xasprintf("did not answer on %s within %d ms",
+		    s->cfg->socket_path, s->cfg->start_timeout_ms);
+		sup_start_failed(s, why);
+		free(why);
+		return;
+	}
+	s->ready_query = stats_query(s->loop, s->cfg->socket_path, "show info",
+	    1000, sup_on_ready_reply, s);
+}
+
+static void
+sup_ready_poll_start(struct supervisor *s)
+{
+	uv_timer_start(&s->ready_timer, sup_on_ready_timer, SUP_READY_POLL_MS,
+	    SUP_READY_POLL_MS);
+}
+
+static bool
+sup_unlink_old(struct supervisor *s, struct hap_proc *p)
+{
+	for (struct hap_proc **pp = &s->old; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void sup_maybe_stopped(struct supervisor *s);
+
+static void
+sup_on_proc_done(struct hap_proc *p)
+{
+	struct supervisor *s = p->arg;
+	char status[64], *why;
+
+	if (p->kind == HAP_PROC_CHECK) {
+		sup_on_check_done(s, p);
+		return;
+	}
+	hap_proc_status(p, status, sizeof(status));
+	if (s->state == SUP_STOPPING) {
+		if (p == s->starting)
+			s->starting = NULL;
+		else if (p == s->current)
+			s->current = NULL;
+		else
+			sup_unlink_old(s, p);
+		log_info("haproxy[%d] stopped (%s)", p->pid, status);
+		hap_proc_release(p);
+		sup_maybe_stopped(s);
+		return;
+	}
+	if (p == s->starting) {
+		why = xasprintf("exited (%s) before it was ready", status);
+		sup_start_failed(s, why);
+		free(why);
+	} else if (p == s->current) {
+		uint64_t ran = now_ms() - p->started_ms;
+		s->current = NULL;
+		hap_proc_release(p);
+		if (ran >= SUP_STABLE_MS)
+			s->restart_backoff_ms = SUP_RESTART_MIN_MS;
+		log_warnx("haproxy[%d] died unexpectedly (%s); restarting it "
+		    "in %d ms on the same sockets", p->pid, status,
+		    s->restart_backoff_ms);
+		sup_restart_later(s);
+	} else if (sup_unlink_old(s, p)) {
+		log_info("haproxy[%d] finished draining after %.1f s (%s)",
+		    p->pid, (double)(now_ms() - p->soft_stop_ms) / 1000.0,
+		    status);
+		hap_proc_release(p);
+	} else
+		hap_proc_release(p);
+	sup_maybe_stopped(s);
+}
+
+static void
+sup_on_timer_close(uv_handle_t *h)
+{
+	struct supervisor *s = h->data;
+
+	if (--s->open_timers > 0)
+		return;
+	snapshot_free(s->live);
+	s->live = NULL;
+	free(s->reasons);
+	free(s->cur_reasons);
+	s->reasons = s->cur_reasons = NULL;
+	if (s->hooks.stopped != NULL)
+		s->hooks.stopped(s->hooks.ctx);
+}
+
+static void
+sup_maybe_stopped(struct supervisor *s)
+{
+	if (s->state != SUP_STOPPING || s->current != NULL ||
+	    s->starting != NULL || s->checking != NULL || s->old != NULL)
+		return;
+	if (uv_is_closing((uv_handle_t *)&s->reload_timer))
+		return;
+	uv_close((uv_handle_t *)&s->reload_timer, sup_on_timer_close);
+	uv_close((uv_handle_t *)&s->ready_timer, sup_on_timer_close);
+	uv_close((uv_handle_t *)&s->restart_timer, sup_on_timer_close);
+	uv_close((uv_handle_t *)&s->stop_timer, sup_on_timer_close);
+}
+
+static void
+sup_signal_all(struct supervisor *s, int sig)
+{
+	if (s->current != NULL)
+		hap_proc_signal(s->current, sig);
+	if (s->starting != NULL)
+		hap_proc_signal(s->starting, sig);
+	for (struct hap_proc *p = s->old; p != NULL; p = p->next)
+		hap_proc_signal(p, sig);
+}
+
+static void
+sup_on_stop_timer(uv_timer_t *t)
+{
+	struct supervisor *s = t->data;
+
+	if (!s->hard_kill_sent) {
+		log_warnx("HAProxy still draining after %d ms: stopping it now",
+		    s->cfg->stop_timeout_ms);
+		sup_signal_all(s, SIGTERM);
+		s->hard_kill_sent = true;
+		uv_timer_start(&s->stop_timer, sup_on_stop_timer, 2000, 0);
+	} else
+		sup_signal_all(s, SIGKILL);
+}
+
+void
+sup_stop(struct supervisor *s)
+{
+	if (s->state == SUP_STOPPING)
+		return;
+	s->state = SUP_STOPPING;
+	uv_timer_stop(&s->reload_timer);
+	uv_timer_stop(&s->ready_timer);
+	uv_timer_stop(&s->restart_timer);
+	stats_query_cancel(s->ready_query);
+	s->ready_query = NULL;
+	if (s->checking != NULL)
+		hap_proc_signal(s->checking, SIGKILL);
+	if (s->starting != NULL)
+		hap_proc_signal(s->starting, SIGTERM);
+	snapshot_free(s->next);
+	s->next = NULL;
+	/* SIGUSR1: finish the requests in flight, then exit. */
+	sup_signal_all(s, SIGUSR1);
+	uv_timer_start(&s->stop_timer, sup_on_stop_timer,
+	    (uint64_t)s->cfg->stop_timeout_ms, 0);
+	sup_maybe_stopped(s);
+}
+
+void
+sup_stop_now(struct supervisor *s)
+{
+	if (s->state != SUP_STOPPING)
+		sup_stop(s);
+	s->hard_kill_sent = false;
+	uv_timer_start(&s->stop_timer, sup_on_stop_timer, 0, 0);
+}

@@ -1,0 +1,377 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "pmconfig.h"
+#include "util.h"
+#include "validate.h"
+
+enum cfg_kind { CFG_STR, CFG_INT, CFG_STRLIST };
+
+struct cfg_key {
+	const char	*name;
+	enum cfg_kind	 kind;
+	size_t		 offset;
+	long		 min, max;	/* CFG_INT only */
+};
+
+#define STR(n, f)	{ n, CFG_STR, offsetof(struct pm_config, f), 0, 0 }
+#define INT(n, f, lo, hi) { n, CFG_INT, offsetof(struct pm_config, f), lo, hi }
+#define LIST(n, f)	{ n, CFG_STRLIST, offsetof(struct pm_config, f), 0, 0 }
+
+static const struct cfg_key cfg_haproxy_keys[] = {
+	STR("path", haproxy_path),
+	STR("config_path", config_path),
+	STR("socket_path", socket_path),
+	STR("bind_address", bind_address),
+	LIST("global", global),
+	LIST("defaults", defaults),
+	STR("hard_stop_after", hard_stop_after),
+	INT("max_old_processes", max_old_processes, 1, 64),
+	INT("start_timeout_ms", start_timeout_ms, 100, 600000),
+	INT("stop_timeout_ms", stop_timeout_ms, 0, 600000),
+	{ NULL, 0, 0, 0, 0 },
+};
+
+static const struct cfg_key cfg_reload_keys[] = {
+	INT("debounce_ms", debounce_ms, 0, 60000),
+	INT("min_interval_ms", min_interval_ms, 0, 600000),
+	{ NULL, 0, 0, 0, 0 },
+};
+
+static const struct cfg_key cfg_service_config_keys[] = {
+	STR("type", sc_type),
+	STR("path", sc_path),
+	STR("servers", sc_servers),
+	{ NULL, 0, 0, 0, 0 },
+};
+
+struct cfg_section {
+	const char		*name;
+	const struct cfg_key	*keys;
+};
+
+static const struct cfg_section cfg_sections[] = {
+	{ "haproxy", cfg_haproxy_keys },
+	{ "reload", cfg_reload_keys },
+	{ "service_config", cfg_service_config_keys },
+	{ NULL, NULL },
+};
+
+struct cfg_parse {
+	yaml_document_t	*doc;
+	const char	*source;
+	char		**err;
+};
+
+static int
+cfg_line(yaml_node_t *node)
+{
+	return (int)node->start_mark.line + 1;
+}
+
+static const char *
+cfg_node_kind(yaml_node_t *node)
+{
+	switch (node->type) {
+	case YAML_SCALAR_NODE:
+		return "a scalar";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	default:
+		return "nothing";
+	}
+}
+
+/* A plain "", "~" or "null" scalar: the key is present but has no value,
+ * which means "use the default". */
+static int
+cfg_is_null(yaml_node_t *node)
+{
+	const char *v = (const char *)node->data.scalar.value;
+
+	return node->type == YAML_SCALAR_NODE &&
+	    node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	    (v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0);
+}
+
+static int
+cfg_set_value(struct cfg_parse *cp, struct pm_config *cfg,
+    const char *section, const struct cfg_key *key, yaml_node_t *node)
+{
+	void *field = (char *)cfg + key->offset;
+	yaml_node_item_t *it;
+
+	if (cfg_is_null(node))
+		return 0;
+	switch (key->kind) {
+	case CFG_STR: {
+		const char *v;
+		if (node->type != YAML_SCALAR_NODE)
+			return set_err(cp->err, "%s:%d: %s.%s: expected a "
+			    "string, found %s", cp->source, cfg_line(node),
+			    section, key->name, cfg_node_kind(node));
+		v = (const char *)node->data.scalar.value;
+		if (strlen(v) != node->data.scalar.length || !val_option(v))
+			return set_err(cp->err, "%s:%d: %s.%s: refused value "
+			    "(control character, ';' or '#')", cp->source,
+			    cfg_line(node), section, key->name);
+		free(*(char **)field);
+		*(char **)field = xstrdup(v);
+		return 0;
+	}
+	case CFG_INT: {
+		const char *v = (const char *)node->data.scalar.value;
+		char *end;
+		long n;
+		if (node->type != YAML_SCALAR_NODE)
+			goto bad_int;
+		errno = 0;
+		n = strtol(v, &end, 10);
+		if (errno != 0 || end == v || *end != '\0' || n < key->min ||
+		    n > key->max)
+			goto bad_int;
+		*(int *)field = (int)n;
+		return 0;
+bad_int:
+		return set_err(cp->err, "%s:%d: %s.%s: expected an integer "
+		    "from %ld to %ld", cp->source, cfg_line(node), section,
+		    key->name, key->min, key->max);
+	}
+	case CFG_STRLIST: {
+		size_t n = 0, i = 0;
+		char **list;
+		if (node->type != YAML_SEQUENCE_NODE)
+			return set_err(cp->err, "%s:%d: %s.%s: expected a list "
+			    "of strings, found %s", cp->source, cfg_line(node),
+			    section, key->name, cfg_node_kind(node));
+		for (it = node->data.sequence.items.start;
+		    it < node->data.sequence.items.top; it++)
+			n++;
+		list = xcalloc(n + 1, sizeof(*list));
+		for (it = node->data.sequence.items.start;
+		    it < node->data.sequence.items.top; it++, i++) {
+			yaml_node_t *item = yaml_document_get_node(cp->doc, *it);
+			const char *v = (const char *)item->data.scalar.value;
+			if (item->type != YAML_SCALAR_NODE ||
+			    strlen(v) != item->data.scalar.length ||
+			    !val_option(v)) {
+				strv_free(list);
+				return set_err(cp->err, "%s:%d: %s.%s item %zu: "
+				    "expected one line of text without ';' or "
+				    "'#'", cp->source, cfg_line(item), section,
+				    key->name, i + 1);
+			}
+			list[i] = xstrdup(v);
+		}
+		strv_free(*(char ***)field);
+		*(char ***)field = list;
+		return 0;
+	}
+	}
+	return -1;
+}
+
+static int
+cfg_parse_section(struct cfg_parse *cp, struct pm_config *cfg,
+    const struct cfg_section *sec, yaml_node_t *node)
+{
+	yaml_node_pair_t *pair;
+
+	if (cfg_is_null(node))
+		return 0;
+	if (node->type != YAML_MAPPING_NODE)
+		return set_err(cp->err, "%s:%d: %s: expected a mapping of keys, "
+		    "found %s", cp->source, cfg_line(node), sec->name,
+		    cfg_node_kind(node));
+	for (pair = node->data.mapping.pairs.start;
+	    pair < node->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = yaml_document_get_node(cp->doc, pair->key);
+		yaml_node_t *v = yaml_document_get_node(cp->doc, pair->value);
+		const struct cfg_key *key = NULL;
+
+		if (k->type == YAML_SCALAR_NODE)
+			for (key = sec->keys; key->name != NULL; key++)
+				if (strcmp(key->name,
+				    (const char *)k->data.scalar.value) == 0)
+					break;
+		if (key == NULL || key->name == NULL)
+			return set_err(cp->err, "%s:%d: unknown key '%s.%s'",
+			    cp->source, cfg_line(k), sec->name,
+			    k->type == YAML_SCALAR_NODE ?
+			    (const char *)k->data.scalar.value : "?");
+		if (cfg_set_value(cp, cfg, sec->name, key, v) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static struct pm_config *
+cfg_defaults(const char *source)
+{
+	struct pm_config *cfg = xcalloc(1, sizeof(*cfg));
+
+	cfg->file = xstrdup(source);
+	cfg->haproxy_path = xstrdup("haproxy");
+	cfg->config_path = xstrdup("/run/proxymgr/haproxy.cfg");
+	cfg->socket_path = xstrdup("/run/proxymgr/haproxy.sock");
+	cfg->bind_address = xstrdup("0.0.0.0");
+	cfg->global = xcalloc(1, sizeof(char *));
+	cfg->defaults = xcalloc(1, sizeof(char *));
+	cfg->hard_stop_after = xstrdup("60s");
+	cfg->max_old_processes = 4;
+	cfg->start_timeout_ms = 10000;
+	cfg->stop_timeout_ms = 10000;
+	cfg->debounce_ms = 20;
+	cfg->min_interval_ms = 500;
+	cfg->sc_type = xstrdup("file");
+	cfg->sc_path = xstrdup("/etc/proxymgr/services");
+	return cfg;
+}
+
+/* Checks that need more than one key. */
+static int
+cfg_check(struct pm_config *cfg, const char *source, char **err)
+{
+	if (!val_ip(cfg->bind_address))
+		return set_err(err, "%s: haproxy.bind_address: '%s' is not an "
+		    "IPv4 or IPv6 address", source, cfg->bind_address);
+	if (strcmp(cfg->sc_type, "file") == 0) {
+		if (cfg->sc_servers != NULL)
+			return set_err(err, "%s: service_config.servers: not "
+			    "used by type 'file' (it takes 'path', a "
+			    "directory of NAME.json files)", source);
+	} else
+		return set_err(err, "%s: service_config.type: unknown type "
+		    "'%s' (known: file)", source, cfg->sc_type);
+	return 0;
+}
+
+int
+pmconfig_parse(const char *text, size_t len, const char *source,
+    struct pm_config **out, char **err)
+{
+	struct pm_config *cfg = cfg_defaults(source);
+	struct cfg_parse cp = { NULL, source, err };
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *root;
+	yaml_node_pair_t *pair;
+	int rc = -1;
+
+	*out = NULL;
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		set_err(err, "%s:%zu:%zu: invalid YAML: %s%s%s", source,
+		    parser.problem_mark.line + 1, parser.problem_mark.column + 1,
+		    parser.problem ? parser.problem : "parse error",
+		    parser.context ? " " : "",
+		    parser.context ? parser.context : "");
+		yaml_parser_delete(&parser);
+		pmconfig_free(cfg);
+		return -1;
+	}
+	cp.doc = &doc;
+	root = yaml_document_get_root_node(&doc);
+	if (root != NULL && !cfg_is_null(root)) {
+		if (root->type != YAML_MAPPING_NODE) {
+			set_err(err, "%s:%d: expected a mapping with the keys "
+			    "haproxy, reload and service_config", source,
+			    cfg_line(root));
+			goto done;
+		}
+		for (pair = root->data.mapping.pairs.start;
+		    pair < root->data.mapping.pairs.top; pair++) {
+			yaml_node_t *k = yaml_document_get_node(&doc, pair->key);
+			yaml_node_t *v = yaml_document_get_node(&doc, pair->value);
+			const struct cfg_section *sec;
+
+			for (sec = cfg_sections; sec->name != NULL; sec++)
+				if (k->type == YAML_SCALAR_NODE &&
+				    strcmp(sec->name,
+				    (const char *)k->data.scalar.value) == 0)
+					break;
+			if (sec->name == NULL) {
+				set_err(err, "%s:%d: unknown key '%s' (known: "
+				    "haproxy, reload, service_config)", source,
+				    cfg_line(k), k->type == YAML_SCALAR_NODE ?
+				    (const char *)k->data.scalar.value : "?");
+				goto done;
+			}
+			if (cfg_parse_section(&cp, cfg, sec, v) == -1)
+				goto done;
+		}
+	}
+	if (cfg_check(cfg, source, err) == -1)
+		goto done;
+	*out = cfg;
+	cfg = NULL;
+	rc = 0;
+done:
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	pmconfig_free(cfg);
+	return rc;
+}
+
+/* HAProxy takes only absolute unix socket paths; make both paths absolute
+ * against the directory proxymgrd was started in. */
+static void
+cfg_absolutize(char **path)
+{
+	char cwd[4096];
+
+	if ((*path)[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		return;
+	char *abs = xasprintf("%s/%s", cwd, *path);
+	free(*path);
+	*path = abs;
+}
+
+int
+pmconfig_load(const char *path, struct pm_config **out, char **err)
+{
+	size_t len;
+	char *text;
+	int rc;
+
+	*out = NULL;
+	if ((text = read_file(path, &len)) == NULL)
+		return set_err(err, "cannot read %s: %s", path,
+		    strerror(errno));
+	rc = pmconfig_parse(text, len, path, out, err);
+	free(text);
+	if (rc == 0) {
+		cfg_absolutize(&(*out)->config_path);
+		cfg_absolutize(&(*out)->socket_path);
+	}
+	return rc;
+}
+
+void
+pmconfig_free(struct pm_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->file);
+	free(cfg->haproxy_path);
+	free(cfg->config_path);
+	free(cfg->socket_path);
+	free(cfg->bind_address);
+	strv_free(cfg->global);
+	strv_free(cfg->defaults);
+	free(cfg->hard_stop_after);
+	free(cfg->sc_type);
+	free(cfg->sc_path);
+	free(cfg->sc_servers);
+	free(cfg);
+}

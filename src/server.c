@@ -1,0 +1,113 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server.h"
+#include "util.h"
+#include "validate.h"
+
+void
+srvlist_init(struct server_list *l)
+{
+	l->v = NULL;
+	l->n = 0;
+	l->cap = 0;
+}
+
+void
+srvlist_free(struct server_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].host);
+		free(l->v[i].name);
+	}
+	free(l->v);
+	srvlist_init(l);
+}
+
+/* Host, '_' and port: readable, stable across restarts (HAProxy's server
+ * state file matches on it) and within HAProxy's name character set,
+ * which allows letters, digits, '-', '_', '.' and ':'. */
+static char *
+server_make_name(const char *host, int port)
+{
+	return xasprintf("%s_%d", host, port);
+}
+
+void
+srvlist_add(struct server_list *l, const char *host, int port)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 8;
+		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+	}
+	l->v[l->n].host = xstrdup(host);
+	l->v[l->n].port = port;
+	l->v[l->n].name = server_make_name(host, port);
+	l->n++;
+}
+
+static int
+server_cmp(const void *a, const void *b)
+{
+	const struct server *x = a, *y = b;
+
+	return strcmp(x->name, y->name);
+}
+
+void
+srvlist_finish(struct server_list *l)
+{
+	size_t out = 0;
+
+	if (l->n == 0)
+		return;
+	qsort(l->v, l->n, sizeof(*l->v), server_cmp);
+	for (size_t i = 0; i < l->n; i++) {
+		if (out > 0 && strcmp(l->v[out - 1].name, l->v[i].name) == 0) {
+			free(l->v[i].host);
+			free(l->v[i].name);
+			continue;
+		}
+		l->v[out++] = l->v[i];
+	}
+	l->n = out;
+}
+
+void
+srvlist_copy(struct server_list *dst, const struct server_list *src)
+{
+	srvlist_init(dst);
+	for (size_t i = 0; i < src->n; i++)
+		srvlist_add(dst, src->v[i].host, src->v[i].port);
+}
+
+void
+srvlist_move(struct server_list *dst, struct server_list *src)
+{
+	*dst = *src;
+	srvlist_init(src);
+}
+
+bool
+srvlist_equal(const struct server_list *a, const struct server_list *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->v[i].name, b->v[i].name) != 0)
+			return false;
+	return true;
+}
+
+char *
+server_addr(const struct server *s, char *buf, size_t len)
+{
+	if (val_ipv6(s->host))
+		snprintf(buf, len, "[%s]:%d", s->host, s->port);
+	else
+		snprintf(buf, len, "%s:%d", s->host, s->port);
+	return buf;
+}

@@ -1,0 +1,35 @@
+/* A server is one address:port of a service. Lists are kept sorted by
+ * name and free of duplicates so that two lists compare with one pass. */
+#ifndef PM_SERVER_H
+#define PM_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct server {
+	char	*host;		/* IPv4/IPv6 literal or host name, no brackets */
+	int	 port;
+	char	*name;		/* stable HAProxy server name, from host and port */
+};
+
+struct server_list {
+	struct server	*v;
+	size_t		 n;
+	size_t		 cap;
+};
+
+void srvlist_init(struct server_list *l);
+void srvlist_free(struct server_list *l);
+/* Append a server; host must already be validated. */
+void srvlist_add(struct server_list *l, const char *host, int port);
+/* Sort by name and drop duplicates; call once after the last add. */
+void srvlist_finish(struct server_list *l);
+void srvlist_copy(struct server_list *dst, const struct server_list *src);
+bool srvlist_equal(const struct server_list *a, const struct server_list *b);
+void srvlist_move(struct server_list *dst, struct server_list *src);
+
+/* "host:port" as HAProxy's server line takes it ("[v6]:port" for IPv6).
+ * Writes into buf, returns buf. */
+char *server_addr(const struct server *s, char *buf, size_t len);
+
+#endif

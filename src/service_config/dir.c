@@ -1,0 +1,206 @@
+/* Service-config source "file": a directory of NAME.json files, one per
+ * service. The directory is watched, so an added, edited, atomically
+ * replaced or removed file adds, changes or removes its service. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "service.h"
+#include "service_config/source.h"
+#include "util.h"
+
+struct scdir_entry {
+	char	*name;
+	char	*canon;		/* last reported definition */
+	char	*error;		/* last error logged, to log each once */
+	bool	 present;
+};
+
+struct scdir {
+	uv_fs_event_t		 event;
+	uv_timer_t		 settle;
+	int			 open_handles;
+	struct scdir_entry	*v;
+	size_t			 n;
+	bool			 unreadable_logged;
+};
+
+static struct scdir_entry *
+scdir_entry(struct scdir *d, const char *name)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (strcmp(d->v[i].name, name) == 0)
+			return &d->v[i];
+	d->v = xrealloc(d->v, (d->n + 1) * sizeof(*d->v));
+	memset(&d->v[d->n], 0, sizeof(d->v[0]));
+	d->v[d->n].name = xstrdup(name);
+	return &d->v[d->n++];
+}
+
+static void
+scdir_load_file(struct svcsrc *src, struct scdir *d, const char *fname)
+{
+	size_t flen = strlen(fname), len;
+	char *name = xstrdup(fname), *path, *text, *err = NULL;
+	struct scdir_entry *e;
+	struct service_def *def = NULL;
+
+	name[flen - 5] = '\0';		/* strip ".json" */
+	path = xasprintf("%s/%s", src->path, fname);
+	e = scdir_entry(d, name);
+	e->present = true;
+	if ((text = read_file(path, &len)) == NULL)
+		set_err(&err, "%s: cannot read: %s", path, strerror(errno));
+	else
+		svcdef_parse(name, text, len, path, &def, &err);
+	free(text);
+	if (def == NULL) {
+		if (e->error == NULL || strcmp(e->error, err) != 0)
+			log_warnx("%s; %s", err, e->canon ? "the service keeps "
+			    "its last good definition" : "service not added");
+		free(e->error);
+		e->error = err;
+	} else {
+		free(e->error);
+		e->error = NULL;
+		if (e->canon == NULL || strcmp(e->canon, def->canon) != 0) {
+			free(e->canon);
+			e->canon = xstrdup(def->canon);
+			src->cbs.set(src->cbs.ctx, def);
+		} else
+			svcdef_unref(def);
+	}
+	free(path);
+	free(name);
+}
+
+static int
+scdir_scan(struct svcsrc *src)
+{
+	struct scdir *d = src->priv;
+	struct dirent *de;
+	DIR *dir;
+	size_t i;
+
+	if ((dir = opendir(src->path)) == NULL) {
+		if (!d->unreadable_logged)
+			log_warn("service directory %s unreadable, keeping "
+			    "every service as it is", src->path);
+		d->unreadable_logged = true;
+		return -1;
+	}
+	d->unreadable_logged = false;
+	for (i = 0; i < d->n; i++)
+		d->v[i].present = false;
+	while ((de = readdir(dir)) != NULL) {
+		size_t len = strlen(de->d_name);
+		/* Dot files are editors' and atomic writers' temp files. */
+		if (de->d_name[0] == '.' || len <= 5 ||
+		    strcmp(de->d_name + len - 5, ".json") != 0)
+			continue;
+		scdir_load_file(src, d, de->d_name);
+	}
+	closedir(dir);
+	i = 0;
+	while (i < d->n) {
+		struct scdir_entry *e = &d->v[i];
+		if (e->present) {
+			i++;
+			continue;
+		}
+		if (e->canon != NULL)
+			src->cbs.remove(src->cbs.ctx, e->name);
+		free(e->name);
+		free(e->canon);
+		free(e->error);
+		d->v[i] = d->v[--d->n];
+	}
+	return 0;
+}
+
+static void
+scdir_on_settle(uv_timer_t *t)
+{
+	scdir_scan(t->data);
+}
+
+static void
+scdir_on_event(uv_fs_event_t *ev, const char *filename, int events,
+    int status)
+{
+	struct svcsrc *src = ev->data;
+	struct scdir *d = src->priv;
+
+	(void)filename;
+	(void)events;
+	if (status < 0) {
+		log_warnx("watching %s: %s", src->path, uv_strerror(status));
+		return;
+	}
+	uv_timer_start(&d->settle, scdir_on_settle, (uint64_t)src->settle_ms,
+	    0);
+}
+
+static int
+scdir_start(struct svcsrc *src, char **err)
+{
+	struct scdir *d = xcalloc(1, sizeof(*d));
+	int rc;
+
+	src->priv = d;
+	uv_fs_event_init(src->loop, &d->event);
+	uv_timer_init(src->loop, &d->settle);
+	d->event.data = d->settle.data = src;
+	d->open_handles = 2;
+	if ((rc = uv_fs_event_start(&d->event, scdir_on_event, src->path,
+	    0)) < 0)
+		return set_err(err, "service_config.path: cannot watch %s: %s",
+		    src->path, uv_strerror(rc));
+	if (scdir_scan(src) == -1)
+		return set_err(err, "service_config.path: cannot read %s: %s",
+		    src->path, strerror(errno));
+	log_info("service definitions: %zu files in %s", d->n, src->path);
+	if (src->cbs.synced != NULL)
+		src->cbs.synced(src->cbs.ctx);
+	return 0;
+}
+
+static void
+scdir_on_close(uv_handle_t *h)
+{
+	struct svcsrc *src = h->data;
+	struct scdir *d = src->priv;
+
+	if (--d->open_handles > 0)
+		return;
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->v[i].name);
+		free(d->v[i].canon);
+		free(d->v[i].error);
+	}
+	free(d->v);
+	free(d);
+	svcsrc_free(src);
+}
+
+static void
+scdir_stop(struct svcsrc *src)
+{
+	struct scdir *d = src->priv;
+
+	if (d == NULL) {
+		svcsrc_free(src);
+		return;
+	}
+	uv_close((uv_handle_t *)&d->event, scdir_on_close);
+	uv_close((uv_handle_t *)&d->settle, scdir_on_close);
+}
+
+const struct svcsrc_ops svcsrc_dir_ops = {
+	.type = "file",
+	.start = scdir_start,
+	.stop = scdir_stop,
+};

@@ -1,0 +1,49 @@
+/* Service-config sources tell which services exist: each reports service
+ * definitions as they appear, change and go. A definition that does not
+ * parse is logged and the service keeps its last good one. */
+#ifndef PM_SOURCE_H
+#define PM_SOURCE_H
+
+#include <uv.h>
+
+struct pm_config;
+struct service_def;
+struct svcsrc;
+
+struct svcsrc_cbs {
+	/* A new or changed definition; the callee takes the reference. */
+	void	(*set)(void *ctx, struct service_def *def);
+	void	(*remove)(void *ctx, const char *name);
+	/* Every service the source holds has been reported once. */
+	void	(*synced)(void *ctx);
+	void	*ctx;
+};
+
+struct svcsrc_ops {
+	const char	*type;
+	int	(*start)(struct svcsrc *src, char **err);
+	void	(*stop)(struct svcsrc *src);	/* frees src when closed */
+};
+
+struct svcsrc {
+	const struct svcsrc_ops	*ops;
+	uv_loop_t		*loop;
+	char			*path;
+	char			*servers;
+	int			 settle_ms;
+	struct svcsrc_cbs	 cbs;
+	void			*priv;
+};
+
+struct svcsrc *svcsrc_start(uv_loop_t *loop, const struct pm_config *cfg,
+    const struct svcsrc_cbs *cbs, char **err);
+void svcsrc_stop(struct svcsrc *src);
+/* True when cfg names the same source as src runs. */
+int svcsrc_same(const struct svcsrc *src, const struct pm_config *cfg);
+
+/* For implementations. */
+void svcsrc_free(struct svcsrc *src);
+
+extern const struct svcsrc_ops svcsrc_dir_ops;
+
+#endif

@@ -1,0 +1,157 @@
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "haproxy/listener.h"
+#include "pmconfig.h"
+#include "service.h"
+#include "snapshot.h"
+#include "util.h"
+
+struct snapshot *
+snapshot_new(void)
+{
+	return xcalloc(1, sizeof(struct snapshot));
+}
+
+struct snapshot_service *
+snapshot_add(struct snapshot *s, struct service_def *def,
+    const struct server_list *servers, struct listener *listener)
+{
+	struct snapshot_service *e;
+
+	s->v = xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
+	e = &s->v[s->n];
+	memset(e, 0, sizeof(*e));
+	e->def = svcdef_ref(def);
+	srvlist_copy(&e->servers, servers);
+	e->listener = listener_ref(listener);
+	e->child_fd = SNAPSHOT_FIRST_FD + (int)s->n;
+	s->n++;
+	return e;
+}
+
+const struct snapshot_service *
+snapshot_find(const struct snapshot *s, const char *name)
+{
+	for (size_t i = 0; s != NULL && i < s->n; i++)
+		if (strcmp(s->v[i].def->name, name) == 0)
+			return &s->v[i];
+	return NULL;
+}
+
+void
+snapshot_free(struct snapshot *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		svcdef_unref(s->v[i].def);
+		srvlist_free(&s->v[i].servers);
+		listener_release(s->v[i].listener);
+	}
+	free(s->v);
+	free(s->text);
+	free(s);
+}
+
+static bool
+snapshot_has_keyword(char *const *lines, const char *kw)
+{
+	size_t n = strlen(kw);
+
+	for (size_t i = 0; lines[i] != NULL; i++) {
+		const char *l = lines[i];
+		while (*l == ' ' || *l == '\t')
+			l++;
+		if (strncmp(l, kw, n) == 0 && (l[n] == ' ' || l[n] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+/* sbuf lines are counted as they are written, so that errors HAProxy
+ * reports by line number can be traced back to a service. */
+struct render {
+	struct sbuf	sb;
+	int		line;
+};
+
+static void render_line(struct render *r, const char *fmt, ...)
+    PM_PRINTF(2, 3);
+
+static void
+render_line(struct render *r, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		fatal("vasprintf");
+	va_end(ap);
+	sbuf_puts(&r->sb, s);
+	sbuf_puts(&r->sb, "\n");
+	free(s);
+	r->line++;
+}
+
+void
+snapshot_render(struct snapshot *s, const struct pm_config *cfg)
+{
+	struct render r = { { NULL, 0, 0 }, 0 };
+	char addr[300];
+
+	render_line(&r, "# Written by proxymgrd from %s: edits are "
+	    "overwritten.", cfg->file);
+	render_line(&r, "global");
+	render_line(&r, "    stats socket %s mode 600 level admin",
+	    cfg->socket_path);
+	if (!snapshot_has_keyword(cfg->global, "hard-stop-after"))
+		render_line(&r, "    hard-stop-after %s", cfg->hard_stop_after);
+	for (size_t i = 0; cfg->global[i] != NULL; i++)
+		render_line(&r, "    %s", cfg->global[i]);
+	render_line(&r, "%s", "");
+	render_line(&r, "defaults");
+	for (size_t i = 0; cfg->defaults[i] != NULL; i++)
+		render_line(&r, "    %s", cfg->defaults[i]);
+	s->settings_last_line = r.line;
+
+	for (size_t i = 0; i < s->n; i++) {
+		struct snapshot_service *e = &s->v[i];
+		const struct service_def *def = e->def;
+
+		render_line(&r, "%s", "");
+		e->first_line = r.line + 1;
+		render_line(&r, "listen %s", def->name);
+		render_line(&r, "    bind fd@%d", e->child_fd);
+		for (size_t j = 0; def->listen_options[j] != NULL; j++)
+			render_line(&r, "    %s", def->listen_options[j]);
+		for (size_t j = 0; j < e->servers.n; j++) {
+			struct sbuf opts;
+			sbuf_init(&opts);
+			for (size_t k = 0; def->server_options[k] != NULL; k++)
+				sbuf_printf(&opts, " %s", def->server_options[k]);
+			render_line(&r, "    server %s %s%s",
+			    e->servers.v[j].name,
+			    server_addr(&e->servers.v[j], addr, sizeof(addr)),
+			    opts.buf ? opts.buf : "");
+			sbuf_free(&opts);
+		}
+		e->last_line = r.line;
+	}
+	free(s->text);
+	s->text = sbuf_take(&r.sb);
+}
+
+const struct snapshot_service *
+snapshot_service_at_line(const struct snapshot *s, int line)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (line >= s->v[i].first_line && line <= s->v[i].last_line)
+			return &s->v[i];
+	return NULL;
+}

@@ -1,0 +1,50 @@
+/* A snapshot is everything one HAProxy process runs: the services with
+ * their definitions, servers and held listeners, and the haproxy.cfg text
+ * rendered from them. The live snapshot is what the current HAProxy runs;
+ * a restart after a crash reuses it as it is. */
+#ifndef PM_SNAPSHOT_H
+#define PM_SNAPSHOT_H
+
+#include <stddef.h>
+
+#include "server.h"
+
+struct service_def;
+struct listener;
+struct pm_config;
+
+#define SNAPSHOT_FIRST_FD 3	/* child fds 0-2 are stdio */
+
+struct snapshot_service {
+	struct service_def	*def;
+	struct server_list	 servers;
+	struct listener		*listener;
+	int			 child_fd;
+	int			 first_line;	/* in text, 1-based */
+	int			 last_line;
+};
+
+struct snapshot {
+	struct snapshot_service	*v;
+	size_t			 n;
+	char			*text;
+	int			 settings_last_line; /* global and defaults */
+};
+
+struct snapshot *snapshot_new(void);
+/* Takes a ref on def and listener, copies servers. Returns the entry. */
+struct snapshot_service *snapshot_add(struct snapshot *s,
+    struct service_def *def, const struct server_list *servers,
+    struct listener *listener);
+const struct snapshot_service *snapshot_find(const struct snapshot *s,
+    const char *name);
+void snapshot_free(struct snapshot *s);
+
+/* Render haproxy.cfg into s->text and record line ranges. Pure: the same
+ * config and snapshot always give the same text. */
+void snapshot_render(struct snapshot *s, const struct pm_config *cfg);
+/* The service whose section holds line, or NULL (global/defaults). */
+const struct snapshot_service *snapshot_service_at_line(
+    const struct snapshot *s, int line);
+
+#endif

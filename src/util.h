@@ -1,0 +1,51 @@
+/* Allocation wrappers that abort on exhaustion, a growable string buffer,
+ * and the error-string convention used by every parser: return -1 and set
+ * *err to a malloc'ed message naming the file, line and key. */
+#ifndef PM_UTIL_H
+#define PM_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+void *xmalloc(size_t size);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t size);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) PM_PRINTF(1, 2);
+/* Set *err (when err is not NULL) to a formatted message; returns -1. */
+int set_err(char **err, const char *fmt, ...) PM_PRINTF(2, 3);
+
+struct sbuf {
+	char	*buf;
+	size_t	 len;
+	size_t	 cap;
+};
+
+void sbuf_init(struct sbuf *sb);
+void sbuf_free(struct sbuf *sb);
+void sbuf_add(struct sbuf *sb, const char *s, size_t n);
+void sbuf_puts(struct sbuf *sb, const char *s);
+void sbuf_printf(struct sbuf *sb, const char *fmt, ...) PM_PRINTF(2, 3);
+/* Detach the buffer (always NUL-terminated) and reset sb. */
+char *sbuf_take(struct sbuf *sb);
+
+/* A NULL-terminated, owned vector of strings. */
+char **strv_dup(char *const *v);
+void strv_free(char **v);
+size_t strv_len(char *const *v);
+bool strv_equal(char *const *a, char *const *b);
+
+/* Whole-file read (for config files, not for large data). Returns NULL
+ * with errno set on failure; *len gets the length without the added NUL. */
+char *read_file(const char *path, size_t *len);
+/* Write data to path atomically: temp file in the same directory, fsync,
+ * rename, fsync of the directory. */
+int write_file_atomic(const char *path, const char *data, size_t len, char **err);
+int mkdir_parents(const char *path, char **err);
+
+uint64_t now_ms(void);
+
+#endif

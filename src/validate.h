@@ -1,0 +1,23 @@
+/* What may reach haproxy.cfg and runtime-API commands from service
+ * definitions, ZooKeeper nodes and host files. Everything that is not
+ * explicitly allowed is refused, so that no input can inject configuration. */
+#ifndef PM_VALIDATE_H
+#define PM_VALIDATE_H
+
+#include <stdbool.h>
+
+#define VAL_NAME_MAX	64
+#define VAL_OPTION_MAX	1024
+#define VAL_HOST_MAX	253
+
+/* Service (section) names: [A-Za-z0-9_.-], starting with a letter or digit. */
+bool val_name(const char *s);
+/* One option line: printable ASCII, no ';', no '#', not empty. */
+bool val_option(const char *s);
+/* An IPv4 or IPv6 literal, or a DNS host name. */
+bool val_host(const char *s);
+bool val_ipv6(const char *s);
+/* An IPv4 or IPv6 literal. */
+bool val_ip(const char *s);
+
+#endif

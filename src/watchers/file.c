@@ -1,0 +1,205 @@
+/* Watcher "file": servers from a flat file of host:port lines. The file's
+ * directory is watched rather than the file, so that an atomic replace
+ * (write a temp file, rename it over) is seen like an in-place edit. */
+#include "config.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "watchers/hostfile.h"
+#include "watchers/watcher.h"
+
+#define FILEW_SETTLE_MS		20	/* let a burst of writes settle */
+#define FILEW_RETRY_MS		2000	/* directory missing: look again */
+
+static const char *const filew_keys[] = { "file", NULL };
+
+struct filew {
+	char		*path;
+	char		*dir;
+	char		*base;
+	uv_fs_event_t	 event;
+	uv_timer_t	 settle;
+	uv_timer_t	 retry;
+	int		 open_handles;
+	bool		 watching;
+	bool		 missing_logged;
+	size_t		 last_count;
+};
+
+static int
+filew_validate(json_t *blob, char **err)
+{
+	json_t *v = json_object_get(blob, "file");
+
+	if (!json_is_string(v) || json_string_length(v) == 0)
+		return set_err(err, "key 'file' is required: the path of a "
+		    "file of host:port lines");
+	return 0;
+}
+
+static void
+filew_log_line_error(const char *msg, void *arg)
+{
+	struct watcher *w = arg;
+
+	log_warnx("service %s: %s (line skipped)", w->service, msg);
+}
+
+/* Read and parse the file; report only what is worth reporting, so that an
+ * unreadable or garbled file never empties the service. */
+static void
+filew_read(struct watcher *w)
+{
+	struct filew *fw = w->priv;
+	struct server_list list;
+	char *text;
+	int bad;
+
+	if ((text = read_file(fw->path, NULL)) == NULL) {
+		if (!fw->missing_logged)
+			log_warn("service %s: cannot read %s, keeping its %zu "
+			    "known servers", w->service, fw->path,
+			    fw->last_count);
+		fw->missing_logged = true;
+		return;
+	}
+	fw->missing_logged = false;
+	srvlist_init(&list);
+	bad = hostfile_parse(text, fw->path, &list, filew_log_line_error, w);
+	free(text);
+	if (bad > 0 && list.n == 0) {
+		log_warnx("service %s: no valid line in %s, keeping its %zu "
+		    "known servers", w->service, fw->path, fw->last_count);
+		srvlist_free(&list);
+		return;
+	}
+	fw->last_count = list.n;
+	log_debug("service %s: %zu servers in %s", w->service, list.n,
+	    fw->path);
+	watcher_report(w, &list);
+}
+
+static void
+filew_on_settle(uv_timer_t *t)
+{
+	filew_read(t->data);
+}
+
+static void
+filew_on_event(uv_fs_event_t *ev, const char *filename, int events,
+    int status)
+{
+	struct watcher *w = ev->data;
+	struct filew *fw = w->priv;
+
+	(void)events;
+	if (status < 0) {
+		log_warnx("service %s: watching %s: %s", w->service, fw->dir,
+		    uv_strerror(status));
+		return;
+	}
+	if (filename != NULL && strcmp(filename, fw->base) != 0)
+		return;
+	uv_timer_start(&fw->settle, filew_on_settle, FILEW_SETTLE_MS, 0);
+}
+
+static int
+filew_arm(struct watcher *w)
+{
+	struct filew *fw = w->priv;
+	int rc;
+
+	rc = uv_fs_event_start(&fw->event, filew_on_event, fw->dir, 0);
+	if (rc < 0)
+		return rc;
+	fw->watching = true;
+	return 0;
+}
+
+static void
+filew_on_retry(uv_timer_t *t)
+{
+	struct watcher *w = t->data;
+	struct filew *fw = w->priv;
+
+	if (filew_arm(w) == 0) {
+		log_info("service %s: now watching %s", w->service, fw->dir);
+		uv_timer_stop(&fw->retry);
+		filew_read(w);
+	}
+}
+
+static void
+filew_on_close(uv_handle_t *h)
+{
+	struct watcher *w = h->data;
+	struct filew *fw = w->priv;
+
+	if (--fw->open_handles > 0)
+		return;
+	free(fw->path);
+	free(fw->dir);
+	free(fw->base);
+	free(fw);
+	watcher_free(w);
+}
+
+static int
+filew_start(struct watcher *w, char **err)
+{
+	struct filew *fw = xcalloc(1, sizeof(*fw));
+	char *copy;
+	int rc;
+
+	(void)err;
+	w->priv = fw;
+	fw->path = xstrdup(json_string_value(json_object_get(w->blob, "file")));
+	copy = xstrdup(fw->path);
+	fw->dir = xstrdup(dirname(copy));
+	free(copy);
+	copy = xstrdup(fw->path);
+	fw->base = xstrdup(basename(copy));
+	free(copy);
+
+	uv_fs_event_init(w->loop, &fw->event);
+	uv_timer_init(w->loop, &fw->settle);
+	uv_timer_init(w->loop, &fw->retry);
+	fw->event.data = fw->settle.data = fw->retry.data = w;
+	fw->open_handles = 3;
+
+	if ((rc = filew_arm(w)) < 0) {
+		log_warnx("service %s: cannot watch %s (%s), trying again "
+		    "every %d s", w->service, fw->dir, uv_strerror(rc),
+		    FILEW_RETRY_MS / 1000);
+		uv_timer_start(&fw->retry, filew_on_retry, FILEW_RETRY_MS,
+		    FILEW_RETRY_MS);
+	}
+	filew_read(w);
+	return 0;
+}
+
+static void
+filew_stop(struct watcher *w)
+{
+	struct filew *fw = w->priv;
+
+	if (fw == NULL) {
+		watcher_free(w);
+		return;
+	}
+	uv_close((uv_handle_t *)&fw->event, filew_on_close);
+	uv_close((uv_handle_t *)&fw->settle, filew_on_close);
+	uv_close((uv_handle_t *)&fw->retry, filew_on_close);
+}
+
+const struct watcher_ops watcher_file_ops = {
+	.type = "file",
+	.keys = filew_keys,
+	.validate = filew_validate,
+	.start = filew_start,
+	.stop = filew_stop,
+};

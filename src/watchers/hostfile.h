@@ -1,0 +1,19 @@
+/* Parser for host files: one "host:port" per line ("[v6]:port" for IPv6),
+ * blank lines and '#' comments allowed. Pure, so it is unit tested. */
+#ifndef PM_HOSTFILE_H
+#define PM_HOSTFILE_H
+
+#include "server.h"
+
+/* Called once per rejected line with a message naming path and line. */
+typedef void (*hostfile_error_cb)(const char *msg, void *arg);
+
+/* Parse text into out (initialised by the caller, finished on return).
+ * Returns the number of rejected lines. */
+int hostfile_parse(const char *text, const char *path, struct server_list *out,
+    hostfile_error_cb on_error, void *arg);
+/* Parse one "host:port" entry; 0 on success, -1 with *err set. */
+int hostfile_parse_entry(const char *entry, char *host, size_t hostlen,
+    int *port, char **err);
+
+#endif
