@@ -122,9 +122,9 @@ model_set_def(struct model *m, struct service_def *def)
 		    def->source);
 		/* Servers stay until the new watcher reports: a new
 		 * definition never empties a backend by itself. */
+		model_changed(m, "service %s changed", ms->name);
 		if (!same_watcher)
 			model_start_watcher(m, ms);
-		model_changed(m, "service %s changed", ms->name);
 		return;
 	}
 	ms = xcalloc(1, sizeof(*ms));
@@ -138,8 +138,8 @@ model_set_def(struct model *m, struct service_def *def)
 	m->n++;
 	log_info("service %s: added (%s, type %s, port %d)", ms->name,
 	    def->source, def->watcher->type, def->port);
-	model_start_watcher(m, ms);
 	model_changed(m, "service %s added", ms->name);
+	model_start_watcher(m, ms);
 }
 
 static void

@@ -147,6 +147,18 @@ snapshot_render(struct snapshot *s, const struct pm_config *cfg)
 	s->text = sbuf_take(&r.sb);
 }
 
+bool
+snapshot_same(const struct snapshot *a, const struct snapshot *b)
+{
+	if (a == NULL || b == NULL || a->n != b->n ||
+	    strcmp(a->text, b->text) != 0)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].listener != b->v[i].listener)
+			return false;
+	return true;
+}
+
 const struct snapshot_service *
 snapshot_service_at_line(const struct snapshot *s, int line)
 {

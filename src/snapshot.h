@@ -5,6 +5,7 @@
 #ifndef PM_SNAPSHOT_H
 #define PM_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "server.h"
@@ -39,6 +40,10 @@ struct snapshot_service *snapshot_add(struct snapshot *s,
 const struct snapshot_service *snapshot_find(const struct snapshot *s,
     const char *name);
 void snapshot_free(struct snapshot *s);
+
+/* Same text and the same socket behind every fd: nothing to reload. The
+ * text alone is not enough, "bind fd@4" reads the same on another port. */
+bool snapshot_same(const struct snapshot *a, const struct snapshot *b);
 
 /* Render haproxy.cfg into s->text and record line ranges. Pure: the same
  * config and snapshot always give the same text. */

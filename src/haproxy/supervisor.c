@@ -217,8 +217,7 @@ sup_begin_check(struct supervisor *s)
 	char *newpath, *err = NULL;
 
 	s->next = s->hooks.build(s->hooks.ctx, s->live);
-	if (s->live != NULL && s->current != NULL &&
-	    strcmp(s->next->text, s->live->text) == 0) {
+	if (s->current != NULL && snapshot_same(s->next, s->live)) {
 		log_debug("haproxy.cfg unchanged (%s): no reload",
 		    s->cur_reasons ? s->cur_reasons : "");
 		snapshot_free(s->next);
