@@ -108,25 +108,35 @@ daemon_reject(void *ctx, const char *service, const struct service_def *def)
 	model_reject(&d->model, service, def);
 }
 
+/* prev_cfg is the last proxymgr.yml a HAProxy has served with, kept while
+ * a re-read one is unproven. */
 static bool
-daemon_settings_rejected(void *ctx)
+daemon_settings_rollback(void *ctx, const char *why)
 {
 	struct daemon *d = ctx;
 
 	if (d->prev_cfg == NULL) {
-		log_warnx("HAProxy refused the haproxy.global or "
-		    "haproxy.defaults lines of %s: fix them and send SIGHUP",
+		log_warnx("%s: if haproxy.global or haproxy.defaults in %s "
+		    "are the cause, fix them and send SIGHUP", why,
 		    d->cfg->file);
 		return false;
 	}
-	log_warnx("HAProxy refused the haproxy.global or haproxy.defaults "
-	    "lines of the re-read %s: going on with the previous ones",
-	    d->cfg->file);
+	log_warnx("%s with the haproxy settings of the re-read %s: going "
+	    "back to the previous ones", why, d->cfg->file);
 	pmconfig_free(d->cfg);
 	d->cfg = d->prev_cfg;
 	d->prev_cfg = NULL;
 	sup_set_config(&d->sup, d->cfg);
 	return true;
+}
+
+static void
+daemon_committed(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	pmconfig_free(d->prev_cfg);
+	d->prev_cfg = NULL;
 }
 
 static void
@@ -198,8 +208,11 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 			pmconfig_free(cfg);
 			return;
 		}
-		pmconfig_free(d->prev_cfg);
-		d->prev_cfg = old;
+		/* Keep the proven settings, not an unproven re-read. */
+		if (d->prev_cfg == NULL)
+			d->prev_cfg = old;
+		else
+			pmconfig_free(old);
 		sup_set_config(&d->sup, d->cfg);
 		daemon_on_change(d, "proxymgr.yml re-read");
 		return;
@@ -244,7 +257,8 @@ daemon_run(const char *config_file)
 	struct sup_hooks hooks = {
 		.build = daemon_build,
 		.reject = daemon_reject,
-		.settings_rejected = daemon_settings_rejected,
+		.settings_rollback = daemon_settings_rollback,
+		.committed = daemon_committed,
 		.stopped = daemon_stopped,
 		.ctx = &d,
 	};

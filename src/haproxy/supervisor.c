@@ -126,7 +126,10 @@ sup_on_restart_timer(uv_timer_t *t)
 {
 	struct supervisor *s = t->data;
 
-	if (s->state != SUP_IDLE || s->current != NULL) {
+	bool retake = s->retake_socket;
+
+	s->retake_socket = false;
+	if (s->state != SUP_IDLE || (s->current != NULL && !retake)) {
 		s->restart_wanted = s->current == NULL;
 		return;
 	}
@@ -157,8 +160,12 @@ sup_on_restart_timer(uv_timer_t *t)
 		sup_restart_later(s);
 		return;
 	}
-	log_info("haproxy[%d] started to replace the one that died",
-	    s->starting->pid);
+	if (retake)
+		log_info("haproxy[%d] started on the running configuration to "
+		    "take %s back", s->starting->pid, s->cfg->socket_path);
+	else
+		log_info("haproxy[%d] started to replace the one that died",
+		    s->starting->pid);
 	s->state = SUP_STARTING;
 	s->start_deadline_ms = now_ms() + (uint64_t)s->cfg->start_timeout_ms;
 	sup_ready_poll_start(s);
@@ -336,8 +343,8 @@ sup_on_check_done(struct supervisor *s, struct hap_proc *p)
 		if (sup_blame(s, &r))
 			retry = true;
 		else if (sup_settings_blamed(s, &r) &&
-		    s->hooks.settings_rejected != NULL &&
-		    s->hooks.settings_rejected(s->hooks.ctx))
+		    s->hooks.settings_rollback(s->hooks.ctx, "HAProxy refused "
+		    "the haproxy.global or haproxy.defaults lines"))
 			retry = true;
 	}
 	hap_proc_status(p, status, sizeof(status));
@@ -403,11 +410,13 @@ sup_start_ok(struct supervisor *s)
 		s->live = s->next;
 		s->next = NULL;
 		s->reloads++;
+		s->hooks.committed(s->hooks.ctx);
 		log_info("haproxy[%d] serves %zu services (reload %llu: %s)",
 		    p->pid, s->live->n, (unsigned long long)s->reloads,
 		    s->cur_reasons ? s->cur_reasons : "start");
 	} else
-		log_info("haproxy[%d] serves again after a restart", p->pid);
+		log_info("haproxy[%d] serves (restart on the running "
+		    "configuration)", p->pid);
 	sup_cap_old(s);
 	sup_become_idle(s);
 }
@@ -440,6 +449,17 @@ sup_start_failed(struct supervisor *s, const char *why)
 		return;
 	}
 	sup_fail_reload(s, "the new HAProxy did not come up");
+	/* -c passed, so new settings are the likely cause (a socket that
+	 * cannot be bound, a limit): go back to the proven ones. */
+	s->hooks.settings_rollback(s->hooks.ctx, "the new HAProxy did not "
+	    "start");
+	/* A process that failed after binding the stats socket has taken
+	 * its path from the one that serves. Start the running configuration
+	 * once more to take it back (once: a restart does not retake). */
+	if (s->current != NULL && s->live != NULL) {
+		s->retake_socket = true;
+		uv_timer_start(&s->restart_timer, sup_on_restart_timer, 0, 0);
+	}
 }
 
 static void

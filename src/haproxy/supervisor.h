@@ -25,9 +25,12 @@ struct sup_hooks {
 	/* HAProxy refused this service's definition. */
 	void	(*reject)(void *ctx, const char *service,
 		    const struct service_def *def);
-	/* HAProxy refused the global/defaults settings; return true if the
-	 * settings were put back to the previous ones (worth a retry). */
-	bool	(*settings_rejected)(void *ctx);
+	/* The global/defaults settings failed (why says how); return true
+	 * if they were put back to the previous ones (worth a retry). */
+	bool	(*settings_rollback)(void *ctx, const char *why);
+	/* A new HAProxy serves the snapshot built last: what it was built
+	 * from is proven good. */
+	void	(*committed)(void *ctx);
 	/* Every HAProxy process is gone after sup_stop(). */
 	void	(*stopped)(void *ctx);
 	void	*ctx;
@@ -64,6 +67,7 @@ struct supervisor {
 	uint64_t		 last_reload_ms;
 	int			 restart_backoff_ms;
 	bool			 restart_wanted;
+	bool			 retake_socket;	/* see sup_start_failed */
 	bool			 hard_kill_sent;
 
 	/* Counters, logged with each reload. */

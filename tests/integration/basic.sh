@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The everyday path against a real HAProxy and real backends: servers
+# follow the host file, services come and go with their JSON files,
+# SIGHUP applies a changed proxymgr.yml, SIGTERM leaves nothing behind.
+# Ports 19200-19219.
+set -euo pipefail
+. "$PM_SRCDIR/tests/lib.sh"
+pm_setup
+pm_write_pmconfig
+
+for i in 1 2 3; do
+	pm_start_httpd "b$i" "1921$i" >/dev/null || pm_fail "backend b$i"
+done
+printf '127.0.0.1:19211\n127.0.0.1:19212\n' | pm_write_atomic "$PM_TMP/web.hosts"
+cat >"$PM_TMP/services/web.json" <<JSON
+{"type": "file", "file": "$PM_TMP/web.hosts", "port": 19200,
+ "listen_options": ["balance roundrobin"], "server_options": ["check inter 1000"]}
+JSON
+pm_start_proxymgrd
+
+url=http://127.0.0.1:19200/
+pm_expect_bodies "$url" "b1 b2"
+pm_pass "service from a JSON file serves both servers of its host file"
+grep -q 'bind fd@3' "$PM_TMP/run/haproxy.cfg" || pm_fail "no bind fd@3 in haproxy.cfg"
+grep -q 'server 127.0.0.1_19211 127.0.0.1:19211 check inter 1000' \
+	"$PM_TMP/run/haproxy.cfg" || pm_fail "server line not as expected"
+[[ $(stat -c %a "$PM_TMP/run/haproxy.sock") == 600 ]] ||
+	pm_fail "stats socket is not mode 600"
+pm_pass "haproxy.cfg holds fd@ binds, named servers with options; socket mode 600"
+
+# A server added by atomic replace, one removed by an in-place edit.
+printf '127.0.0.1:19211\n127.0.0.1:19212\n127.0.0.1:19213\n' |
+	pm_write_atomic "$PM_TMP/web.hosts"
+pm_expect_bodies "$url" "b1 b2 b3"
+pm_pass "server added to the host file (atomic replace) takes traffic"
+printf '127.0.0.1:19212\n127.0.0.1:19213\n' >"$PM_TMP/web.hosts"
+pm_expect_bodies "$url" "b2 b3"
+pm_pass "server removed from the host file (in-place edit) gets no traffic"
+
+# A second service, static watcher, appears with its file.
+cat >"$PM_TMP/services/api.json.tmp" <<JSON
+{"type": "static", "port": 19201,
+ "servers": [{"address": "127.0.0.1", "port": 19211}]}
+JSON
+mv "$PM_TMP/services/api.json.tmp" "$PM_TMP/services/api.json"
+pm_expect_bodies http://127.0.0.1:19201/ "b1"
+pm_expect_bodies "$url" "b2 b3"
+pm_pass "new service file adds a service; the first keeps serving"
+
+# Port change: the new port serves, the old one is closed once the HAProxy
+# that used it is gone.
+sed -i 's/19201/19202/' "$PM_TMP/services/api.json"
+pm_expect_bodies http://127.0.0.1:19202/ "b1"
+port_closed() { ! timeout 1 bash -c 'exec 3<>/dev/tcp/127.0.0.1/19201' 2>/dev/null; }
+pm_wait_for port_closed || pm_fail "old port 19201 still accepts connections"
+pm_pass "port change moves the service; the old socket is closed"
+
+# Removing the file removes the service and closes its socket.
+rm "$PM_TMP/services/api.json"
+port2_closed() { ! timeout 1 bash -c 'exec 3<>/dev/tcp/127.0.0.1/19202' 2>/dev/null; }
+pm_wait_for port2_closed || pm_fail "removed service's port still accepts"
+grep -q 'listen api' "$PM_TMP/run/haproxy.cfg" && pm_fail "api still rendered"
+pm_expect_bodies "$url" "b2 b3"
+pm_pass "removed service file removes the service and closes its port"
+
+# Touching a file without changing it does not reload.
+before=$(pm_reload_count)
+touch "$PM_TMP/web.hosts" "$PM_TMP/services/web.json"
+sleep 1
+pm_assert_eq "$before" "$(pm_reload_count)" "unchanged files cause no reload"
+
+# SIGHUP applies a changed proxymgr.yml.
+PM_GLOBAL='"maxconn 2000"' pm_write_pmconfig
+before=$(pm_reload_count)
+kill -HUP "$PM_PID"
+pm_wait_reloads $((before + 1)) || pm_fail "no reload after SIGHUP"
+grep -q 'maxconn 2000' "$PM_TMP/run/haproxy.cfg" ||
+	pm_fail "SIGHUP did not apply the new global line"
+pm_expect_bodies "$url" "b2 b3"
+pm_pass "SIGHUP re-reads proxymgr.yml and applies it"
+
+# A burst of changes is coalesced: 31 edits in ~0.3 s (ending with a new
+# server), a few reloads.
+before=$(pm_reload_count)
+for i in $(seq 1 31); do
+	if ((i % 2)); then
+		printf '127.0.0.1:19212\n127.0.0.1:19213\n127.0.0.1:19211\n'
+	else
+		printf '127.0.0.1:19212\n127.0.0.1:19213\n'
+	fi | pm_write_atomic "$PM_TMP/web.hosts"
+	sleep 0.01
+done
+sleep 1.5
+reloads=$(($(pm_reload_count) - before))
+((reloads >= 1 && reloads <= 6)) ||
+	pm_fail "31 quick edits gave $reloads reloads (expected 1 to 6)"
+pm_expect_bodies "$url" "b1 b2 b3"
+pm_pass "31 quick edits coalesced into $reloads reloads, final state live"
+hap_count=$(pm_hap_pids_for "$PM_TMP/run/haproxy.cfg" | wc -l)
+((hap_count <= 5)) || pm_fail "$hap_count HAProxy processes after the burst"
+
+# SIGTERM: exit 0, no HAProxy left, port closed.
+hap_cfg=$PM_TMP/run/haproxy.cfg
+pm_stop_proxymgrd
+pm_assert_eq 0 "$PM_RC" "proxymgrd exits 0 on SIGTERM"
+left=$(pm_hap_pids_for "$hap_cfg" | tr '\n' ' ' || true)
+[[ -z $left ]] || pm_fail "HAProxy left running after SIGTERM: $left"
+port_main_closed() { ! timeout 1 bash -c 'exec 3<>/dev/tcp/127.0.0.1/19200' 2>/dev/null; }
+port_main_closed || pm_fail "port 19200 still open after SIGTERM"
+pm_pass "SIGTERM stops HAProxy and leaves no process or socket behind"
