@@ -19,37 +19,59 @@ struct cfg_key {
 	enum cfg_kind	 kind;
 	size_t		 offset;
 	long		 min, max;	/* CFG_INT only */
+	/* CFG_STR: a further check, and what the value must be if it fails */
+	bool		(*valid)(const char *);
+	const char	*valid_what;
 };
 
-#define STR(n, f)	{ n, CFG_STR, offsetof(struct pm_config, f), 0, 0 }
-#define INT(n, f, lo, hi) { n, CFG_INT, offsetof(struct pm_config, f), lo, hi }
-#define LIST(n, f)	{ n, CFG_STRLIST, offsetof(struct pm_config, f), 0, 0 }
+static bool
+cfg_valid_path(const char *s)
+{
+	return strpbrk(s, " \t\"'") == NULL;
+}
+
+static bool
+cfg_valid_sc_type(const char *s)
+{
+	return strcmp(s, "file") == 0;
+}
+
+#define STR(n, f)	{ n, CFG_STR, offsetof(struct pm_config, f), 0, 0, \
+			  NULL, NULL }
+#define STRV(n, f, v, w) { n, CFG_STR, offsetof(struct pm_config, f), 0, 0, \
+			  v, w }
+#define INT(n, f, lo, hi) { n, CFG_INT, offsetof(struct pm_config, f), lo, hi, \
+			  NULL, NULL }
+#define LIST(n, f)	{ n, CFG_STRLIST, offsetof(struct pm_config, f), 0, 0, \
+			  NULL, NULL }
+#define CFG_PATH_WHAT	"a path without spaces or quotes"
 
 static const struct cfg_key cfg_haproxy_keys[] = {
 	STR("path", haproxy_path),
-	STR("config_path", config_path),
-	STR("socket_path", socket_path),
-	STR("bind_address", bind_address),
+	STRV("config_path", config_path, cfg_valid_path, CFG_PATH_WHAT),
+	STRV("socket_path", socket_path, cfg_valid_path, CFG_PATH_WHAT),
+	STRV("bind_address", bind_address, val_ip,
+	    "an IPv4 or IPv6 address"),
 	LIST("global", global),
 	LIST("defaults", defaults),
 	STR("hard_stop_after", hard_stop_after),
 	INT("max_old_processes", max_old_processes, 1, 64),
 	INT("start_timeout_ms", start_timeout_ms, 100, 600000),
 	INT("stop_timeout_ms", stop_timeout_ms, 0, 600000),
-	{ NULL, 0, 0, 0, 0 },
+	{ NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
 static const struct cfg_key cfg_reload_keys[] = {
 	INT("debounce_ms", debounce_ms, 0, 60000),
 	INT("min_interval_ms", min_interval_ms, 0, 600000),
-	{ NULL, 0, 0, 0, 0 },
+	{ NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
 static const struct cfg_key cfg_service_config_keys[] = {
-	STR("type", sc_type),
+	STRV("type", sc_type, cfg_valid_sc_type, "a known type (known: file)"),
 	STR("path", sc_path),
 	STR("servers", sc_servers),
-	{ NULL, 0, 0, 0, 0 },
+	{ NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
 struct cfg_section {
@@ -68,6 +90,7 @@ struct cfg_parse {
 	yaml_document_t	*doc;
 	const char	*source;
 	char		**err;
+	int		 sc_servers_line;	/* for a check across keys */
 };
 
 static int
@@ -122,8 +145,12 @@ cfg_set_value(struct cfg_parse *cp, struct pm_config *cfg,
 		v = (const char *)node->data.scalar.value;
 		if (strlen(v) != node->data.scalar.length || !val_option(v))
 			return set_err(cp->err, "%s:%d: %s.%s: refused value "
-			    "(control character, ';' or '#')", cp->source,
-			    cfg_line(node), section, key->name);
+			    "(control character, ';', '#' or '$NAME')",
+			    cp->source, cfg_line(node), section, key->name);
+		if (key->valid != NULL && !key->valid(v))
+			return set_err(cp->err, "%s:%d: %s.%s: '%s' is not %s",
+			    cp->source, cfg_line(node), section, key->name, v,
+			    key->valid_what);
 		free(*(char **)field);
 		*(char **)field = xstrdup(v);
 		return 0;
@@ -163,11 +190,12 @@ bad_int:
 			const char *v = (const char *)item->data.scalar.value;
 			if (item->type != YAML_SCALAR_NODE ||
 			    strlen(v) != item->data.scalar.length ||
-			    !val_option(v)) {
+			    !val_line(v)) {
 				strv_free(list);
 				return set_err(cp->err, "%s:%d: %s.%s item %zu: "
-				    "expected one line of text without ';' or "
-				    "'#'", cp->source, cfg_line(item), section,
+				    "expected one line of text without ';', "
+				    "'#' or '$NAME', not starting a section",
+				    cp->source, cfg_line(item), section,
 				    key->name, i + 1);
 			}
 			list[i] = xstrdup(v);
@@ -178,6 +206,26 @@ bad_int:
 	}
 	}
 	return -1;
+}
+
+/* YAML leaves duplicate keys to the application; a repeated key is most
+ * likely a copy-paste slip, so refuse it rather than let the last win. */
+static const char *
+cfg_duplicate_key(yaml_document_t *doc, yaml_node_pair_t *first,
+    yaml_node_pair_t *pair)
+{
+	yaml_node_t *k = yaml_document_get_node(doc, pair->key);
+
+	if (k->type != YAML_SCALAR_NODE)
+		return NULL;
+	for (yaml_node_pair_t *p = first; p < pair; p++) {
+		yaml_node_t *o = yaml_document_get_node(doc, p->key);
+		if (o->type == YAML_SCALAR_NODE &&
+		    strcmp((const char *)o->data.scalar.value,
+		    (const char *)k->data.scalar.value) == 0)
+			return (const char *)k->data.scalar.value;
+	}
+	return NULL;
 }
 
 static int
@@ -197,7 +245,12 @@ cfg_parse_section(struct cfg_parse *cp, struct pm_config *cfg,
 		yaml_node_t *k = yaml_document_get_node(cp->doc, pair->key);
 		yaml_node_t *v = yaml_document_get_node(cp->doc, pair->value);
 		const struct cfg_key *key = NULL;
+		const char *dup;
 
+		if ((dup = cfg_duplicate_key(cp->doc,
+		    node->data.mapping.pairs.start, pair)) != NULL)
+			return set_err(cp->err, "%s:%d: duplicate key '%s.%s'",
+			    cp->source, cfg_line(k), sec->name, dup);
 		if (k->type == YAML_SCALAR_NODE)
 			for (key = sec->keys; key->name != NULL; key++)
 				if (strcmp(key->name,
@@ -210,6 +263,8 @@ cfg_parse_section(struct cfg_parse *cp, struct pm_config *cfg,
 			    (const char *)k->data.scalar.value : "?");
 		if (cfg_set_value(cp, cfg, sec->name, key, v) == -1)
 			return -1;
+		if (key->offset == offsetof(struct pm_config, sc_servers))
+			cp->sc_servers_line = cfg_line(k);
 	}
 	return 0;
 }
@@ -239,19 +294,12 @@ cfg_defaults(const char *source)
 
 /* Checks that need more than one key. */
 static int
-cfg_check(struct pm_config *cfg, const char *source, char **err)
+cfg_check(struct pm_config *cfg, struct cfg_parse *cp)
 {
-	if (!val_ip(cfg->bind_address))
-		return set_err(err, "%s: haproxy.bind_address: '%s' is not an "
-		    "IPv4 or IPv6 address", source, cfg->bind_address);
-	if (strcmp(cfg->sc_type, "file") == 0) {
-		if (cfg->sc_servers != NULL)
-			return set_err(err, "%s: service_config.servers: not "
-			    "used by type 'file' (it takes 'path', a "
-			    "directory of NAME.json files)", source);
-	} else
-		return set_err(err, "%s: service_config.type: unknown type "
-		    "'%s' (known: file)", source, cfg->sc_type);
+	if (strcmp(cfg->sc_type, "file") == 0 && cfg->sc_servers != NULL)
+		return set_err(cp->err, "%s:%d: service_config.servers: not "
+		    "used by type 'file' (it takes 'path', a directory of "
+		    "NAME.json files)", cp->source, cp->sc_servers_line);
 	return 0;
 }
 
@@ -260,7 +308,7 @@ pmconfig_parse(const char *text, size_t len, const char *source,
     struct pm_config **out, char **err)
 {
 	struct pm_config *cfg = cfg_defaults(source);
-	struct cfg_parse cp = { NULL, source, err };
+	struct cfg_parse cp = { NULL, source, err, 0 };
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	yaml_node_t *root;
@@ -294,7 +342,14 @@ pmconfig_parse(const char *text, size_t len, const char *source,
 			yaml_node_t *k = yaml_document_get_node(&doc, pair->key);
 			yaml_node_t *v = yaml_document_get_node(&doc, pair->value);
 			const struct cfg_section *sec;
+			const char *dup;
 
+			if ((dup = cfg_duplicate_key(&doc,
+			    root->data.mapping.pairs.start, pair)) != NULL) {
+				set_err(err, "%s:%d: duplicate key '%s'", source,
+				    cfg_line(k), dup);
+				goto done;
+			}
 			for (sec = cfg_sections; sec->name != NULL; sec++)
 				if (k->type == YAML_SCALAR_NODE &&
 				    strcmp(sec->name,
@@ -311,7 +366,7 @@ pmconfig_parse(const char *text, size_t len, const char *source,
 				goto done;
 		}
 	}
-	if (cfg_check(cfg, source, err) == -1)
+	if (cfg_check(cfg, &cp) == -1)
 		goto done;
 	*out = cfg;
 	cfg = NULL;

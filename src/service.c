@@ -25,7 +25,7 @@ svcdef_key_in(const char *key, const char *const *keys)
 
 static int
 svcdef_options(json_t *blob, const char *key, const char *source,
-    char ***out, char **err)
+    bool (*valid)(const char *), char ***out, char **err)
 {
 	json_t *arr = json_object_get(blob, key), *item;
 	size_t i;
@@ -42,10 +42,11 @@ svcdef_options(json_t *blob, const char *key, const char *source,
 		if (!json_is_string(item))
 			return set_err(err, "%s: key '%s' item %zu: expected a "
 			    "string", source, key, i + 1);
-		if (!val_option(json_string_value(item)))
+		if (!valid(json_string_value(item)))
 			return set_err(err, "%s: key '%s' item %zu: refused "
-			    "(empty, too long, or holds a newline, control "
-			    "character, ';' or '#')", source, key, i + 1);
+			    "(empty, too long, holds a newline, control "
+			    "character, ';', '#' or '$NAME', or starts a new "
+			    "section)", source, key, i + 1);
 		(*out)[i] = xstrdup(json_string_value(item));
 		(*out)[i + 1] = NULL;
 	}
@@ -119,9 +120,9 @@ svcdef_parse(const char *name, const char *text, size_t len,
 		}
 		def->bind_address = xstrdup(json_string_value(v));
 	}
-	if (svcdef_options(blob, "listen_options", source,
+	if (svcdef_options(blob, "listen_options", source, val_line,
 	    &def->listen_options, err) == -1 ||
-	    svcdef_options(blob, "server_options", source,
+	    svcdef_options(blob, "server_options", source, val_option,
 	    &def->server_options, err) == -1)
 		goto fail;
 	if (def->watcher->validate(blob, err) == -1) {

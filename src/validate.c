@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 #include "validate.h"
 
@@ -36,10 +37,40 @@ val_option(const char *s)
 		 * silently comment out the rest of a rendered line. */
 		if (c < 0x20 || c > 0x7e || c == ';' || c == '#')
 			return false;
+		if (c == '$' && (s[i + 1] == '{' || s[i + 1] == '_' ||
+		    isalpha((unsigned char)s[i + 1])))
+			return false;
 		if (c != ' ')
 			blank = false;
 	}
 	return !blank;
+}
+
+/* Keywords that open a section in HAProxy 2.6: indentation means nothing
+ * to its parser, so a line starting with one leaves the current section. */
+static const char *const val_section_keywords[] = {
+	"global", "defaults", "frontend", "backend", "listen", "peers",
+	"resolvers", "userlist", "mailers", "program", "http-errors", "ring",
+	"cache", "log-forward", "fcgi-app", NULL,
+};
+
+bool
+val_line(const char *s)
+{
+	size_t n;
+
+	if (!val_option(s))
+		return false;
+	while (*s == ' ')
+		s++;
+	if (*s == '.')		/* .if/.else/.endif/.diag... directives */
+		return false;
+	n = strcspn(s, " ");
+	for (size_t i = 0; val_section_keywords[i] != NULL; i++)
+		if (strlen(val_section_keywords[i]) == n &&
+		    strncasecmp(s, val_section_keywords[i], n) == 0)
+			return false;
+	return true;
 }
 
 bool
@@ -85,5 +116,15 @@ val_host(const char *s)
 		if (++label > 63)
 			return false;
 	}
-	return label == 0 || s[n - 1] != '-';
+	if (label > 0 && s[n - 1] == '-')
+		return false;
+	/* An all-numeric last label is a mistyped address ("10.0.0.300"),
+	 * which the resolver would read in surprising ways ("10.1"). */
+	size_t end = label == 0 ? n - 1 : n, start = end;
+	while (start > 0 && s[start - 1] != '.')
+		start--;
+	for (size_t i = start; i < end; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return true;
+	return false;
 }

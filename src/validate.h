@@ -12,8 +12,13 @@
 
 /* Service (section) names: [A-Za-z0-9_.-], starting with a letter or digit. */
 bool val_name(const char *s);
-/* One option line: printable ASCII, no ';', no '#', not empty. */
+/* One option: printable ASCII, not empty, no ';', no '#', and no "$NAME"
+ * or "${" (HAProxy would expand proxymgrd's environment into it). */
 bool val_option(const char *s);
+/* A whole config line (listen_options, global, defaults): an option that
+ * does not start with a section keyword ("global", "listen", ...) or a
+ * '.' directive (".if"), either of which would escape its section. */
+bool val_line(const char *s);
 /* An IPv4 or IPv6 literal, or a DNS host name. */
 bool val_host(const char *s);
 bool val_ipv6(const char *s);

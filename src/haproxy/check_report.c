@@ -24,7 +24,9 @@ check_report_add_str(char ***v, size_t *n, const char *s, size_t len)
 	(*n)++;
 }
 
-/* "[file:N]" anywhere in the line; the file name may hold ':' itself. */
+/* "[file:N]" anywhere in the line; the file name may hold ':' itself but
+ * holds a '/' (proxymgrd passes paths), which tells it from an address
+ * such as "[::1]" or "[2001:db8::10]" quoted in the alert. */
 static void
 check_report_scan_lines(struct check_report *r, const char *line)
 {
@@ -38,7 +40,8 @@ check_report_scan_lines(struct check_report *r, const char *line)
 		while (colon > p && colon[-1] != ':')
 			colon--;
 		if (colon > p + 1 && colon < close &&
-		    isdigit((unsigned char)*colon)) {
+		    isdigit((unsigned char)*colon) &&
+		    memchr(p, '/', (size_t)(colon - p)) != NULL) {
 			const char *d = colon;
 			while (d < close && isdigit((unsigned char)*d))
 				d++;

@@ -1,0 +1,639 @@
+/* Unit tests for pmconfig_parse(): proxymgr.yml, its defaults and every
+ * error message (which must name the source, the line and the key). */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pmconfig.h"
+#include "util.h"
+
+#define SRC "proxymgr.yml"
+
+static struct pm_config *
+parse_ok(const char *text)
+{
+	struct pm_config *cfg = (struct pm_config *)1;
+	char *err = NULL;
+	int rc;
+
+	rc = pmconfig_parse(text, strlen(text), SRC, &cfg, &err);
+	if (rc != 0)
+		print_error("unexpected error: %s\n", err ? err : "(null)");
+	assert_int_equal(rc, 0);
+	assert_null(err);
+	assert_non_null(cfg);
+	return cfg;
+}
+
+/* Parse text that must be refused; returns the message (caller frees). */
+static char *
+parse_err_len(const char *text, size_t len)
+{
+	struct pm_config *cfg = (struct pm_config *)1;
+	char *err = NULL;
+	int rc;
+
+	rc = pmconfig_parse(text, len, SRC, &cfg, &err);
+	assert_int_equal(rc, -1);
+	assert_null(cfg);
+	assert_non_null(err);
+	return err;
+}
+
+static char *
+parse_err(const char *text)
+{
+	return parse_err_len(text, strlen(text));
+}
+
+static void
+assert_contains(const char *hay, const char *needle)
+{
+	if (strstr(hay, needle) == NULL)
+		fail_msg("'%s' does not contain '%s'", hay, needle);
+}
+
+/* The message starts with "proxymgr.yml:LINE:" and holds every needle. */
+static void
+expect_err(const char *text, int line, const char *n1, const char *n2)
+{
+	char *err = parse_err(text), prefix[64];
+
+	snprintf(prefix, sizeof(prefix), SRC ":%d:", line);
+	if (strncmp(err, prefix, strlen(prefix)) != 0)
+		fail_msg("'%s' does not start with '%s'", err, prefix);
+	assert_contains(err, n1);
+	if (n2 != NULL)
+		assert_contains(err, n2);
+	free(err);
+}
+
+static void
+assert_strv(char **v, const char *const *want)
+{
+	size_t i;
+
+	assert_non_null(v);
+	for (i = 0; want[i] != NULL; i++) {
+		assert_non_null(v[i]);
+		assert_string_equal(v[i], want[i]);
+	}
+	assert_null(v[i]);
+}
+
+static void
+assert_defaults(const struct pm_config *cfg)
+{
+	assert_string_equal(cfg->file, SRC);
+	assert_string_equal(cfg->haproxy_path, "haproxy");
+	assert_string_equal(cfg->config_path, "/run/proxymgr/haproxy.cfg");
+	assert_string_equal(cfg->socket_path, "/run/proxymgr/haproxy.sock");
+	assert_string_equal(cfg->bind_address, "0.0.0.0");
+	assert_non_null(cfg->global);
+	assert_null(cfg->global[0]);
+	assert_non_null(cfg->defaults);
+	assert_null(cfg->defaults[0]);
+	assert_string_equal(cfg->hard_stop_after, "60s");
+	assert_int_equal(cfg->max_old_processes, 4);
+	assert_int_equal(cfg->start_timeout_ms, 10000);
+	assert_int_equal(cfg->stop_timeout_ms, 10000);
+	assert_int_equal(cfg->debounce_ms, 20);
+	assert_int_equal(cfg->min_interval_ms, 500);
+	assert_string_equal(cfg->sc_type, "file");
+	assert_string_equal(cfg->sc_path, "/etc/proxymgr/services");
+	assert_null(cfg->sc_servers);
+}
+
+/* ---- good input ---- */
+
+static void
+test_full_file(void **state)
+{
+	static const char *const global[] = { "maxconn 4096", "nbthread 2",
+	    "tune.bufsize 32768", NULL };
+	static const char *const defaults[] = { "mode http",
+	    "timeout connect 5s", "timeout client 1m", "timeout server 1m",
+	    "option idle-close-on-response", NULL };
+	struct pm_config *cfg;
+	char *text, *err = NULL;
+	size_t len;
+
+	(void)state;
+	text = read_file(TEST_DATA_DIR "/proxymgr-full.yml", &len);
+	assert_non_null(text);
+	assert_int_equal(pmconfig_parse(text, len, SRC, &cfg, &err), 0);
+	assert_null(err);
+	assert_string_equal(cfg->file, SRC);
+	assert_string_equal(cfg->haproxy_path, "/usr/local/sbin/haproxy-2.6");
+	assert_string_equal(cfg->config_path,
+	    "/var/lib/proxymgr/haproxy.cfg");
+	assert_string_equal(cfg->socket_path,
+	    "/var/lib/proxymgr/haproxy.sock");
+	assert_string_equal(cfg->bind_address, "::");
+	assert_strv(cfg->global, global);
+	assert_strv(cfg->defaults, defaults);
+	assert_string_equal(cfg->hard_stop_after, "5m");
+	assert_int_equal(cfg->max_old_processes, 2);
+	assert_int_equal(cfg->start_timeout_ms, 2500);
+	assert_int_equal(cfg->stop_timeout_ms, 0);
+	assert_int_equal(cfg->debounce_ms, 75);
+	assert_int_equal(cfg->min_interval_ms, 1500);
+	assert_string_equal(cfg->sc_type, "file");
+	assert_string_equal(cfg->sc_path, "/srv/proxymgr/services");
+	assert_null(cfg->sc_servers);
+	pmconfig_free(cfg);
+	free(text);
+}
+
+/* pmconfig_load reads the file and names it in cfg->file. */
+static void
+test_load_file(void **state)
+{
+	struct pm_config *cfg;
+	char *err = NULL;
+
+	(void)state;
+	assert_int_equal(pmconfig_load(TEST_DATA_DIR "/proxymgr-full.yml",
+	    &cfg, &err), 0);
+	assert_null(err);
+	assert_string_equal(cfg->file, TEST_DATA_DIR "/proxymgr-full.yml");
+	assert_int_equal(cfg->debounce_ms, 75);
+	pmconfig_free(cfg);
+
+	assert_int_equal(pmconfig_load(TEST_DATA_DIR "/no-such-file.yml",
+	    &cfg, &err), -1);
+	assert_null(cfg);
+	assert_non_null(err);
+	assert_contains(err, "no-such-file.yml");
+	free(err);
+}
+
+static void
+test_empty_document(void **state)
+{
+	struct pm_config *cfg;
+
+	(void)state;
+	cfg = parse_ok("");
+	assert_defaults(cfg);
+	pmconfig_free(cfg);
+	cfg = parse_ok("# only a comment\n\n");
+	assert_defaults(cfg);
+	pmconfig_free(cfg);
+	cfg = parse_ok("---\n");
+	assert_defaults(cfg);
+	pmconfig_free(cfg);
+	cfg = parse_ok("~\n");
+	assert_defaults(cfg);
+	pmconfig_free(cfg);
+}
+
+static void
+test_defaults_when_absent(void **state)
+{
+	struct pm_config *cfg;
+
+	(void)state;
+	/* Every section present, every key absent. */
+	cfg = parse_ok("haproxy: {}\nreload: {}\nservice_config: {}\n");
+	assert_defaults(cfg);
+	pmconfig_free(cfg);
+
+	/* One key set: the others keep their defaults. */
+	cfg = parse_ok("reload:\n  debounce_ms: 5\n");
+	assert_int_equal(cfg->debounce_ms, 5);
+	assert_int_equal(cfg->min_interval_ms, 500);
+	assert_string_equal(cfg->haproxy_path, "haproxy");
+	assert_string_equal(cfg->sc_type, "file");
+	pmconfig_free(cfg);
+
+	cfg = parse_ok("haproxy:\n  socket_path: /tmp/s.sock\n");
+	assert_string_equal(cfg->socket_path, "/tmp/s.sock");
+	assert_string_equal(cfg->config_path, "/run/proxymgr/haproxy.cfg");
+	assert_string_equal(cfg->hard_stop_after, "60s");
+	assert_int_equal(cfg->max_old_processes, 4);
+	pmconfig_free(cfg);
+}
+
+static void
+test_null_values_mean_default(void **state)
+{
+	struct pm_config *cfg;
+
+	(void)state;
+	cfg = parse_ok(
+	    "haproxy:\n"
+	    "  path:\n"
+	    "  config_path: ~\n"
+	    "  socket_path: null\n"
+	    "  bind_address:\n"
+	    "  global:\n"
+	    "  defaults: ~\n"
+	    "  hard_stop_after: null\n"
+	    "  max_old_processes:\n"
+	    "  start_timeout_ms: ~\n"
+	    "  stop_timeout_ms: null\n"
+	    "reload:\n"
+	    "  debounce_ms:\n"
+	    "  min_interval_ms: ~\n"
+	    "service_config:\n"
+	    "  type:\n"
+	    "  path: null\n");
+	assert_defaults(cfg);
+	pmconfig_free(cfg);
+
+	/* Whole sections null. */
+	cfg = parse_ok("haproxy:\nreload: ~\nservice_config: null\n");
+	assert_defaults(cfg);
+	pmconfig_free(cfg);
+}
+
+static void
+test_values(void **state)
+{
+	static const char *const one[] = { "maxconn 10", NULL };
+	struct pm_config *cfg;
+
+	(void)state;
+	/* Flow style; an empty list is an empty list. */
+	cfg = parse_ok(
+	    "haproxy: {bind_address: 10.1.2.3, global: [maxconn 10],\n"
+	    "  defaults: []}\n"
+	    "reload: {debounce_ms: 0, min_interval_ms: 600000}\n");
+	assert_string_equal(cfg->bind_address, "10.1.2.3");
+	assert_strv(cfg->global, one);
+	assert_null(cfg->defaults[0]);
+	assert_int_equal(cfg->debounce_ms, 0);
+	assert_int_equal(cfg->min_interval_ms, 600000);
+	pmconfig_free(cfg);
+
+	/* Range ends. */
+	cfg = parse_ok("haproxy:\n  max_old_processes: 64\n"
+	    "  start_timeout_ms: 100\n  stop_timeout_ms: 600000\n"
+	    "reload:\n  debounce_ms: 60000\n");
+	assert_int_equal(cfg->max_old_processes, 64);
+	assert_int_equal(cfg->start_timeout_ms, 100);
+	assert_int_equal(cfg->stop_timeout_ms, 600000);
+	assert_int_equal(cfg->debounce_ms, 60000);
+	pmconfig_free(cfg);
+	cfg = parse_ok("haproxy:\n  max_old_processes: 1\n");
+	assert_int_equal(cfg->max_old_processes, 1);
+	pmconfig_free(cfg);
+
+	/* A YAML comment after an item is not part of it. */
+	cfg = parse_ok("haproxy:\n  global:\n    - maxconn 10   # c\n");
+	assert_strv(cfg->global, one);
+	pmconfig_free(cfg);
+
+	/* A quoted string is taken as it is; IPv6 bind address. */
+	cfg = parse_ok("haproxy:\n  hard_stop_after: \"30s\"\n"
+	    "  bind_address: '::1'\n");
+	assert_string_equal(cfg->hard_stop_after, "30s");
+	assert_string_equal(cfg->bind_address, "::1");
+	pmconfig_free(cfg);
+}
+
+/* ProxyMgr's README example: the haproxy keys are the same; its
+ * service_config (zookeeper) is refused with the list of known types. */
+static void
+test_proxymgr_example(void **state)
+{
+	struct pm_config *cfg;
+	char *err;
+
+	(void)state;
+	cfg = parse_ok(
+	    "---\n"
+	    "haproxy:\n"
+	    "  config_path: /etc/haproxy/haproxy.cfg\n"
+	    "  socket_path: /var/run/haproxy/stats.sock\n");
+	assert_string_equal(cfg->config_path, "/etc/haproxy/haproxy.cfg");
+	assert_string_equal(cfg->socket_path, "/var/run/haproxy/stats.sock");
+	assert_string_equal(cfg->haproxy_path, "haproxy");
+	pmconfig_free(cfg);
+
+	err = parse_err(
+	    "---\n"
+	    "haproxy:\n"
+	    "  config_path: /etc/haproxy/haproxy.cfg\n"
+	    "  socket_path: /var/run/haproxy/stats.sock\n"
+	    "\n"
+	    "service_config:\n"
+	    "  type: zookeeper\n"
+	    "  servers: localhost:2181\n"
+	    "  path: /service_config\n");
+	assert_contains(err, SRC);
+	assert_contains(err, "service_config.type");
+	assert_contains(err, "'zookeeper' is not a known type (known: file)");
+	free(err);
+}
+
+/* The repository's own etc/proxymgr.yml parses. */
+static void
+test_shipped_example(void **state)
+{
+	struct pm_config *cfg;
+	char *err = NULL;
+
+	(void)state;
+	assert_int_equal(pmconfig_load(TEST_DATA_DIR "/../../etc/proxymgr.yml",
+	    &cfg, &err), 0);
+	assert_null(err);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->sc_type, "file");
+	pmconfig_free(cfg);
+}
+
+/* ---- errors ---- */
+
+static void
+test_err_yaml_syntax(void **state)
+{
+	char *err;
+
+	(void)state;
+	/* A mapping value where none is allowed: the second ':' of line 3,
+	 * column 9. */
+	err = parse_err("haproxy:\n  path: a\n  bad: b: c\n");
+	assert_string_equal(err, SRC ":3:9: invalid YAML: mapping values are "
+	    "not allowed in this context");
+	free(err);
+
+	/* Unclosed flow sequence: reported where the parser gave up, at the
+	 * ':' of the next line. */
+	err = parse_err("haproxy:\n  global: [a, b\nreload: {}\n");
+	assert_string_equal(err, SRC ":3:7: invalid YAML: did not find "
+	    "expected ',' or ']' while parsing a flow sequence");
+	free(err);
+
+	/* A tab for indentation. */
+	err = parse_err("haproxy:\n\tpath: x\n");
+	assert_contains(err, SRC ":2:1: invalid YAML");
+	free(err);
+}
+
+static void
+test_err_unknown_top_level_key(void **state)
+{
+	(void)state;
+	expect_err("haproxy: {}\n\nzookeeper:\n  servers: x\n", 3,
+	    "unknown key 'zookeeper'", "(known: haproxy, reload, service_config)");
+	expect_err("Haproxy: {}\n", 1, "unknown key 'Haproxy'", NULL);
+}
+
+static void
+test_err_unknown_section_key(void **state)
+{
+	(void)state;
+	expect_err("haproxy:\n  path: x\n  foo: 1\n", 3,
+	    "unknown key 'haproxy.foo'", NULL);
+	expect_err("reload:\n  debounce_ms: 5\n\n  interval: 5\n", 4,
+	    "unknown key 'reload.interval'", NULL);
+	expect_err("service_config:\n  type: file\n  dir: /x\n", 3,
+	    "unknown key 'service_config.dir'", NULL);
+	/* A key of another section. */
+	expect_err("reload:\n  path: /x\n", 2, "unknown key 'reload.path'",
+	    NULL);
+}
+
+static void
+test_err_section_not_mapping(void **state)
+{
+	(void)state;
+	expect_err("reload: 5\n", 1, "reload: expected a mapping of keys, "
+	    "found a scalar", NULL);
+	expect_err("haproxy:\n  - path\n", 2, "haproxy: expected a mapping "
+	    "of keys, found a list", NULL);
+}
+
+static void
+test_err_string_expected(void **state)
+{
+	(void)state;
+	expect_err("haproxy:\n  path:\n    - a\n    - b\n", 3,
+	    "haproxy.path: expected a string, found a list", NULL);
+	expect_err("haproxy:\n  socket_path: {a: b}\n", 2,
+	    "haproxy.socket_path: expected a string, found a mapping", NULL);
+	expect_err("service_config:\n  path: [x]\n", 2,
+	    "service_config.path: expected a string, found a list", NULL);
+}
+
+static void
+test_err_string_refused(void **state)
+{
+	static const char text[] = "haproxy:\n  path: \"a\\0b\"\n";
+
+	(void)state;
+	expect_err("haproxy:\n  hard_stop_after: '1s; x'\n", 2,
+	    "haproxy.hard_stop_after: refused value", NULL);
+	expect_err("haproxy:\n  hard_stop_after: |\n    1s\n    x\n", 2,
+	    "haproxy.hard_stop_after: refused value", NULL);
+	expect_err("haproxy:\n  config_path: \"/x\\ty\"\n", 2,
+	    "haproxy.config_path: refused value", NULL);
+	/* An empty quoted string is not null and not a value. */
+	expect_err("haproxy:\n  path: ''\n", 2, "haproxy.path: refused value",
+	    NULL);
+
+	/* An embedded NUL ("\0" in a double-quoted scalar). */
+	char *err = parse_err_len(text, sizeof(text) - 1);
+	assert_contains(err, SRC ":2: haproxy.path: refused value");
+	free(err);
+}
+
+static void
+test_err_list_expected(void **state)
+{
+	(void)state;
+	expect_err("haproxy:\n  global: maxconn 10\n", 2,
+	    "haproxy.global: expected a list of strings, found a scalar", NULL);
+	expect_err("haproxy:\n  defaults: {mode: http}\n", 2,
+	    "haproxy.defaults: expected a list of strings, found a mapping",
+	    NULL);
+}
+
+static void
+test_err_list_items(void **state)
+{
+	(void)state;
+	/* ';' and '#' (quoted, or YAML would take '#' as a comment). */
+	expect_err("haproxy:\n  global:\n    - maxconn 10\n"
+	    "    - 'nbthread 2; x'\n", 4,
+	    "haproxy.global item 2: expected one line of text without ';', "
+	    "'#' or '$NAME', not starting a section", NULL);
+	expect_err("haproxy:\n  global:\n    - \"maxconn 10 # x\"\n", 3,
+	    "haproxy.global item 1:", NULL);
+	/* A newline inside an item. */
+	expect_err("haproxy:\n  defaults:\n    - mode http\n"
+	    "    - \"timeout client 1m\\nlisten evil\"\n", 4,
+	    "haproxy.defaults item 2:", NULL);
+	/* An item that is not a scalar. */
+	expect_err("haproxy:\n  defaults:\n    - [mode, http]\n", 3,
+	    "haproxy.defaults item 1:", NULL);
+	/* An empty item. */
+	expect_err("haproxy:\n  global:\n    - ''\n", 3,
+	    "haproxy.global item 1:", NULL);
+}
+
+static void
+test_err_integer(void **state)
+{
+	(void)state;
+	expect_err("reload:\n  debounce_ms: fast\n", 2,
+	    "reload.debounce_ms: expected an integer from 0 to 60000", NULL);
+	expect_err("reload:\n  debounce_ms: 999999\n", 2,
+	    "reload.debounce_ms: expected an integer from 0 to 60000", NULL);
+	expect_err("reload:\n  debounce_ms: -1\n", 2,
+	    "reload.debounce_ms: expected an integer", NULL);
+	expect_err("reload:\n  debounce_ms: 20ms\n", 2,
+	    "reload.debounce_ms: expected an integer", NULL);
+	expect_err("reload:\n  debounce_ms: 2.5\n", 2,
+	    "reload.debounce_ms: expected an integer", NULL);
+	expect_err("reload:\n  debounce_ms: 0x10\n", 2,
+	    "reload.debounce_ms: expected an integer", NULL);
+	expect_err("reload:\n  debounce_ms: 99999999999999999999999\n", 2,
+	    "reload.debounce_ms: expected an integer", NULL);
+	expect_err("reload:\n  min_interval_ms: [1]\n", 2,
+	    "reload.min_interval_ms: expected an integer from 0 to 600000",
+	    NULL);
+	expect_err("haproxy:\n  max_old_processes: 0\n", 2,
+	    "haproxy.max_old_processes: expected an integer from 1 to 64",
+	    NULL);
+	expect_err("haproxy:\n  max_old_processes: 65\n", 2,
+	    "haproxy.max_old_processes: expected an integer from 1 to 64",
+	    NULL);
+	expect_err("haproxy:\n  start_timeout_ms: 99\n", 2,
+	    "haproxy.start_timeout_ms: expected an integer from 100 to 600000",
+	    NULL);
+	expect_err("haproxy:\n  stop_timeout_ms: 600001\n", 2,
+	    "haproxy.stop_timeout_ms: expected an integer from 0 to 600000",
+	    NULL);
+}
+
+/* Values checked beyond their type: the message names source, line and
+ * key like every other. */
+static void
+test_err_bind_address(void **state)
+{
+	char *err;
+
+	(void)state;
+	err = parse_err("haproxy:\n  bind_address: localhost\n");
+	assert_string_equal(err, SRC ":2: haproxy.bind_address: 'localhost' is "
+	    "not an IPv4 or IPv6 address");
+	free(err);
+	err = parse_err("haproxy:\n  bind_address: 10.0.0.256\n");
+	assert_contains(err, "haproxy.bind_address: '10.0.0.256'");
+	free(err);
+	err = parse_err("haproxy:\n  bind_address: '[::1]'\n");
+	assert_contains(err, "haproxy.bind_address: '[::1]'");
+	free(err);
+}
+
+static void
+test_err_service_config(void **state)
+{
+	char *err;
+
+	(void)state;
+	err = parse_err("service_config:\n  type: zookeeper\n");
+	assert_string_equal(err, SRC ":2: service_config.type: 'zookeeper' is "
+	    "not a known type (known: file)");
+	free(err);
+	err = parse_err("service_config:\n  type: file\n"
+	    "  servers: zk1:2181\n");
+	assert_string_equal(err, SRC ":3: service_config.servers: not used by "
+	    "type 'file' (it takes 'path', a directory of NAME.json files)");
+	free(err);
+	/* Type file is the default: servers alone is refused too. */
+	err = parse_err("service_config:\n  servers: zk1:2181\n");
+	assert_contains(err, "service_config.servers: not used by type "
+	    "'file'");
+	free(err);
+}
+
+static void
+test_err_root_not_mapping(void **state)
+{
+	(void)state;
+	expect_err("- haproxy\n- reload\n", 1, "expected a mapping with the "
+	    "keys haproxy, reload and service_config", NULL);
+	expect_err("\n\nhaproxy\n", 3, "expected a mapping", NULL);
+	expect_err("'~'\n", 1, "expected a mapping", NULL);
+}
+
+/* The first error wins, and nothing leaks on any error path (the
+ * sanitizer build checks the latter). */
+static void
+test_err_first_wins(void **state)
+{
+	(void)state;
+	expect_err("haproxy:\n  global: [a, b]\n  path: [x]\n"
+	    "reload:\n  debounce_ms: nope\n", 3,
+	    "haproxy.path: expected a string", NULL);
+}
+
+/* Source, line and key on every error, also for values checked beyond
+ * their type and for checks across keys. */
+static void
+test_checked_values_name_their_line(void **state)
+{
+	(void)state;
+	expect_err("haproxy:\n  bind_address: localhost\n", 2,
+	    "haproxy.bind_address", NULL);
+	expect_err("service_config:\n  type: zookeeper\n", 2,
+	    "service_config.type", NULL);
+	expect_err("service_config:\n  type: file\n  servers: zk:2181\n", 3,
+	    "service_config.servers", NULL);
+}
+
+/* A repeated key (or section) is refused, as service blobs refuse
+ * duplicate JSON keys, rather than merged with the last value winning. */
+static void
+test_duplicate_keys(void **state)
+{
+	(void)state;
+	expect_err("haproxy:\n  path: /a\n  path: /b\n", 3, "haproxy.path",
+	    NULL);
+	expect_err("reload:\n  debounce_ms: 5\nreload:\n  min_interval_ms: 9\n",
+	    3, "reload", NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full_file),
+		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_empty_document),
+		cmocka_unit_test(test_defaults_when_absent),
+		cmocka_unit_test(test_null_values_mean_default),
+		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_proxymgr_example),
+		cmocka_unit_test(test_shipped_example),
+		cmocka_unit_test(test_err_yaml_syntax),
+		cmocka_unit_test(test_err_unknown_top_level_key),
+		cmocka_unit_test(test_err_unknown_section_key),
+		cmocka_unit_test(test_err_section_not_mapping),
+		cmocka_unit_test(test_err_string_expected),
+		cmocka_unit_test(test_err_string_refused),
+		cmocka_unit_test(test_err_list_expected),
+		cmocka_unit_test(test_err_list_items),
+		cmocka_unit_test(test_err_integer),
+		cmocka_unit_test(test_err_bind_address),
+		cmocka_unit_test(test_err_service_config),
+		cmocka_unit_test(test_err_root_not_mapping),
+		cmocka_unit_test(test_err_first_wins),
+		cmocka_unit_test(test_checked_values_name_their_line),
+		cmocka_unit_test(test_duplicate_keys),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,363 @@
+/* Golden-file tests for snapshot_render(): tests/data/render-NAME.yml and
+ * the service blobs in tests/data/render-NAME/SERVICE.json must render to
+ * tests/data/render-NAME.cfg byte for byte.
+ *
+ * PM_WRITE_GOLDEN=1 in the environment writes the .cfg files instead of
+ * comparing them; read each one yourself before committing it. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "haproxy/listener.h"
+#include "pmconfig.h"
+#include "server.h"
+#include "service.h"
+#include "snapshot.h"
+#include "util.h"
+
+/* The source name render writes in its first line. */
+#define SRC "proxymgr.yml"
+
+struct fixture {
+	struct pm_config	*cfg;
+	struct snapshot		*snap;
+};
+
+static char *
+slurp(const char *path, size_t *len)
+{
+	char *text = read_file(path, len);
+
+	if (text == NULL)
+		fail_msg("cannot read %s", path);
+	return text;
+}
+
+static struct pm_config *
+load_config(const char *name)
+{
+	struct pm_config *cfg = NULL;
+	char *path, *text, *err = NULL;
+	size_t len;
+
+	path = xasprintf("%s/render-%s.yml", TEST_DATA_DIR, name);
+	text = slurp(path, &len);
+	if (pmconfig_parse(text, len, SRC, &cfg, &err) != 0)
+		fail_msg("%s: %s", path, err);
+	free(text);
+	free(path);
+	return cfg;
+}
+
+/* Parse tests/data/render-CASE/SERVICE.json, take its servers from the
+ * static blob through srvlist_add/srvlist_finish, hold a listener and add
+ * the lot to the snapshot. */
+static void
+add_service(struct fixture *f, const char *name, const char *svc)
+{
+	struct service_def *def = NULL;
+	struct server_list servers;
+	struct listener *l = NULL;
+	char *path, *text, *err = NULL;
+	json_t *item;
+	size_t len, i;
+
+	path = xasprintf("%s/render-%s/%s.json", TEST_DATA_DIR, name, svc);
+	text = slurp(path, &len);
+	if (svcdef_parse(svc, text, len, path, &def, &err) != 0)
+		fail_msg("%s: %s", path, err);
+	free(text);
+	free(path);
+
+	srvlist_init(&servers);
+	json_array_foreach(json_object_get(def->blob, "servers"), i, item)
+		srvlist_add(&servers,
+		    json_string_value(json_object_get(item, "address")),
+		    (int)json_integer_value(json_object_get(item, "port")));
+	srvlist_finish(&servers);
+
+	if (listener_acquire(def->bind_address ? def->bind_address :
+	    f->cfg->bind_address, def->port, &l, &err) != 0)
+		fail_msg("listener: %s", err);
+	snapshot_add(f->snap, def, &servers, l);
+	/* The snapshot holds its own references and copy. */
+	listener_release(l);
+	svcdef_unref(def);
+	srvlist_free(&servers);
+}
+
+static void
+fixture_build(struct fixture *f, const char *name, const char *const *svcs)
+{
+	f->cfg = load_config(name);
+	f->snap = snapshot_new();
+	for (size_t i = 0; svcs[i] != NULL; i++)
+		add_service(f, name, svcs[i]);
+	snapshot_render(f->snap, f->cfg);
+	assert_non_null(f->snap->text);
+}
+
+/* Free everything and check that the snapshot let go of every listener. */
+static void
+fixture_free(struct fixture *f)
+{
+	snapshot_free(f->snap);
+	pmconfig_free(f->cfg);
+	f->snap = NULL;
+	f->cfg = NULL;
+	assert_int_equal(listener_count(), 0);
+}
+
+/* Compare s->text with the golden file, or write it in write mode. */
+static void
+check_golden(const struct fixture *f, const char *name)
+{
+	char *path = xasprintf("%s/render-%s.cfg", TEST_DATA_DIR, name);
+	const char *mode = getenv("PM_WRITE_GOLDEN");
+	char *want;
+	size_t len;
+
+	if (mode != NULL && strcmp(mode, "1") == 0) {
+		FILE *fp = fopen(path, "w");
+		assert_non_null(fp);
+		fputs(f->snap->text, fp);
+		assert_int_equal(fclose(fp), 0);
+		print_message("wrote %s\n", path);
+	}
+	want = slurp(path, &len);
+	if (strlen(f->snap->text) != len ||
+	    memcmp(f->snap->text, want, len) != 0)
+		fail_msg("rendered text differs from %s:\n--- got ---\n%s"
+		    "--- end ---", path, f->snap->text);
+	free(want);
+	free(path);
+}
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	listener_set_placeholder(true);
+	return 0;
+}
+
+static int
+setup(void **state)
+{
+	*state = xcalloc(1, sizeof(struct fixture));
+	return 0;
+}
+
+/* A failed assertion skips the test's own cleanup: do it here, so that
+ * one failure does not cascade into the next tests. */
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	snapshot_free(f->snap);
+	pmconfig_free(f->cfg);
+	free(f);
+	return 0;
+}
+
+/* ---- golden cases ---- */
+
+static void
+test_minimal(void **state)
+{
+	static const char *const svcs[] = { "web", NULL };
+	struct fixture *f = *state;
+
+	fixture_build(f, "minimal", svcs);
+	check_golden(f, "minimal");
+	assert_int_equal(f->snap->n, 1);
+	assert_int_equal(f->snap->v[0].child_fd, SNAPSHOT_FIRST_FD);
+	assert_int_equal(f->snap->v[0].servers.n, 0);
+	/* Lines: 1 comment, 2 global, 3 stats, 4 hard-stop-after, 5 blank,
+	 * 6 defaults; 7 blank, 8 listen, 9 bind. */
+	assert_int_equal(f->snap->settings_last_line, 6);
+	assert_int_equal(f->snap->v[0].first_line, 8);
+	assert_int_equal(f->snap->v[0].last_line, 9);
+	fixture_free(f);
+}
+
+static void
+test_full(void **state)
+{
+	static const char *const svcs[] = { "api", "web", NULL };
+	struct fixture *f = *state;
+
+	fixture_build(f, "full", svcs);
+	check_golden(f, "full");
+	assert_int_equal(f->snap->n, 2);
+	assert_int_equal(f->snap->v[0].child_fd, 3);
+	assert_int_equal(f->snap->v[1].child_fd, 4);
+	assert_int_equal(f->snap->v[0].servers.n, 3);
+	assert_int_equal(f->snap->v[1].servers.n, 2);
+	fixture_free(f);
+}
+
+static void
+test_hardstop(void **state)
+{
+	static const char *const svcs[] = { "db", NULL };
+	struct fixture *f = *state;
+
+	fixture_build(f, "hardstop", svcs);
+	check_golden(f, "hardstop");
+	/* Exactly one hard-stop-after line, the one from global. */
+	assert_non_null(strstr(f->snap->text, "    hard-stop-after 30s\n"));
+	assert_null(strstr(f->snap->text, "hard-stop-after 10m"));
+	{
+		const char *p = f->snap->text;
+		int n = 0;
+		while ((p = strstr(p, "hard-stop-after")) != NULL) {
+			n++;
+			p++;
+		}
+		assert_int_equal(n, 1);
+	}
+	fixture_free(f);
+}
+
+/* ---- line ranges and lookups (full case) ---- */
+
+static void
+test_full_lines(void **state)
+{
+	static const char *const svcs[] = { "api", "web", NULL };
+	const struct snapshot_service *api, *web;
+	struct fixture *f = *state;
+
+	fixture_build(f, "full", svcs);
+	/* 1 comment, 2 global, 3 stats, 4 hard-stop-after, 5-6 global lines,
+	 * 7 blank, 8 defaults, 9-13 defaults lines. */
+	assert_int_equal(f->snap->settings_last_line, 13);
+	api = snapshot_find(f->snap, "api");
+	web = snapshot_find(f->snap, "web");
+	assert_non_null(api);
+	assert_non_null(web);
+	assert_ptr_equal(api, &f->snap->v[0]);
+	assert_ptr_equal(web, &f->snap->v[1]);
+	assert_null(snapshot_find(f->snap, "nope"));
+	assert_null(snapshot_find(f->snap, "ap"));
+	assert_null(snapshot_find(NULL, "api"));
+	/* 14 blank, 15 listen api, 16 bind, 17-18 options, 19-21 servers;
+	 * 22 blank, 23 listen web, 24 bind, 25-26 options, 27-28 servers. */
+	assert_int_equal(api->first_line, 15);
+	assert_int_equal(api->last_line, 21);
+	assert_int_equal(web->first_line, 23);
+	assert_int_equal(web->last_line, 28);
+
+	assert_null(snapshot_service_at_line(f->snap, 0));
+	assert_null(snapshot_service_at_line(f->snap, 1));
+	assert_null(snapshot_service_at_line(f->snap, 13));
+	assert_null(snapshot_service_at_line(f->snap, 14));
+	assert_ptr_equal(snapshot_service_at_line(f->snap, 15), api);
+	assert_ptr_equal(snapshot_service_at_line(f->snap, 19), api);
+	assert_ptr_equal(snapshot_service_at_line(f->snap, 21), api);
+	assert_null(snapshot_service_at_line(f->snap, 22));
+	assert_ptr_equal(snapshot_service_at_line(f->snap, 23), web);
+	assert_ptr_equal(snapshot_service_at_line(f->snap, 28), web);
+	assert_null(snapshot_service_at_line(f->snap, 29));
+	assert_null(snapshot_service_at_line(f->snap, -1));
+
+	/* The ranges agree with the text: line 15 is "listen api", line 23
+	 * "listen web", and the text has 28 lines. */
+	{
+		const char *p = f->snap->text;
+		int line = 1;
+		while (*p != '\0') {
+			if (line == 15)
+				assert_memory_equal(p, "listen api\n", 11);
+			if (line == 23)
+				assert_memory_equal(p, "listen web\n", 11);
+			if (line == 28)
+				assert_memory_equal(p, "    server 127.0.0.2_9000",
+				    25);
+			p = strchr(p, '\n');
+			assert_non_null(p);
+			p++;
+			line++;
+		}
+		assert_int_equal(line - 1, 28);
+	}
+	fixture_free(f);
+}
+
+/* Pure: rendering again gives the same text and the same ranges. */
+static void
+test_render_twice(void **state)
+{
+	static const char *const svcs[] = { "api", "web", NULL };
+	struct fixture *f = *state;
+	char *first;
+
+	fixture_build(f, "full", svcs);
+	first = xstrdup(f->snap->text);
+	snapshot_render(f->snap, f->cfg);
+	assert_string_equal(f->snap->text, first);
+	assert_int_equal(f->snap->v[1].last_line, 28);
+	assert_int_equal(f->snap->settings_last_line, 13);
+	free(first);
+	fixture_free(f);
+}
+
+/* Only the keyword itself suppresses the default line. */
+static void
+test_hardstop_keyword_match(void **state)
+{
+	struct pm_config *cfg = NULL;
+	struct snapshot *s;
+	char *err = NULL;
+	const char *yml = "haproxy:\n  global:\n    - hard-stop-afterwards x\n";
+	const char *yml2 = "haproxy:\n  global:\n    - '  hard-stop-after 1s'\n";
+
+	(void)state;
+	assert_int_equal(pmconfig_parse(yml, strlen(yml), SRC, &cfg, &err), 0);
+	s = snapshot_new();
+	snapshot_render(s, cfg);
+	assert_non_null(strstr(s->text, "\n    hard-stop-after 60s\n"));
+	/* No services: the text ends with the (empty) defaults section. */
+	assert_int_equal(s->settings_last_line, 7);
+	assert_non_null(strstr(s->text, "\ndefaults\n"));
+	assert_string_equal(s->text + strlen(s->text) - strlen("defaults\n"),
+	    "defaults\n");
+	assert_null(snapshot_service_at_line(s, 3));
+	snapshot_free(s);
+	pmconfig_free(cfg);
+
+	assert_int_equal(pmconfig_parse(yml2, strlen(yml2), SRC, &cfg, &err),
+	    0);
+	s = snapshot_new();
+	snapshot_render(s, cfg);
+	assert_null(strstr(s->text, "hard-stop-after 60s"));
+	assert_non_null(strstr(s->text, "hard-stop-after 1s"));
+	snapshot_free(s);
+	pmconfig_free(cfg);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_minimal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hardstop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_render_twice, setup,
+		    teardown),
+		cmocka_unit_test(test_hardstop_keyword_match),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, NULL);
+}

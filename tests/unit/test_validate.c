@@ -1,0 +1,361 @@
+/* Unit tests for validate.c: what may reach haproxy.cfg and runtime-API
+ * commands. Edge cases first: length limits, control characters,
+ * non-ASCII bytes, host-name label rules. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "validate.h"
+
+/* A string of n copies of c (caller frees). */
+static char *
+rep(char c, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	assert_non_null(s);
+	memset(s, c, n);
+	s[n] = '\0';
+	return s;
+}
+
+/* ---- val_name ---- */
+
+static void
+test_name_good(void **state)
+{
+	(void)state;
+	assert_true(val_name("web"));
+	assert_true(val_name("a"));
+	assert_true(val_name("7"));
+	assert_true(val_name("Web-API_v2.1"));
+	assert_true(val_name("a-"));
+	assert_true(val_name("a."));
+	assert_true(val_name("0_x"));
+}
+
+static void
+test_name_bad_chars(void **state)
+{
+	(void)state;
+	assert_false(val_name(""));
+	assert_false(val_name("-web"));
+	assert_false(val_name("_web"));
+	assert_false(val_name(".web"));
+	assert_false(val_name("web api"));
+	assert_false(val_name("web/api"));
+	assert_false(val_name("web:api"));
+	assert_false(val_name("web;api"));
+	assert_false(val_name("web#api"));
+	assert_false(val_name("web\napi"));
+	assert_false(val_name("web\t"));
+	assert_false(val_name("web\x7f"));
+	assert_false(val_name("caf\xc3\xa9"));	/* UTF-8 e-acute */
+	assert_false(val_name("\xff"));
+	assert_false(val_name("we'b"));
+	assert_false(val_name("we\"b"));
+}
+
+static void
+test_name_length(void **state)
+{
+	char *s;
+
+	(void)state;
+	assert_int_equal(VAL_NAME_MAX, 64);
+	s = rep('a', VAL_NAME_MAX);
+	assert_true(val_name(s));
+	free(s);
+	s = rep('a', VAL_NAME_MAX + 1);
+	assert_false(val_name(s));
+	free(s);
+	s = rep('9', VAL_NAME_MAX - 1);
+	assert_true(val_name(s));
+	free(s);
+}
+
+/* ---- val_option ---- */
+
+static void
+test_option_good(void **state)
+{
+	(void)state;
+	assert_true(val_option("mode http"));
+	assert_true(val_option("x"));
+	assert_true(val_option("balance roundrobin"));
+	assert_true(val_option("check inter 2000 rise 2 fall 3"));
+	assert_true(val_option("http-request set-header X-A \"b c\""));
+	assert_true(val_option("acl a path_beg /x ~!@$%^&*()[]{}<>|\\'`"));
+	assert_true(val_option(" leading and trailing "));
+	assert_true(val_option("~"));
+}
+
+static void
+test_option_bad(void **state)
+{
+	(void)state;
+	assert_false(val_option(""));
+	assert_false(val_option(" "));
+	assert_false(val_option("    "));
+	assert_false(val_option("mode http\nlisten evil"));
+	assert_false(val_option("mode http\r"));
+	assert_false(val_option("mode\thttp"));
+	assert_false(val_option("\x01"));
+	assert_false(val_option("a\x1f"));
+	assert_false(val_option("a\x7f"));
+	assert_false(val_option("set-header x caf\xc3\xa9"));
+	assert_false(val_option("\x80"));
+	assert_false(val_option("mode http; disable server x/y"));
+	assert_false(val_option(";"));
+	assert_false(val_option("mode http # comment"));
+	assert_false(val_option("#"));
+}
+
+static void
+test_option_length(void **state)
+{
+	char *s;
+
+	(void)state;
+	assert_int_equal(VAL_OPTION_MAX, 1024);
+	s = rep('o', VAL_OPTION_MAX);
+	assert_true(val_option(s));
+	free(s);
+	s = rep('o', VAL_OPTION_MAX + 1);
+	assert_false(val_option(s));
+	free(s);
+	/* Blank up to the limit is still blank. */
+	s = rep(' ', VAL_OPTION_MAX);
+	assert_false(val_option(s));
+	free(s);
+}
+
+/* ---- val_ip / val_ipv6 ---- */
+
+static void
+test_ip(void **state)
+{
+	(void)state;
+	assert_true(val_ip("0.0.0.0"));
+	assert_true(val_ip("127.0.0.1"));
+	assert_true(val_ip("255.255.255.255"));
+	assert_true(val_ip("::"));
+	assert_true(val_ip("::1"));
+	assert_true(val_ip("2001:db8::1"));
+	assert_true(val_ip("::ffff:10.0.0.1"));
+	assert_true(val_ip("fe80:0:0:0:0:0:0:1"));
+
+	assert_false(val_ip(""));
+	assert_false(val_ip("256.0.0.1"));
+	assert_false(val_ip("1.2.3"));
+	assert_false(val_ip("1.2.3.4.5"));
+	assert_false(val_ip("01.2.3.4"));
+	assert_false(val_ip(" 1.2.3.4"));
+	assert_false(val_ip("1.2.3.4 "));
+	assert_false(val_ip("1.2.3.4:80"));
+	assert_false(val_ip("localhost"));
+	assert_false(val_ip("[::1]"));
+	assert_false(val_ip("::1%lo"));
+	assert_false(val_ip(":::1"));
+	assert_false(val_ip("1::2::3"));
+	assert_false(val_ip("gggg::1"));
+	assert_false(val_ip("0x7f.0.0.1"));
+}
+
+static void
+test_ipv6(void **state)
+{
+	(void)state;
+	assert_true(val_ipv6("::1"));
+	assert_true(val_ipv6("::"));
+	assert_true(val_ipv6("2001:DB8::A"));
+	assert_true(val_ipv6("::ffff:1.2.3.4"));
+	assert_true(val_ipv6("1:2:3:4:5:6:7:8"));
+
+	assert_false(val_ipv6("127.0.0.1"));
+	assert_false(val_ipv6(""));
+	assert_false(val_ipv6("[::1]"));
+	assert_false(val_ipv6("1:2:3:4:5:6:7:8:9"));
+	assert_false(val_ipv6("::1:"));
+	assert_false(val_ipv6("fe80::1%eth0"));
+	assert_false(val_ipv6("12345::1"));
+}
+
+/* ---- val_host ---- */
+
+static void
+test_host_good(void **state)
+{
+	(void)state;
+	assert_true(val_host("localhost"));
+	assert_true(val_host("a"));
+	assert_true(val_host("example.com"));
+	assert_true(val_host("example.com."));		/* trailing dot */
+	assert_true(val_host("a-b.c-d.e"));
+	assert_true(val_host("1a.example"));
+	assert_true(val_host("xn--caf-dma.example"));
+	assert_true(val_host("EXAMPLE.COM"));
+	assert_true(val_host("10.0.0.1"));
+	assert_true(val_host("::1"));
+	assert_true(val_host("2001:db8::5"));
+}
+
+static void
+test_host_bad(void **state)
+{
+	(void)state;
+	assert_false(val_host(""));
+	assert_false(val_host("."));
+	assert_false(val_host(".example.com"));
+	assert_false(val_host("example..com"));
+	assert_false(val_host("example.com.."));
+	assert_false(val_host("-a.com"));
+	assert_false(val_host("a-.com"));
+	assert_false(val_host("a.-b.com"));
+	assert_false(val_host("a.com-"));
+	assert_false(val_host("a.com-."));
+	assert_false(val_host("-"));
+	assert_false(val_host("a_b"));
+	assert_false(val_host("a;b"));
+	assert_false(val_host("a#b"));
+	assert_false(val_host("a b"));
+	assert_false(val_host("a\nb"));
+	assert_false(val_host("a\tb"));
+	assert_false(val_host("a/b"));
+	assert_false(val_host("a:80"));
+	assert_false(val_host("[::1]"));
+	assert_false(val_host("caf\xc3\xa9.example"));
+	assert_false(val_host("\xff"));
+	assert_false(val_host("a\x7f"));
+	assert_false(val_host("fe80::1%eth0"));
+}
+
+static void
+test_host_label_length(void **state)
+{
+	char *l63 = rep('a', 63), *l64 = rep('a', 64), buf[200];
+
+	(void)state;
+	assert_true(val_host(l63));
+	assert_false(val_host(l64));
+	snprintf(buf, sizeof(buf), "%s.com", l63);
+	assert_true(val_host(buf));
+	snprintf(buf, sizeof(buf), "%s.com", l64);
+	assert_false(val_host(buf));
+	snprintf(buf, sizeof(buf), "x.%s", l63);
+	assert_true(val_host(buf));
+	snprintf(buf, sizeof(buf), "x.%s.", l63);
+	assert_true(val_host(buf));
+	snprintf(buf, sizeof(buf), "x.%s", l64);
+	assert_false(val_host(buf));
+	/* 63 then a hyphen makes the label 64 long. */
+	snprintf(buf, sizeof(buf), "%s-b", l63);
+	assert_false(val_host(buf));
+	free(l63);
+	free(l64);
+}
+
+/* Labels of 63 joined by dots, cut to total length n. */
+static char *
+long_host(size_t n)
+{
+	char *s = malloc(n + 1);
+
+	assert_non_null(s);
+	for (size_t i = 0; i < n; i++)
+		s[i] = (i % 64 == 63) ? '.' : 'a';
+	s[n] = '\0';
+	/* Never end on a dot for these tests. */
+	if (s[n - 1] == '.')
+		s[n - 1] = 'b';
+	return s;
+}
+
+static void
+test_host_total_length(void **state)
+{
+	char *s;
+
+	(void)state;
+	assert_int_equal(VAL_HOST_MAX, 253);
+	s = long_host(VAL_HOST_MAX);
+	assert_int_equal(strlen(s), 253);
+	assert_true(val_host(s));
+	free(s);
+	s = long_host(VAL_HOST_MAX + 1);
+	assert_false(val_host(s));
+	free(s);
+	/* 252 characters and a trailing dot: 253, still fine. */
+	s = long_host(VAL_HOST_MAX);
+	s[VAL_HOST_MAX - 1] = '.';
+	assert_true(val_host(s));
+	free(s);
+}
+
+/* RFC 1123 2.1 (which val_host cites): a host name never has the
+ * dotted-decimal form #.#.#.#, its last label is never all digits. These
+ * pass as host names, reach haproxy.cfg and fail `haproxy -c` with
+ * "could not resolve address '10.0.0.300'" (or glibc reads "10.1" as
+ * 10.0.0.1). */
+static void
+test_numeric_host_names(void **state)
+{
+	(void)state;
+	assert_false(val_host("10.0.0.300"));
+	assert_false(val_host("256.1.1.1"));
+	assert_false(val_host("1.2.3"));
+	assert_false(val_host("10.1"));
+	assert_false(val_host("12345"));
+}
+
+/* val_line refuses what would leave a section; val_option refuses what
+ * HAProxy would expand from the environment, but not a regex anchor. */
+static void
+test_line_and_expansion(void **state)
+{
+	(void)state;
+	assert_true(val_line("balance roundrobin"));
+	assert_true(val_line("acl api path_reg ^/api$"));
+	assert_true(val_option("acl api path_reg ^/api$ -i"));
+	assert_true(val_line("backend-name x"));	/* not a keyword */
+	assert_false(val_line("listen other"));
+	assert_false(val_line("  Global"));
+	assert_false(val_line("backend"));
+	assert_false(val_line(".if 1"));
+	assert_false(val_line(" .endif"));
+	assert_false(val_option("x ${HOME}"));
+	assert_false(val_option("x $HOME"));
+	assert_false(val_option("x $_X"));
+	assert_true(val_option("x $1"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_line_and_expansion),
+		cmocka_unit_test(test_name_good),
+		cmocka_unit_test(test_name_bad_chars),
+		cmocka_unit_test(test_name_length),
+		cmocka_unit_test(test_option_good),
+		cmocka_unit_test(test_option_bad),
+		cmocka_unit_test(test_option_length),
+		cmocka_unit_test(test_ip),
+		cmocka_unit_test(test_ipv6),
+		cmocka_unit_test(test_host_good),
+		cmocka_unit_test(test_host_bad),
+		cmocka_unit_test(test_host_label_length),
+		cmocka_unit_test(test_host_total_length),
+		cmocka_unit_test(test_numeric_host_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
