@@ -1,0 +1,479 @@
+# shellcheck shell=bash
+#
+# tests/lib.sh - helpers for proxymgrd integration tests.
+#
+# Usage (from a test run by automake, cwd = build dir):
+#     . "${srcdir:-.}/tests/lib.sh"
+#     pm_setup
+#     pm_start_httpd web1 18081 >/dev/null || pm_fail "start web1"
+#
+# Safe under `set -euo pipefail`.  All waits are bounded.  Processes are only
+# ever stopped by the pids recorded here, never by name.
+#
+# Command substitution note: `pid=$(pm_start_httpd ...)` works and the process
+# is still cleaned up (pids are also recorded in a file), but the process is
+# then not a child of the test shell.  Calling the function directly and using
+# $PM_LAST_PID keeps it a child, so `wait` can report its exit status.
+# pm_fail inside $(...) only leaves the subshell.
+
+if [[ -n "${PM_LIB_LOADED:-}" ]]; then
+    return 0
+fi
+PM_LIB_LOADED=1
+
+: "${PM_HTTPD:=${builddir:-.}/tests/helpers/pm-httpd}"
+: "${PROXYMGRD:=${builddir:-.}/proxymgrd}"
+: "${PM_WAIT_TIMEOUT:=10}"
+: "${PM_LOG_TAIL:=30}"
+export PM_HTTPD PROXYMGRD
+
+PM_TMP=${PM_TMP:-}
+PM_PIDS=()
+PM_LAST_PID=
+
+# ---- internals --------------------------------------------------------------
+
+# Milliseconds since the epoch, without forking.
+pm__now_ms() {
+    local t=${EPOCHREALTIME/[.,]/}
+    echo $((t / 1000))
+}
+
+# "5", "0.5", "2.25" seconds -> milliseconds (integer arithmetic only).
+pm__to_ms() {
+    local s=$1 int frac
+    if [[ ! $s =~ ^([0-9]*)(\.([0-9]*))?$ ]] || [[ -z ${BASH_REMATCH[1]}${BASH_REMATCH[3]} ]]; then
+        echo "pm: invalid duration '$s'" >&2
+        return 1
+    fi
+    int=${BASH_REMATCH[1]:-0}
+    frac=${BASH_REMATCH[3]:-}
+    frac=${frac}000
+    echo $((10#$int * 1000 + 10#${frac:0:3}))
+}
+
+# True if PID exists and is not a zombie (orphans may never be reaped here).
+pm__alive() {
+    local pid=$1 stat
+    kill -0 "$pid" 2>/dev/null || return 1
+    read -r stat 2>/dev/null <"/proc/$pid/stat" || return 1
+    stat=${stat##*) }
+    [[ ${stat%% *} != Z ]]
+}
+
+# True if PID is a child of the current shell (so `wait PID` works).
+pm__is_child() {
+    local pid=$1 stat
+    read -r stat 2>/dev/null <"/proc/$pid/stat" || return 1
+    stat=${stat##*) }
+    stat=${stat#* }
+    [[ ${stat%% *} == "${BASHPID:-$$}" ]]
+}
+
+# Every pid recorded, from the array and from subshells via the pid file.
+pm__all_pids() {
+    local p
+    {
+        for p in "${PM_PIDS[@]+"${PM_PIDS[@]}"}"; do
+            echo "$p"
+        done
+        if [[ -n $PM_TMP && -f $PM_TMP/.pids ]]; then
+            cat "$PM_TMP/.pids"
+        fi
+    } | awk '/^[0-9]+$/ && !seen[$0]++'
+}
+
+pm__cleanup() {
+    local rc=$? pid i alive
+    local -a pids=()
+    set +e
+    trap - EXIT INT TERM HUP
+
+    mapfile -t pids < <(pm__all_pids)
+    # stop in reverse start order: later processes usually depend on earlier
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+        pm__alive "${pids[i]}" && kill -TERM "${pids[i]}" 2>/dev/null
+    done
+    for ((i = 0; i < 50; i++)); do
+        alive=0
+        for pid in "${pids[@]+"${pids[@]}"}"; do
+            pm__alive "$pid" && { alive=1; break; }
+        done
+        ((alive)) || break
+        sleep 0.1
+    done
+    for pid in "${pids[@]+"${pids[@]}"}"; do
+        if pm__alive "$pid"; then
+            echo "pm: pid $pid ignored SIGTERM for 5 s, sending SIGKILL" >&2
+            kill -KILL "$pid" 2>/dev/null
+        fi
+    done
+    # reap our own children so nothing is left as a zombie
+    for pid in "${pids[@]+"${pids[@]}"}"; do
+        pm__is_child "$pid" && wait "$pid" 2>/dev/null
+    done
+
+    if [[ -n $PM_TMP && -d $PM_TMP ]]; then
+        if [[ ${PM_KEEP:-0} == 1 ]]; then
+            echo "pm: keeping $PM_TMP" >&2
+        else
+            rm -rf -- "$PM_TMP"
+        fi
+    fi
+    exit "$rc"
+}
+
+# ---- public API --------------------------------------------------------------
+
+# pm_setup: create $PM_TMP and arrange cleanup on exit (also on INT/TERM/HUP).
+pm_setup() {
+    PM_TMP=$(mktemp -d "${TMPDIR:-/tmp}/pm-test.XXXXXX") || {
+        echo "pm_setup: mktemp failed" >&2
+        exit 1
+    }
+    export PM_TMP
+    PM_PIDS=()
+    : >"$PM_TMP/.pids"
+    trap pm__cleanup EXIT
+    # bash skips the EXIT trap when killed by an untrapped signal
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    trap 'exit 129' HUP
+}
+
+# pm_track PID: stop PID (SIGTERM, then SIGKILL after 5 s) when the test exits.
+pm_track() {
+    local pid=${1:-}
+    if [[ ! $pid =~ ^[1-9][0-9]*$ ]]; then
+        echo "pm_track: invalid pid '$pid'" >&2
+        return 1
+    fi
+    PM_PIDS+=("$pid")
+    if [[ -n $PM_TMP && -d $PM_TMP ]]; then
+        echo "$pid" >>"$PM_TMP/.pids"
+    fi
+}
+
+# pm_start_httpd NAME PORT [ADDR]: start pm-httpd answering "NAME\n", wait
+# (max 5 s) for its pid file, track it, echo the pid (also in $PM_LAST_PID).
+pm_start_httpd() {
+    local name=${1:?pm_start_httpd NAME PORT [ADDR]} port=${2:?pm_start_httpd NAME PORT [ADDR]}
+    local addr=${3:-127.0.0.1}
+    local pidfile="$PM_TMP/httpd-$name.pid" log="$PM_TMP/httpd-$name.log"
+    local pid i
+
+    rm -f -- "$pidfile"
+    "$PM_HTTPD" --bind "$addr" --port "$port" --name "$name" --pidfile "$pidfile" \
+        </dev/null >>"$log" 2>&1 &
+    pid=$!
+    pm_track "$pid"
+    PM_LAST_PID=$pid
+
+    for ((i = 0; i < 50; i++)); do
+        [[ -s $pidfile ]] && break
+        pm__alive "$pid" || break
+        sleep 0.1
+    done
+    if [[ ! -s $pidfile ]]; then
+        echo "pm_start_httpd: $name ($addr port $port) did not start; log:" >&2
+        tail -n 5 -- "$log" >&2 2>/dev/null
+        return 1
+    fi
+    echo "$pid"
+}
+
+# pm_wait_port PORT [ADDR] [TIMEOUT_S]: wait until a TCP connect succeeds.
+pm_wait_port() {
+    local port=${1:?pm_wait_port PORT [ADDR] [TIMEOUT_S]} addr=${2:-127.0.0.1}
+    local timeout_ms deadline
+    timeout_ms=$(pm__to_ms "${3:-$PM_WAIT_TIMEOUT}") || return 2
+    addr=${addr#[}
+    addr=${addr%]}
+    deadline=$(($(pm__now_ms) + timeout_ms))
+    while :; do
+        # each attempt is bounded too, in case the SYN goes unanswered
+        # shellcheck disable=SC2016 # $0/$1 expand in the inner bash
+        if timeout 1 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$addr" "$port" 2>/dev/null; then
+            return 0
+        fi
+        (($(pm__now_ms) < deadline)) || break
+        sleep 0.1
+    done
+    echo "pm_wait_port: nothing accepting on $addr port $port after ${3:-$PM_WAIT_TIMEOUT} s" >&2
+    return 1
+}
+
+# pm_wait_for CMD [ARGS...]: retry CMD every 0.1 s until it succeeds or
+# $PM_WAIT_TIMEOUT seconds (default 10) pass; returns 1 on timeout.
+pm_wait_for() {
+    local timeout_ms deadline
+    timeout_ms=$(pm__to_ms "$PM_WAIT_TIMEOUT") || return 2
+    deadline=$(($(pm__now_ms) + timeout_ms))
+    while :; do
+        if "$@"; then
+            return 0
+        fi
+        (($(pm__now_ms) < deadline)) || return 1
+        sleep 0.1
+    done
+}
+
+# pm_curl_body URL [CURL_ARGS...]: echo the response body (curl's exit status).
+pm_curl_body() {
+    local url=${1:?pm_curl_body URL [CURL_ARGS...]}
+    shift
+    # --noproxy: a proxy from the environment must never see test traffic;
+    # -g: don't treat the brackets of [::1] as a glob
+    curl -s -g --noproxy '*' --max-time 2 "$@" -- "$url"
+}
+
+# pm_pass MSG: print "ok: MSG".
+pm_pass() {
+    echo "ok: $*"
+}
+
+# pm_fail MSG: print "FAIL: MSG" to stderr, the tail of every log, exit 1.
+pm_fail() {
+    local f
+    echo "FAIL: $*" >&2
+    if [[ -n $PM_TMP && -d $PM_TMP ]]; then
+        for f in "$PM_TMP"/*.log; do
+            [[ -f $f ]] || continue
+            echo "--- last $PM_LOG_TAIL lines of $(basename -- "$f") ---" >&2
+            tail -n "$PM_LOG_TAIL" -- "$f" >&2
+        done
+    fi
+    exit 1
+}
+
+# pm_assert_eq EXPECTED ACTUAL MSG: pm_pass MSG, or pm_fail showing both.
+pm_assert_eq() {
+    if [[ "$1" == "$2" ]]; then
+        pm_pass "$3"
+    else
+        pm_fail "$3: expected '$1', got '$2'"
+    fi
+}
+
+# pm_wrk_start OUTFILE DURATION_S CONNS URL [WRK_ARGS...]: run wrk in the
+# background, track it, echo its pid (also in $PM_LAST_PID).
+pm_wrk_start() {
+    local usage="pm_wrk_start OUTFILE DURATION_S CONNS URL [WRK_ARGS...]"
+    local out=${1:?$usage} dur=${2:?$usage} conns=${3:?$usage} url=${4:?$usage}
+    local threads=2 pid
+    shift 4
+    if [[ ! $dur =~ ^[1-9][0-9]*$ || ! $conns =~ ^[1-9][0-9]*$ ]]; then
+        echo "pm_wrk_start: DURATION_S and CONNS must be positive integers" >&2
+        return 1
+    fi
+    ((conns >= threads)) || threads=$conns # wrk refuses fewer connections than threads
+    wrk -t"$threads" -c"$conns" -d"${dur}s" --timeout 5s "$@" "$url" </dev/null >"$out" 2>&1 &
+    pid=$!
+    pm_track "$pid"
+    PM_LAST_PID=$pid
+    # for pm_wrk_wait: a deadline (wrk stops itself after DURATION_S), which
+    # shell is wrk's parent (inside $(...) it is not the caller), the output
+    if [[ -n $PM_TMP && -d $PM_TMP ]]; then
+        printf '%s %s %s\n' "$(($(pm__now_ms) + (dur + 30) * 1000))" "$BASHPID" "$out" \
+            >"$PM_TMP/.wrk-$pid"
+    fi
+    echo "$pid"
+}
+
+# pm_wrk_wait PID: wait for a pm_wrk_start run (bounded: DURATION_S + 30 s,
+# then it is killed).  Returns wrk's exit status when PID is our child, else
+# 0 if its output has a result line, 1 otherwise.
+pm_wrk_wait() {
+    local pid=${1:?pm_wrk_wait PID} deadline parent="" out="" rc
+    if [[ -n $PM_TMP && -r $PM_TMP/.wrk-$pid ]]; then
+        read -r deadline parent out <"$PM_TMP/.wrk-$pid"
+    else
+        deadline=$(($(pm__now_ms) + 600000))
+        pm__is_child "$pid" && parent=$BASHPID
+    fi
+    while pm__alive "$pid"; do
+        if (($(pm__now_ms) >= deadline)); then
+            echo "pm_wrk_wait: wrk pid $pid overran its duration, killing it" >&2
+            kill -KILL "$pid" 2>/dev/null
+            break
+        fi
+        sleep 0.1
+    done
+    if [[ $parent == "$BASHPID" ]]; then
+        # bash keeps the status of reaped background jobs, so this still works
+        wait "$pid" 2>/dev/null && rc=0 || rc=$?
+        return "$rc"
+    fi
+    # not our child (started inside $(...)): judge by the output instead
+    [[ -n $out ]] && grep -q ' requests in ' -- "$out" 2>/dev/null
+}
+
+# pm_wrk_run OUTFILE DURATION_S CONNS URL [WRK_ARGS...]: run wrk in the
+# foreground (-t2 -cCONNS -dDURATION_Ss --timeout 5s), output to OUTFILE.
+pm_wrk_run() {
+    local pid
+    pm_wrk_start "$@" >/dev/null || return 1
+    pid=$PM_LAST_PID
+    pm_wrk_wait "$pid"
+}
+
+# pm_wrk_parse OUTFILE: set WRK_REQUESTS, WRK_SOCKET_ERRORS (connect + read +
+# write + timeout), WRK_NON2XX, and WRK_RPS.  Returns 1 (all 0) when OUTFILE
+# has no result, e.g. wrk could not connect at start.
+#   "  973049 requests in 10.02s, 91.87MB read"
+#   "  Socket errors: connect 0, read 10, write 284344, timeout 0"
+#   "  Non-2xx or 3xx responses: 164882"
+#   "Requests/sec:  97132.43"
+# shellcheck disable=SC2034 # the WRK_* results are for the caller
+pm_wrk_parse() {
+    local f=${1:?pm_wrk_parse OUTFILE} line
+    WRK_REQUESTS=0
+    WRK_SOCKET_ERRORS=0
+    WRK_NON2XX=0
+    WRK_RPS=0
+    local found=0
+    [[ -r $f ]] || return 1
+    while IFS= read -r line || [[ -n $line ]]; do
+        if [[ $line =~ ^[[:space:]]*([0-9]+)\ requests\ in\  ]]; then
+            WRK_REQUESTS=${BASH_REMATCH[1]}
+            found=1
+        elif [[ $line =~ Socket\ errors:\ connect\ ([0-9]+),\ read\ ([0-9]+),\ write\ ([0-9]+),\ timeout\ ([0-9]+) ]]; then
+            WRK_SOCKET_ERRORS=$((BASH_REMATCH[1] + BASH_REMATCH[2] + BASH_REMATCH[3] + BASH_REMATCH[4]))
+        elif [[ $line =~ Non-2xx\ or\ 3xx\ responses:\ ([0-9]+) ]]; then
+            WRK_NON2XX=${BASH_REMATCH[1]}
+        elif [[ $line =~ ^Requests/sec:[[:space:]]*([0-9.]+) ]]; then
+            WRK_RPS=${BASH_REMATCH[1]}
+        fi
+    done <"$f"
+    ((found))
+}
+
+# pm_hap_pids_for CONFIG: echo (one per line) the pids of haproxy processes
+# whose command line contains CONFIG as a plain substring.  Returns 1 when
+# there are none, like pgrep.
+pm_hap_pids_for() {
+    local cfg=${1:?pm_hap_pids_for CONFIG} d pid comm args found=1
+    local -a argv
+    for d in /proc/[0-9]*; do
+        pid=${d#/proc/}
+        [[ $pid == "$BASHPID" ]] && continue
+        read -r comm 2>/dev/null <"$d/comm" || continue
+        mapfile -d "" -t argv 2>/dev/null <"$d/cmdline" || continue
+        ((${#argv[@]})) || continue
+        # workers of a master-worker haproxy keep the same argv and comm
+        [[ $comm == haproxy || ${argv[0]##*/} == haproxy ]] || continue
+        args=" ${argv[*]} "
+        [[ $args == *"$cfg"* ]] || continue
+        pm__alive "$pid" || continue
+        echo "$pid"
+        found=0
+    done
+    return "$found"
+}
+
+# ---- proxymgrd ---------------------------------------------------------------
+
+# pm_write_pmconfig [YAML_LINES...]: write $PM_TMP/proxymgr.yml for a test:
+# everything under $PM_TMP, listeners on 127.0.0.1, fast reloads. Extra
+# arguments are appended as lines (e.g. a whole "reload:" section must then
+# not be repeated: use PM_RELOAD_MIN_MS / PM_DEBOUNCE_MS instead).
+pm_write_pmconfig() {
+    mkdir -p "$PM_TMP/services" "$PM_TMP/run"
+    {
+        echo "haproxy:"
+        echo "  path: ${HAPROXY:-haproxy}"
+        echo "  config_path: $PM_TMP/run/haproxy.cfg"
+        echo "  socket_path: $PM_TMP/run/haproxy.sock"
+        echo "  bind_address: 127.0.0.1"
+        echo "  global: [${PM_GLOBAL:-\"maxconn 4096\"}]"
+        echo "  defaults: [\"mode http\", \"timeout connect 5s\", \"timeout client 30s\", \"timeout server 30s\", \"option idle-close-on-response\"]"
+        [[ -n ${PM_HAPROXY_EXTRA:-} ]] && printf '%s\n' "$PM_HAPROXY_EXTRA"
+        echo "reload:"
+        echo "  debounce_ms: ${PM_DEBOUNCE_MS:-10}"
+        echo "  min_interval_ms: ${PM_RELOAD_MIN_MS:-100}"
+        echo "service_config:"
+        echo "  type: file"
+        echo "  path: $PM_TMP/services"
+        local line
+        for line in "$@"; do
+            echo "$line"
+        done
+    } >"$PM_TMP/proxymgr.yml"
+}
+
+# pm_write_atomic FILE: write stdin to FILE through a temp file and rename.
+pm_write_atomic() {
+    local f=${1:?pm_write_atomic FILE}
+    cat >"$f.tmp.$$" && mv -f -- "$f.tmp.$$" "$f"
+}
+
+# pm_reload_count: HAProxy generations that came up so far (first start
+# included), from proxymgrd's log.
+pm_reload_count() {
+    grep -cE 'serves [0-9]+ services \(reload' "$PM_TMP/proxymgrd.log" 2>/dev/null || true
+}
+
+# pm_wait_reloads N: wait until pm_reload_count >= N.
+pm_wait_reloads() {
+    local n=${1:?pm_wait_reloads N}
+    pm__reloads_at_least() { (($(pm_reload_count) >= $1)); }
+    pm_wait_for pm__reloads_at_least "$n"
+}
+
+# pm_start_proxymgrd [ARGS...]: start proxymgrd on $PM_TMP/proxymgr.yml
+# (debug log in $PM_TMP/proxymgrd.log), track it, set PM_PID and wait for
+# its first HAProxy to serve.
+pm_start_proxymgrd() {
+    "$PROXYMGRD" -c "$PM_TMP/proxymgr.yml" -d "$@" </dev/null \
+        >>"$PM_TMP/proxymgrd.log" 2>&1 &
+    PM_PID=$!
+    pm_track "$PM_PID"
+    pm_wait_reloads 1 || pm_fail "proxymgrd did not start HAProxy"
+}
+
+# pm_stop_proxymgrd: SIGTERM proxymgrd, wait (bounded) for it; sets PM_RC.
+pm_stop_proxymgrd() {
+    local i
+    kill -TERM "$PM_PID" 2>/dev/null
+    for ((i = 0; i < 150; i++)); do
+        pm__alive "$PM_PID" || break
+        sleep 0.1
+    done
+    pm__alive "$PM_PID" && pm_fail "proxymgrd still running 15 s after SIGTERM"
+    PM_RC=0
+    wait "$PM_PID" 2>/dev/null || PM_RC=$?
+}
+
+# pm_stats CMD: send one command to HAProxy's stats socket, print the reply.
+pm_stats() {
+    echo "$*" | timeout 5 socat -t 2 - "UNIX-CONNECT:$PM_TMP/run/haproxy.sock"
+}
+
+# pm_hap_pid: the pid of the HAProxy that answers on the stats socket.
+pm_hap_pid() {
+    pm_stats "show info" | awk '/^Pid:/ {print $2}'
+}
+
+# pm_log_has REGEX: proxymgrd's log matches the extended regex.
+pm_log_has() {
+    grep -qE -- "$1" "$PM_TMP/proxymgrd.log"
+}
+
+# pm_bodies URL N: N requests, each body on one line (sorted, unique).
+pm_bodies() {
+    local url=${1:?pm_bodies URL N} n=${2:?pm_bodies URL N} i
+    for ((i = 0; i < n; i++)); do
+        pm_curl_body "$url" -H 'Connection: close'
+        echo
+    done | sed '/^$/d' | sort -u | tr '\n' ' ' | sed 's/ $//'
+}
+
+# pm_expect_bodies URL "A B C": wait until N=20 requests see exactly these
+# backend names (sorted, space-separated).
+pm_expect_bodies() {
+    local url=$1 want=$2
+    pm__bodies_are() { [[ "$(pm_bodies "$1" 20)" == "$2" ]]; }
+    if ! pm_wait_for pm__bodies_are "$url" "$want"; then
+        pm_fail "backends behind $url: expected '$want', got '$(pm_bodies "$url" 20)'"
+    fi
+}
