@@ -349,10 +349,11 @@ pm_wrk_parse() {
 }
 
 # pm_hap_pids_for CONFIG: echo (one per line) the pids of haproxy processes
-# whose command line contains CONFIG as a plain substring.  Returns 1 when
-# there are none, like pgrep.
+# whose command line contains CONFIG as a plain substring.  Always returns 0
+# (unlike pgrep), so `n=$(pm_hap_pids_for X | wc -l)` survives pipefail;
+# test for none with [[ -z $(pm_hap_pids_for X) ]].
 pm_hap_pids_for() {
-    local cfg=${1:?pm_hap_pids_for CONFIG} d pid comm args found=1
+    local cfg=${1:?pm_hap_pids_for CONFIG} d pid comm args
     local -a argv
     for d in /proc/[0-9]*; do
         pid=${d#/proc/}
@@ -366,9 +367,8 @@ pm_hap_pids_for() {
         [[ $args == *"$cfg"* ]] || continue
         pm__alive "$pid" || continue
         echo "$pid"
-        found=0
     done
-    return "$found"
+    return 0
 }
 
 # ---- proxymgrd ---------------------------------------------------------------
