@@ -48,13 +48,27 @@ hap_proc_maybe_done(struct hap_proc *p)
 		p->on_done(p);
 }
 
+/* Lines every HAProxy prints at each start or soft-stop: debug, so that
+ * the info log shows what changed rather than routine. */
+static bool
+hap_proc_routine(const char *line)
+{
+	return strstr(line, "stopped (cumulated conns:") != NULL ||
+	    strstr(line, "haproxy version is ") != NULL ||
+	    strstr(line, "path to executable is ") != NULL;
+}
+
 static void
 hap_proc_line(struct hap_proc *p, const char *line)
 {
 	if (p->kind == HAP_PROC_CHECK) {
 		sbuf_puts(&p->output, line);
 		sbuf_puts(&p->output, "\n");
-	} else if (line[0] != '\0')
+	} else if (line[0] == '\0')
+		return;
+	else if (hap_proc_routine(line))
+		log_debug("haproxy[%d]: %s", p->pid, line);
+	else
 		log_info("haproxy[%d]: %s", p->pid, line);
 }
 
