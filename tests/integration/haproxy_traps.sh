@@ -6,8 +6,21 @@
 set -euo pipefail
 . "$PM_SRCDIR/tests/lib.sh"
 pm_setup
-PM_HAPROXY_EXTRA='  max_old_processes: 1
-  hard_stop_after: 3s' pm_write_pmconfig
+
+# A HAProxy that, when asked, takes its time to start (see check 5).
+mkfifo "$PM_TMP/never"
+cat >"$PM_TMP/slow-haproxy" <<SH
+#!/usr/bin/env bash
+if [[ \$1 == -f && -s $PM_TMP/slow-start ]]; then
+	read -r delay <"$PM_TMP/slow-start"
+	read -r -t "\$delay" <>"$PM_TMP/never" || true
+fi
+exec ${HAPROXY:-haproxy} "\$@"
+SH
+chmod +x "$PM_TMP/slow-haproxy"
+HAPROXY=$PM_TMP/slow-haproxy PM_HAPROXY_EXTRA='  max_old_processes: 1
+  hard_stop_after: 3s
+  start_timeout_ms: 1500' pm_write_pmconfig
 
 pm_start_httpd b1 19511 >/dev/null || pm_fail "backend b1"
 pm_start_httpd b2 19512 >/dev/null || pm_fail "backend b2"
@@ -67,22 +80,40 @@ pm_pass "proxymgrd's sockets are CLOEXEC; HAProxy gets exactly its listeners"
 grep -q 'bind fd@3' "$PM_TMP/check.out" || pm_fail "--check printed no fd@ bind"
 pm_pass "haproxy -c checks fd@ binds with real fds (--check beside the daemon)"
 
-# 5. Soft-stop only after the new process answers: in the log, the new
-#    HAProxy serves before the old one is told to stop.
+# 5. Soft-stop only after the new process answers. haproxy.path is a
+#    wrapper that, while $PM_TMP/slow-start holds a delay, waits that long
+#    before it execs the real HAProxy (a check, "-c", is never delayed).
+#    While the new process is not answering, the old one must serve on; a
+#    new one that stays silent past start_timeout_ms (1500) is killed and
+#    the old one keeps serving.
 printf '127.0.0.1:19511\n127.0.0.1:19512\n' | pm_write_atomic "$PM_TMP/web.hosts"
 pm_expect_bodies "$url" "b1 b2"
-new=$(pm_hap_pid)
-[[ $new != "$hap" ]] || pm_fail "no new HAProxy after a change"
-serve_line=$(grep -n "haproxy\[$new\] serves" "$PM_TMP/proxymgrd.log" | head -1 | cut -d: -f1)
-stop_line=$(grep -n "haproxy\[$hap\] soft-stopped" "$PM_TMP/proxymgrd.log" | head -1 | cut -d: -f1)
-[[ -n $serve_line && -n $stop_line ]] || pm_fail "reload log lines missing"
-grep -q "serves" <(sed -n "${stop_line}p" "$PM_TMP/proxymgrd.log") && true
-# The soft-stop is logged right before "serves" in the same step; what
-# matters is that it comes after the new pid answered show info, which is
-# the only way to reach sup_start_ok. Check the order of events by time:
-pm_log_has "haproxy\[$new\] serves" || pm_fail "new HAProxy never served"
-((stop_line <= serve_line + 1)) || pm_fail "old HAProxy stopped long after"
-pm_pass "the old HAProxy is soft-stopped once the new one answers on the socket"
+old=$(pm_hap_pid)
+echo 1.2 >"$PM_TMP/slow-start"
+printf '127.0.0.1:19511\n' | pm_write_atomic "$PM_TMP/web.hosts"
+sleep 0.6
+pm_assert_eq "$old" "$(pm_hap_pid)" "while the new HAProxy starts, the old one answers"
+pm_log_has "haproxy\[$old\] soft-stopped" &&
+	pm_fail "old HAProxy soft-stopped before the new one answered"
+pm_assert_eq "b1 b2" "$(pm_bodies "$url" 8)" "while the new HAProxy starts, the old one serves its servers"
+other_pid() { local p; p=$(pm_hap_pid 2>/dev/null) && [[ -n $p && $p != "$1" ]]; }
+pm_wait_for other_pid "$old" || pm_fail "the slow new HAProxy never took over"
+pm_wait_for pm_log_has "haproxy\[$old\] soft-stopped" ||
+	pm_fail "old HAProxy not soft-stopped after the new one answered"
+pm_pass "the old HAProxy is soft-stopped only once the new one answers"
+
+old=$(pm_hap_pid)
+echo 3 >"$PM_TMP/slow-start"
+printf '127.0.0.1:19511\n127.0.0.1:19512\n' | pm_write_atomic "$PM_TMP/web.hosts"
+pm_wait_for pm_log_has "did not answer on .* within 1500 ms" ||
+	pm_fail "no start timeout for a HAProxy that does not answer"
+rm "$PM_TMP/slow-start"
+pm_assert_eq "$old" "$(pm_hap_pid)" "past start_timeout_ms the old HAProxy still answers"
+pm_assert_eq b1 "$(pm_bodies "$url" 4)" "past start_timeout_ms the old HAProxy still serves"
+# The change that timed out goes live with the next one.
+printf '127.0.0.1:19512\n' | pm_write_atomic "$PM_TMP/web.hosts"
+pm_expect_bodies "$url" "b2"
+pm_pass "a new HAProxy that never answers is killed; the old one serves on"
 
 # 6. Bounded old processes and hard-stop-after: open TCP connections keep
 #    old processes draining; with max_old_processes 1 at most one lingers,
@@ -90,10 +121,10 @@ pm_pass "the old HAProxy is soft-stopped once the new one answers on the socket"
 exec 7<>/dev/tcp/127.0.0.1/19501
 for i in 1 2 3; do
 	exec {fd}<>/dev/tcp/127.0.0.1/19501
-	if ((i % 2)); then
-		printf '127.0.0.1:19512\n'
-	else
+	if ((i % 2)); then	# each edit differs from the one before
 		printf '127.0.0.1:19511\n127.0.0.1:19512\n'
+	else
+		printf '127.0.0.1:19512\n'
 	fi | pm_write_atomic "$PM_TMP/web.hosts"
 	sleep 0.4
 done
