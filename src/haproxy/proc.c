@@ -187,6 +187,9 @@ hap_proc_spawn(uv_loop_t *loop, enum hap_proc_kind kind, const char *haproxy,
 	opt.stdio = stdio;
 	opt.stdio_count = (int)nstdio;
 	opt.exit_cb = hap_proc_on_exit;
+	/* Its own session: a Ctrl-C or SIGTERM to proxymgrd's process group
+	 * must not hard-stop HAProxy; proxymgrd soft-stops it itself. */
+	opt.flags = UV_PROCESS_DETACHED;
 	p->process.data = p;
 	rc = uv_spawn(loop, &p->process, &opt);
 	free(env);

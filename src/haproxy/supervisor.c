@@ -443,6 +443,7 @@ sup_start_failed(struct supervisor *s, const char *why)
 		free(err);
 	}
 	if (s->starting_is_restart) {
+		log_warnx("restarting it in %d ms", s->restart_backoff_ms);
 		sup_restart_later(s);
 		s->state = SUP_IDLE;
 		sup_schedule(s);

@@ -17,7 +17,12 @@ pid1=$(pm_hap_pid)
 
 # kill -9: a new HAProxy serves on the same socket.
 kill -9 "$pid1"
-new_pid() { local p; p=$(pm_hap_pid 2>/dev/null) && [[ -n $p && $p != "$1" ]]; }
+# A HAProxy other than $1 answers, and proxymgrd has seen it serve.
+new_pid() {
+	local p
+	p=$(pm_hap_pid 2>/dev/null) && [[ -n $p && $p != "$1" ]] &&
+		pm_log_has "haproxy\[$p\] serves"
+}
 pm_wait_for new_pid "$pid1" || pm_fail "no new HAProxy after kill -9"
 pm_expect_bodies "$url" "b1"
 pm_log_has "haproxy\[$pid1\] died unexpectedly \(killed by signal 9" ||
