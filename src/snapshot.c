@@ -87,15 +87,11 @@ static void
 render_line(struct render *r, const char *fmt, ...)
 {
 	va_list ap;
-	char *s;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		fatal("vasprintf");
+	sbuf_vprintf(&r->sb, fmt, ap);
 	va_end(ap);
-	sbuf_puts(&r->sb, s);
 	sbuf_puts(&r->sb, "\n");
-	free(s);
 	r->line++;
 }
 

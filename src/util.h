@@ -4,6 +4,7 @@
 #ifndef PM_UTIL_H
 #define PM_UTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +30,7 @@ void sbuf_free(struct sbuf *sb);
 void sbuf_add(struct sbuf *sb, const char *s, size_t n);
 void sbuf_puts(struct sbuf *sb, const char *s);
 void sbuf_printf(struct sbuf *sb, const char *fmt, ...) PM_PRINTF(2, 3);
+void sbuf_vprintf(struct sbuf *sb, const char *fmt, va_list ap);
 /* Detach the buffer (always NUL-terminated) and reset sb. */
 char *sbuf_take(struct sbuf *sb);
 

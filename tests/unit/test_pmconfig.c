@@ -8,6 +8,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit_asserts.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,18 +78,6 @@ expect_err(const char *text, int line, const char *n1, const char *n2)
 	free(err);
 }
 
-static void
-assert_strv(char **v, const char *const *want)
-{
-	size_t i;
-
-	assert_non_null(v);
-	for (i = 0; want[i] != NULL; i++) {
-		assert_non_null(v[i]);
-		assert_string_equal(v[i], want[i]);
-	}
-	assert_null(v[i]);
-}
 
 static void
 assert_defaults(const struct pm_config *cfg)

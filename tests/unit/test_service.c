@@ -9,6 +9,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "unit_asserts.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,18 +81,6 @@ expect_err(const char *text, const char *needle, const char *needle2)
 	expect_err_named("web", text, needle, needle2);
 }
 
-static void
-assert_strv(char **v, const char *const *want)
-{
-	size_t i;
-
-	assert_non_null(v);
-	for (i = 0; want[i] != NULL; i++) {
-		assert_non_null(v[i]);
-		assert_string_equal(v[i], want[i]);
-	}
-	assert_null(v[i]);
-}
 
 /* ---- good blobs ---- */
 
