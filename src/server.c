@@ -39,6 +39,13 @@ server_make_name(const char *host, int port)
 void
 srvlist_add(struct server_list *l, const char *host, int port)
 {
+	srvlist_add_weighted(l, host, port, 0);
+}
+
+void
+srvlist_add_weighted(struct server_list *l, const char *host, int port,
+    int weight)
+{
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 8;
 		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
@@ -46,15 +53,21 @@ srvlist_add(struct server_list *l, const char *host, int port)
 	l->v[l->n].host = xstrdup(host);
 	l->v[l->n].port = port;
 	l->v[l->n].name = server_make_name(host, port);
+	l->v[l->n].weight = weight;
 	l->n++;
 }
 
+/* By name, then highest weight first: of duplicates (one address found
+ * twice, by an A and an SRV record, say) the same one is always kept. */
 static int
 server_cmp(const void *a, const void *b)
 {
 	const struct server *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
 
-	return strcmp(x->name, y->name);
+	if (c != 0)
+		return c;
+	return (y->weight > x->weight) - (y->weight < x->weight);
 }
 
 void
@@ -81,7 +94,8 @@ srvlist_copy(struct server_list *dst, const struct server_list *src)
 {
 	srvlist_init(dst);
 	for (size_t i = 0; i < src->n; i++)
-		srvlist_add(dst, src->v[i].host, src->v[i].port);
+		srvlist_add_weighted(dst, src->v[i].host, src->v[i].port,
+		    src->v[i].weight);
 }
 
 void
@@ -97,7 +111,8 @@ srvlist_equal(const struct server_list *a, const struct server_list *b)
 	if (a->n != b->n)
 		return false;
 	for (size_t i = 0; i < a->n; i++)
-		if (strcmp(a->v[i].name, b->v[i].name) != 0)
+		if (strcmp(a->v[i].name, b->v[i].name) != 0 ||
+		    a->v[i].weight != b->v[i].weight)
 			return false;
 	return true;
 }

@@ -10,6 +10,7 @@ struct server {
 	char	*host;		/* IPv4/IPv6 literal or host name, no brackets */
 	int	 port;
 	char	*name;		/* stable HAProxy server name, from host and port */
+	int	 weight;	/* 0: HAProxy's default (SRV records set it) */
 };
 
 struct server_list {
@@ -22,6 +23,8 @@ void srvlist_init(struct server_list *l);
 void srvlist_free(struct server_list *l);
 /* Append a server; host must already be validated. */
 void srvlist_add(struct server_list *l, const char *host, int port);
+void srvlist_add_weighted(struct server_list *l, const char *host, int port,
+    int weight);
 /* Sort by name and drop duplicates; call once after the last add. */
 void srvlist_finish(struct server_list *l);
 void srvlist_copy(struct server_list *dst, const struct server_list *src);

@@ -129,6 +129,9 @@ snapshot_render(struct snapshot *s, const struct pm_config *cfg)
 		for (size_t j = 0; j < e->servers.n; j++) {
 			struct sbuf opts;
 			sbuf_init(&opts);
+			if (e->servers.v[j].weight > 0)
+				sbuf_printf(&opts, " weight %d",
+				    e->servers.v[j].weight);
 			for (size_t k = 0; def->server_options[k] != NULL; k++)
 				sbuf_printf(&opts, " %s", def->server_options[k]);
 			render_line(&r, "    server %s %s%s",

@@ -128,3 +128,24 @@ val_host(const char *s)
 			return true;
 	return false;
 }
+
+bool
+val_srv_name(const char *s)
+{
+	size_t n = strlen(s), label = 0;
+
+	if (n == 0 || n > VAL_HOST_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+			continue;
+		}
+		if ((!isalnum(c) && c != '-' && c != '_') || ++label > 63)
+			return false;
+	}
+	return true;
+}

@@ -21,6 +21,9 @@ bool val_option(const char *s);
 bool val_line(const char *s);
 /* An IPv4 or IPv6 literal, or a DNS host name. */
 bool val_host(const char *s);
+/* A DNS name as SRV records are named ("_http._tcp.example.com"): labels
+ * of [A-Za-z0-9_-], 1..63 each. */
+bool val_srv_name(const char *s);
 bool val_ipv6(const char *s);
 /* An IPv4 or IPv6 literal. */
 bool val_ip(const char *s);

@@ -8,6 +8,7 @@
 #include "watchers/watcher.h"
 
 static const struct watcher_ops *const watcher_registry[] = {
+	&watcher_dns_ops,
 	&watcher_file_ops,
 	&watcher_static_ops,
 };

@@ -55,6 +55,7 @@ void watcher_stop(struct watcher *w);
 void watcher_report(struct watcher *w, struct server_list *servers);
 void watcher_free(struct watcher *w);
 
+extern const struct watcher_ops watcher_dns_ops;
 extern const struct watcher_ops watcher_file_ops;
 extern const struct watcher_ops watcher_static_ops;
 

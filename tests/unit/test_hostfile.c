@@ -456,10 +456,39 @@ test_bad_ipv4_as_host(void **state)
 	expect_bad_line("10.0.0.300:80", "'10.0.0.300' is not a valid host");
 }
 
+/* The same address found twice with different weights (an A and an SRV
+ * record): the highest weight is kept, whatever the order of arrival, so
+ * that two rounds with the same answers compare equal. */
+static void
+test_duplicate_weights(void **state)
+{
+	struct server_list a, b;
+
+	(void)state;
+	srvlist_init(&a);
+	srvlist_add(&a, "10.0.0.1", 80);
+	srvlist_add_weighted(&a, "10.0.0.1", 80, 10);
+	srvlist_add_weighted(&a, "10.0.0.1", 80, 3);
+	srvlist_finish(&a);
+	srvlist_init(&b);
+	srvlist_add_weighted(&b, "10.0.0.1", 80, 3);
+	srvlist_add_weighted(&b, "10.0.0.1", 80, 10);
+	srvlist_add(&b, "10.0.0.1", 80);
+	srvlist_finish(&b);
+	assert_int_equal(a.n, 1);
+	assert_int_equal(a.v[0].weight, 10);
+	assert_true(srvlist_equal(&a, &b));
+	b.v[0].weight = 3;
+	assert_false(srvlist_equal(&a, &b));
+	srvlist_free(&a);
+	srvlist_free(&b);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_duplicate_weights),
 		cmocka_unit_test(test_ipv4_and_hosts),
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_server_addr),

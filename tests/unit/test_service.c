@@ -232,7 +232,7 @@ test_proxymgr_blob(void **state)
 	    " \"listen_options\": [\"mode http\"],\n"
 	    " \"server_options\": [\"check inter 2000\"]}",
 	    "key 'type': unknown watcher 'zookeeper'",
-	    "(known: file, static)");
+	    "(known: dns, file, static)");
 
 	def = parse_ok("{\"type\": \"file\",\n"
 	    " \"file\": \"/etc/proxymgr/testservice.hosts\",\n"
@@ -303,11 +303,11 @@ test_err_type(void **state)
 {
 	(void)state;
 	expect_err("{\"file\":\"h\",\"port\":80}",
-	    "key 'type' is required: a string, one of file, static", NULL);
+	    "key 'type' is required: a string, one of dns, file, static", NULL);
 	expect_err("{\"type\":5,\"file\":\"h\",\"port\":80}",
 	    "key 'type' is required", NULL);
-	expect_err("{\"type\":\"dns\",\"port\":80}",
-	    "key 'type': unknown watcher 'dns' (known: file, static)", NULL);
+	expect_err("{\"type\":\"carrier-pigeon\",\"port\":80}",
+	    "key 'type': unknown watcher 'carrier-pigeon' (known: dns, file, static)", NULL);
 	expect_err("{\"type\":\"File\",\"file\":\"h\",\"port\":80}",
 	    "unknown watcher 'File'", NULL);
 }
@@ -613,6 +613,60 @@ test_section_keyword_option(void **state)
 	    "key 'server_options' item 1", NULL);
 }
 
+/* Watcher "dns": names with ports, SRV names (underscores allowed
+ * there only), a nameserver with a port, an interval. */
+static void
+test_dns_blob(void **state)
+{
+	struct service_def *def;
+
+	(void)state;
+	def = parse_ok("{\"type\": \"dns\", \"port\": 8080, \"backends\": ["
+	    "{\"name\": \"web.internal\", \"port\": 8080},"
+	    "{\"srv\": \"_http._tcp.web.internal\"}],"
+	    "\"nameserver\": \"127.0.0.1:5353\", \"interval\": 5}");
+	assert_string_equal(def->watcher->type, "dns");
+	svcdef_unref(def);
+	def = parse_ok("{\"type\": \"dns\", \"port\": 1, \"backends\": ["
+	    "{\"name\": \"a\", \"port\": 2}], \"nameserver\": \"[::1]:53\"}");
+	svcdef_unref(def);
+	def = parse_ok("{\"type\": \"dns\", \"port\": 1, \"backends\": ["
+	    "{\"name\": \"a\", \"port\": 2}], \"nameserver\": \"::1\"}");
+	svcdef_unref(def);
+}
+
+static void
+test_err_dns(void **state)
+{
+	(void)state;
+	expect_err("{\"type\": \"dns\", \"port\": 1}",
+	    "key 'backends' is required", NULL);
+	expect_err("{\"type\": \"dns\", \"port\": 1, \"backends\": []}",
+	    "key 'backends' is required", NULL);
+	expect_err("{\"type\": \"dns\", \"port\": 1, \"backends\": [{}]}",
+	    "backends[0]: needs 'name' (with 'port') or 'srv'", NULL);
+	expect_err("{\"type\": \"dns\", \"port\": 1, \"backends\": ["
+	    "{\"name\": \"a\"}]}", "backends[0]: key 'port' is required",
+	    NULL);
+	expect_err("{\"type\": \"dns\", \"port\": 1, \"backends\": ["
+	    "{\"srv\": \"_x._tcp.a\", \"port\": 2}]}",
+	    "'srv' takes neither 'name' nor 'port'", NULL);
+	expect_err("{\"type\": \"dns\", \"port\": 1, \"backends\": ["
+	    "{\"name\": \"_x.a\", \"port\": 2}]}",
+	    "backends[0]: '_x.a' is not a DNS name", NULL);
+	expect_err("{\"type\": \"dns\", \"port\": 1, \"backends\": ["
+	    "{\"srv\": \"_x;._tcp\"}]}", "is not a DNS name", NULL);
+	expect_err("{\"type\": \"dns\", \"port\": 1, \"backends\": ["
+	    "{\"name\": \"a\", \"port\": 2, \"ttl\": 3}]}",
+	    "backends[0]: unknown key 'ttl'", NULL);
+	expect_err("{\"type\": \"dns\", \"port\": 1, \"backends\": ["
+	    "{\"name\": \"a\", \"port\": 2}], \"nameserver\": \"dns.local\"}",
+	    "key 'nameserver': expected IP, IP:PORT or [IPv6]:PORT", NULL);
+	expect_err("{\"type\": \"dns\", \"port\": 1, \"backends\": ["
+	    "{\"name\": \"a\", \"port\": 2}], \"interval\": 0}",
+	    "key 'interval': expected seconds", NULL);
+}
+
 int
 main(void)
 {
@@ -637,6 +691,8 @@ main(void)
 		cmocka_unit_test(test_same_watcher_static),
 		cmocka_unit_test(test_refcount),
 		cmocka_unit_test(test_section_keyword_option),
+		cmocka_unit_test(test_dns_blob),
+		cmocka_unit_test(test_err_dns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
