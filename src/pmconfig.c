@@ -280,7 +280,12 @@ cfg_defaults(const char *source)
 	cfg->socket_path = xstrdup("/run/proxymgr/haproxy.sock");
 	cfg->bind_address = xstrdup("0.0.0.0");
 	cfg->global = xcalloc(1, sizeof(char *));
-	cfg->defaults = xcalloc(1, sizeof(char *));
+	/* HAProxy warns about proxies without timeouts: give working ones.
+	 * A defaults list in the file replaces these. */
+	cfg->defaults = xcalloc(4, sizeof(char *));
+	cfg->defaults[0] = xstrdup("timeout connect 5s");
+	cfg->defaults[1] = xstrdup("timeout client 1m");
+	cfg->defaults[2] = xstrdup("timeout server 1m");
 	cfg->hard_stop_after = xstrdup("60s");
 	cfg->max_old_processes = 4;
 	cfg->start_timeout_ms = 10000;

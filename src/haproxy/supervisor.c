@@ -553,9 +553,17 @@ sup_on_proc_done(struct hap_proc *p)
 		    s->restart_backoff_ms);
 		sup_restart_later(s);
 	} else if (sup_unlink_old(s, p)) {
-		log_info("haproxy[%d] finished draining after %.1f s (%s)",
-		    p->pid, (double)(now_ms() - p->soft_stop_ms) / 1000.0,
-		    status);
+		/* HAProxy 2.6.12 now and then segfaults as it exits after a
+		 * soft-stop; the signal was not ours, so say so louder. */
+		if (p->term_signal != 0 && p->term_signal != SIGTERM &&
+		    p->term_signal != SIGKILL)
+			log_warnx("haproxy[%d] crashed while draining after "
+			    "%.1f s (%s)", p->pid, (double)(now_ms() -
+			    p->soft_stop_ms) / 1000.0, status);
+		else
+			log_info("haproxy[%d] finished draining after %.1f s "
+			    "(%s)", p->pid, (double)(now_ms() -
+			    p->soft_stop_ms) / 1000.0, status);
 		hap_proc_release(p);
 	} else
 		hap_proc_release(p);
@@ -647,6 +655,7 @@ sup_stop_now(struct supervisor *s)
 {
 	if (s->state != SUP_STOPPING)
 		sup_stop(s);
-	s->hard_kill_sent = false;
-	uv_timer_start(&s->stop_timer, sup_on_stop_timer, 0, 0);
+	sup_signal_all(s, SIGTERM);
+	s->hard_kill_sent = true;	/* the stop timer sends SIGKILL next */
+	uv_timer_start(&s->stop_timer, sup_on_stop_timer, 2000, 0);
 }

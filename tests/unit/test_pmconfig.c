@@ -79,6 +79,11 @@ expect_err(const char *text, int line, const char *n1, const char *n2)
 }
 
 
+/* Without a defaults list, HAProxy still gets timeouts. */
+static const char *const default_defaults[] = {
+	"timeout connect 5s", "timeout client 1m", "timeout server 1m", NULL,
+};
+
 static void
 assert_defaults(const struct pm_config *cfg)
 {
@@ -89,8 +94,7 @@ assert_defaults(const struct pm_config *cfg)
 	assert_string_equal(cfg->bind_address, "0.0.0.0");
 	assert_non_null(cfg->global);
 	assert_null(cfg->global[0]);
-	assert_non_null(cfg->defaults);
-	assert_null(cfg->defaults[0]);
+	assert_strv(cfg->defaults, default_defaults);
 	assert_string_equal(cfg->hard_stop_after, "60s");
 	assert_int_equal(cfg->max_old_processes, 4);
 	assert_int_equal(cfg->start_timeout_ms, 10000);

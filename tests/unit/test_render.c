@@ -319,7 +319,7 @@ test_hardstop_keyword_match(void **state)
 	struct pm_config *cfg = NULL;
 	struct snapshot *s;
 	char *err = NULL;
-	const char *yml = "haproxy:\n  global:\n    - hard-stop-afterwards x\n";
+	const char *yml = "haproxy:\n  defaults: []\n  global:\n    - hard-stop-afterwards x\n";
 	const char *yml2 = "haproxy:\n  global:\n    - '  hard-stop-after 1s'\n";
 
 	(void)state;
