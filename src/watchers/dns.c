@@ -62,6 +62,8 @@ struct dnsw {
 	int			 round_pending;	/* entries still resolving */
 	int			 interval_ms;
 	int			 round_min_ttl;
+	bool			 round_failed;	/* a name failed this round */
+	uint64_t		 retry_ms;	/* next retry after a failure */
 	bool			 stopping;
 };
 
@@ -372,7 +374,9 @@ dnsw_on_refresh(uv_timer_t *t)
 
 /* Report the union of every name's servers, once at least one name has
  * ever resolved, and schedule the next round: every interval, sooner if
- * a TTL is shorter, never sooner than DNSW_MIN_REFRESH_MS. */
+ * a TTL is shorter, never sooner than DNSW_MIN_REFRESH_MS. After a failed
+ * round, retry with backoff (1 s, doubling up to the interval, with
+ * jitter) so that a name follows its records soon after DNS returns. */
 static void
 dnsw_round_done(struct watcher *w)
 {
@@ -392,6 +396,15 @@ dnsw_round_done(struct watcher *w)
 	srvlist_finish(&all);
 	if (d->round_min_ttl >= 0 && (uint64_t)d->round_min_ttl * 1000 < next)
 		next = (uint64_t)d->round_min_ttl * 1000;
+	if (d->round_failed) {
+		uint64_t retry = d->retry_ms + (uint64_t)rand() %
+		    (d->retry_ms / 10 + 1);
+		if (retry < next)
+			next = retry;
+		d->retry_ms = d->retry_ms * 2 > (uint64_t)d->interval_ms ?
+		    (uint64_t)d->interval_ms : d->retry_ms * 2;
+	} else
+		d->retry_ms = DNSW_MIN_REFRESH_MS;
 	if (next < DNSW_MIN_REFRESH_MS)
 		next = DNSW_MIN_REFRESH_MS;
 	uv_timer_start(&d->refresh, dnsw_on_refresh, next, 0);
@@ -425,6 +438,7 @@ dnsw_entry_done(struct watcher *w, struct dnsw_entry *e)
 	} else {
 		const char *why = e->status != ARES_SUCCESS ?
 		    ares_strerror(e->status) : "no address in the answer";
+		d->round_failed = true;
 		srvlist_free(&e->fresh);
 		if (!e->failed_logged) {
 			if (e->resolved)
@@ -448,6 +462,7 @@ dnsw_round(struct watcher *w)
 
 	d->round_pending = (int)d->nentries;
 	d->round_min_ttl = -1;
+	d->round_failed = false;
 	for (size_t i = 0; i < d->nentries; i++) {
 		struct dnsw_entry *e = &d->entries[i];
 		struct dnsw_query *q;
@@ -488,6 +503,7 @@ dnsw_start(struct watcher *w, char **err)
 	v = json_object_get(w->blob, "interval");
 	d->interval_ms = 1000 * (v ? (int)json_integer_value(v) :
 	    DNSW_DEFAULT_INTERVAL_S);
+	d->retry_ms = DNSW_MIN_REFRESH_MS;
 
 	d->nentries = json_array_size(list);
 	d->entries = xcalloc(d->nentries, sizeof(*d->entries));
