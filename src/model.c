@@ -81,6 +81,7 @@ model_on_servers(void *ctx, const char *name, struct server_list *servers)
 	before = ms->servers.n;
 	srvlist_free(&ms->servers);
 	srvlist_move(&ms->servers, servers);
+	ms->rejected = false;
 	model_changed(m, "service %s: servers changed (%zu -> %zu)", name,
 	    before, ms->servers.n);
 }
@@ -118,6 +119,7 @@ model_set_def(struct model *m, struct service_def *def)
 		bool same_watcher = svcdef_same_watcher(ms->def, def);
 		svcdef_unref(ms->def);
 		ms->def = def;
+		ms->rejected = false;
 		log_info("service %s: definition changed (%s)", ms->name,
 		    def->source);
 		/* Servers stay until the new watcher reports: a new
@@ -173,7 +175,7 @@ model_reject(struct model *m, const char *name, const struct service_def *def)
 	struct model_service *ms = model_find(m, name);
 
 	if (ms != NULL && ms->def == def)
-		ms->rejected = ms->def;
+		ms->rejected = true;
 }
 
 void
@@ -199,43 +201,94 @@ model_sweep_unseen(struct model *m)
 	}
 }
 
-/* Pick the definition and listener for one service, or fall back to what
- * the live HAProxy has for it. Returns false to leave the service out. */
-static bool
-model_snapshot_one(struct model_service *ms, const struct pm_config *cfg,
-    const struct snapshot_service *live, struct snapshot *snap)
-{
-	struct service_def *def = ms->def;
-	struct listener *l = NULL;
-	char *err = NULL;
+/* What one service gets in the next snapshot. */
+struct model_pick {
+	struct service_def		*def;
+	const struct server_list	*servers;
+	struct listener			*listener;	/* a reference */
+};
 
-	if (def == ms->rejected)
-		def = live ? live->def : NULL;
-	if (def == NULL)
-		return false;
-	if (listener_acquire(def->bind_address ? def->bind_address :
-	    cfg->bind_address, def->port, &l, &err) == -1) {
-		log_warnx("service %s: %s", ms->name, err);
-		free(err);
-		if (live == NULL || live->def == def)
-			return false;
-		log_warnx("service %s: keeping its previous definition (%s)",
-		    ms->name, live->def->source);
-		def = live->def;
-		l = listener_ref(live->listener);
+static const char *
+model_claimed_by(struct model *m, struct model_pick *picks,
+    const struct listener *l)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (picks[i].listener == l)
+			return m->v[i]->name;
+	return NULL;
+}
+
+static void
+model_pick(struct model_pick *pk, struct service_def *def,
+    const struct server_list *servers, struct listener *l)
+{
+	pk->def = def;
+	pk->servers = servers;
+	pk->listener = l;
+}
+
+/* First pass: services that keep the socket the running HAProxy gives
+ * them claim it before any newcomer can; refused services take their
+ * running entry whole. */
+static void
+model_pick_held(struct model *m, struct model_pick *picks,
+    const struct pm_config *cfg, const struct snapshot *live)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		struct model_service *ms = m->v[i];
+		const struct snapshot_service *e = snapshot_find(live, ms->name);
+		const char *addr = ms->def->bind_address ?
+		    ms->def->bind_address : cfg->bind_address;
+
+		if (e == NULL)
+			continue;
+		if (ms->rejected)
+			model_pick(&picks[i], e->def, &e->servers,
+			    listener_ref(e->listener));
+		else if (e->listener->port == ms->def->port &&
+		    strcmp(e->listener->addr, addr) == 0)
+			model_pick(&picks[i], ms->def, &ms->servers,
+			    listener_ref(e->listener));
 	}
-	for (size_t i = 0; i < snap->n; i++) {
-		if (snap->v[i].listener == l) {
-			log_warnx("service %s: port %d is already used by "
-			    "service %s; service left out", ms->name, def->port,
-			    snap->v[i].def->name);
+}
+
+/* Second pass: new services and new ports. One that cannot have its
+ * socket keeps what it has in the running HAProxy, if anything. */
+static void
+model_pick_new(struct model *m, struct model_pick *picks,
+    const struct pm_config *cfg, const struct snapshot *live)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		struct model_service *ms = m->v[i];
+		const struct snapshot_service *e = snapshot_find(live, ms->name);
+		const char *addr = ms->def->bind_address ?
+		    ms->def->bind_address : cfg->bind_address, *owner;
+		struct listener *l = NULL;
+		char *err = NULL;
+
+		if (picks[i].def != NULL || ms->rejected)
+			continue;
+		if (listener_acquire(addr, ms->def->port, &l, &err) == 0) {
+			if ((owner = model_claimed_by(m, picks, l)) == NULL) {
+				model_pick(&picks[i], ms->def, &ms->servers, l);
+				continue;
+			}
+			err = xasprintf("port %d is already used by service %s",
+			    ms->def->port, owner);
 			listener_release(l);
-			return false;
 		}
+		if (e != NULL && model_claimed_by(m, picks, e->listener) ==
+		    NULL) {
+			log_warnx("service %s: %s; it keeps %s port %d, as the "
+			    "running HAProxy has it", ms->name, err,
+			    e->listener->addr, e->listener->port);
+			model_pick(&picks[i], e->def, &ms->servers,
+			    listener_ref(e->listener));
+		} else
+			log_warnx("service %s: %s; service left out", ms->name,
+			    err);
+		free(err);
 	}
-	snapshot_add(snap, def, &ms->servers, l);
-	listener_release(l);
-	return true;
 }
 
 struct snapshot *
@@ -243,10 +296,18 @@ model_snapshot(struct model *m, const struct pm_config *cfg,
     const struct snapshot *live)
 {
 	struct snapshot *snap = snapshot_new();
+	struct model_pick *picks = xcalloc(m->n ? m->n : 1, sizeof(*picks));
 
-	for (size_t i = 0; i < m->n; i++)
-		model_snapshot_one(m->v[i], cfg,
-		    snapshot_find(live, m->v[i]->name), snap);
+	model_pick_held(m, picks, cfg, live);
+	model_pick_new(m, picks, cfg, live);
+	for (size_t i = 0; i < m->n; i++) {
+		if (picks[i].def == NULL)
+			continue;
+		snapshot_add(snap, picks[i].def, picks[i].servers,
+		    picks[i].listener);
+		listener_release(picks[i].listener);
+	}
+	free(picks);
 	snapshot_render(snap, cfg);
 	return snap;
 }

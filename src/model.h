@@ -18,9 +18,10 @@ struct watcher;
 struct model_service {
 	char			*name;
 	struct service_def	*def;
-	/* A definition HAProxy refused: while def is this one, the service
-	 * keeps the definition it has in the live HAProxy (if any). */
-	struct service_def	*rejected;
+	/* HAProxy refused this service's section as it is now: until its
+	 * definition or servers change, it keeps what the running HAProxy
+	 * has for it (if anything). */
+	bool			 rejected;
 	struct server_list	 servers;
 	struct watcher		*watcher;
 	bool			 seen;
@@ -53,8 +54,9 @@ void model_mark_unseen(struct model *m);
 void model_sweep_unseen(struct model *m);
 
 /* Build the snapshot for the next HAProxy: the desired state, falling back
- * to the live snapshot's entry for a service whose definition was refused
- * or whose port cannot be bound. Rendered with cfg. */
+ * to the live snapshot's entry for a service HAProxy refused or whose port
+ * cannot be had. A port stays with the service that holds it in the live
+ * HAProxy. Rendered with cfg. */
 struct snapshot *model_snapshot(struct model *m, const struct pm_config *cfg,
     const struct snapshot *live);
 

@@ -157,6 +157,7 @@ sbuf_take(struct sbuf *sb)
 	char *s;
 
 	sbuf_reserve(sb, 0);
+	sb->buf[sb->len] = '\0';	/* an empty buffer was never written */
 	s = sb->buf;
 	sbuf_init(sb);
 	return s;

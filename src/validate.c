@@ -66,6 +66,10 @@ val_line(const char *s)
 	if (*s == '.')		/* .if/.else/.endif/.diag... directives */
 		return false;
 	n = strcspn(s, " ");
+	/* HAProxy unquotes a word before it matches keywords ("global",
+	 * 'li''sten'): a quote or backslash in the first word is refused. */
+	if (strcspn(s, "\"'\\") < n)
+		return false;
 	for (size_t i = 0; val_section_keywords[i] != NULL; i++)
 		if (strlen(val_section_keywords[i]) == n &&
 		    strncasecmp(s, val_section_keywords[i], n) == 0)

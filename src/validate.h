@@ -17,7 +17,8 @@ bool val_name(const char *s);
 bool val_option(const char *s);
 /* A whole config line (listen_options, global, defaults): an option that
  * does not start with a section keyword ("global", "listen", ...) or a
- * '.' directive (".if"), either of which would escape its section. */
+ * '.' directive (".if"), either of which would escape its section, and
+ * whose first word has no quote or backslash (HAProxy unquotes it first). */
 bool val_line(const char *s);
 /* An IPv4 or IPv6 literal, or a DNS host name. */
 bool val_host(const char *s);

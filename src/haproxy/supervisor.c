@@ -27,6 +27,7 @@ static void sup_begin_check(struct supervisor *s);
 static void sup_on_proc_done(struct hap_proc *p);
 static void sup_ready_poll_start(struct supervisor *s);
 static void sup_restart_later(struct supervisor *s);
+static void sup_maybe_stopped(struct supervisor *s);
 
 static char *
 sup_new_path(const struct supervisor *s)
@@ -271,9 +272,10 @@ sup_blame(struct supervisor *s, const struct check_report *r)
 				hit = true;
 		if (!hit)
 			continue;
-		log_warnx("service %s: HAProxy refused its definition from %s; "
-		    "it keeps its previous one, if it had one",
-		    e->def->name, e->def->source);
+		log_warnx("service %s: HAProxy refused its section (from %s "
+		    "and its servers); until either changes it keeps what the "
+		    "running HAProxy has, if anything", e->def->name,
+		    e->def->source);
 		s->hooks.reject(s->hooks.ctx, e->def->name, e->def);
 		blamed = true;
 	}
@@ -327,6 +329,7 @@ sup_on_check_done(struct supervisor *s, struct hap_proc *p)
 	s->checking = NULL;
 	if (s->state == SUP_STOPPING) {
 		hap_proc_release(p);
+		sup_maybe_stopped(s);
 		return;
 	}
 	if (p->exit_status == 0 && p->term_signal == 0) {
@@ -432,6 +435,7 @@ sup_start_failed(struct supervisor *s, const char *why)
 	if (!p->exited) {
 		hap_proc_signal(p, SIGKILL);
 		p->soft_stopped = true;
+		p->soft_stop_ms = now_ms();
 		p->next = s->old;
 		s->old = p;
 	} else
@@ -512,8 +516,6 @@ sup_unlink_old(struct supervisor *s, struct hap_proc *p)
 	}
 	return false;
 }
-
-static void sup_maybe_stopped(struct supervisor *s);
 
 static void
 sup_on_proc_done(struct hap_proc *p)

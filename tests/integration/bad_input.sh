@@ -106,7 +106,7 @@ printf '127.0.0.1:19311\n127.0.0.1:19312\n' | pm_write_atomic "$PM_TMP/web.hosts
 web_json '"no-such-keyword 1", ' | pm_write_atomic "$PM_TMP/services/web.json"
 pm_wait_for pm_log_has "haproxy -c: .*unknown keyword 'no-such-keyword'" ||
 	pm_fail "HAProxy's own message not logged"
-pm_wait_for pm_log_has "service web: HAProxy refused its definition" ||
+pm_wait_for pm_log_has "service web: HAProxy refused its section" ||
 	pm_fail "refusal not traced to service web"
 pm_expect_bodies "$url" "b1 b2"
 grep -q 'no-such-keyword' "$PM_TMP/run/haproxy.cfg" &&
@@ -118,13 +118,35 @@ pm_wait_for has_httplog || pm_fail "valid change after a refused one not applied
 pm_expect_bodies "$url" "b1 b2"
 pm_pass "the next valid definition of the refused service goes live"
 
-# 8. Two services on one port: the second is left out with a message.
-echo '{"type": "static", "port": 19300, "servers": []}' >"$PM_TMP/services/zzclash.json"
-pm_wait_for pm_log_has "service zzclash: port 19300 is already used by service web" ||
-	pm_fail "port clash not reported"
+# 8. A new service on a port another service serves: the newcomer is left
+#    out, whatever the order of their names.
+for clash in aaclash zzclash; do
+	echo '{"type": "static", "port": 19300, "servers": []}' >"$PM_TMP/services/$clash.json"
+	pm_wait_for pm_log_has "service $clash: port 19300 is already used by service web; service left out" ||
+		pm_fail "port clash of $clash not reported"
+	pm_expect_bodies "$url" "b1 b2"
+	grep -q "listen $clash" "$PM_TMP/run/haproxy.cfg" && pm_fail "$clash was rendered"
+	rm "$PM_TMP/services/$clash.json"
+done
+pm_pass "a new service on a used port is left out; the one serving keeps it"
+
+# 8b. A host name HAProxy cannot resolve: that service keeps its running
+#     servers, and changes of other services still go live.
+printf '127.0.0.1:19311\n127.0.0.1:19312\nnosuch.invalid:80\n' |
+	pm_write_atomic "$PM_TMP/web.hosts"
+pm_wait_for pm_log_has "could not resolve address 'nosuch.invalid'" ||
+	pm_fail "HAProxy's refusal of an unresolvable server not logged"
+echo '{"type": "static", "port": 19306, "servers": [{"address": "127.0.0.1", "port": 19311}]}' \
+	>"$PM_TMP/services/other.json"
+pm_expect_bodies http://127.0.0.1:19306/ "b1"
 pm_expect_bodies "$url" "b1 b2"
-rm "$PM_TMP/services/zzclash.json"
-pm_pass "a second service on a used port is left out, with a message"
+grep -q nosuch "$PM_TMP/run/haproxy.cfg" && pm_fail "unresolvable server reached the live haproxy.cfg"
+printf '127.0.0.1:19311\n' | pm_write_atomic "$PM_TMP/web.hosts"
+pm_expect_bodies "$url" "b1"
+printf '127.0.0.1:19311\n127.0.0.1:19312\n' | pm_write_atomic "$PM_TMP/web.hosts"
+pm_expect_bodies "$url" "b1 b2"
+rm "$PM_TMP/services/other.json"
+pm_pass "an unresolvable server blocks neither other services nor the next fix"
 
 # 9. SIGHUP with a broken proxymgr.yml: reported with its line, nothing lost.
 cp "$PM_TMP/proxymgr.yml" "$PM_TMP/proxymgr.yml.good"

@@ -331,6 +331,13 @@ test_line_and_expansion(void **state)
 	assert_false(val_line("backend"));
 	assert_false(val_line(".if 1"));
 	assert_false(val_line(" .endif"));
+	/* HAProxy unquotes before it matches a keyword. */
+	assert_false(val_line("\"global\""));
+	assert_false(val_line("'listen' tail"));
+	assert_false(val_line("li\"\"sten x"));
+	assert_false(val_line("\\global"));
+	assert_false(val_line("\".if\" 1"));
+	assert_true(val_line("http-request set-header X \"a b\""));
 	assert_false(val_option("x ${HOME}"));
 	assert_false(val_option("x $HOME"));
 	assert_false(val_option("x $_X"));
