@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,6 +61,24 @@ hostfile_parse_entry(const char *entry, char *host, size_t hostlen, int *port,
 	return 0;
 }
 
+/* Whether a rejected line may be quoted in the log. A service can point
+ * the file watcher at any readable file; only text that could have been
+ * meant as host:port is shown, never arbitrary content (password and key
+ * files hold '$', '/', '=' or non-ASCII bytes). */
+static bool
+hostfile_quotable(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > VAL_HOST_MAX + 16)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) &&
+		    strchr(".:[]_;-+% \t", s[i]) == NULL)
+			return false;
+	return true;
+}
+
 int
 hostfile_parse(const char *text, const char *path, struct server_list *out,
     hostfile_error_cb on_error, void *arg)
@@ -90,7 +109,9 @@ hostfile_parse(const char *text, const char *path, struct server_list *out,
 			free(line);
 			continue;
 		}
-		if (strpbrk(s, " \t") != NULL)
+		if (!hostfile_quotable(s))
+			set_err(&err, "not a host:port entry (line not shown)");
+		else if (strpbrk(s, " \t") != NULL)
 			set_err(&err, "'%s': one host:port per line", s);
 		else
 			hostfile_parse_entry(s, host, sizeof(host), &port, &err);
