@@ -1,6 +1,7 @@
 /* Service-config source "file": a directory of NAME.json files, one per
- * service. The directory is watched, so an added, edited, atomically
- * replaced or removed file adds, changes or removes its service. */
+ * service. The directory is watched (by path, see dirwatch.h), so an
+ * added, edited, atomically replaced or removed file adds, changes or
+ * removes its service. */
 #include "config.h"
 
 #include <dirent.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dirwatch.h"
 #include "service.h"
 #include "service_config/source.h"
 #include "util.h"
@@ -20,7 +22,7 @@ struct scdir_entry {
 };
 
 struct scdir {
-	uv_fs_event_t		 event;
+	struct dirwatch		*dw;
 	uv_timer_t		 settle;
 	int			 open_handles;
 	struct scdir_entry	*v;
@@ -128,18 +130,12 @@ scdir_on_settle(uv_timer_t *t)
 }
 
 static void
-scdir_on_event(uv_fs_event_t *ev, const char *filename, int events,
-    int status)
+scdir_on_change(void *arg, const char *filename)
 {
-	struct svcsrc *src = ev->data;
+	struct svcsrc *src = arg;
 	struct scdir *d = src->priv;
 
 	(void)filename;
-	(void)events;
-	if (status < 0) {
-		log_warnx("watching %s: %s", src->path, uv_strerror(status));
-		return;
-	}
 	uv_timer_start(&d->settle, scdir_on_settle, (uint64_t)src->settle_ms,
 	    0);
 }
@@ -148,17 +144,18 @@ static int
 scdir_start(struct svcsrc *src, char **err)
 {
 	struct scdir *d = xcalloc(1, sizeof(*d));
-	int rc;
+	char *inner = NULL;
 
 	src->priv = d;
-	uv_fs_event_init(src->loop, &d->event);
 	uv_timer_init(src->loop, &d->settle);
-	d->event.data = d->settle.data = src;
-	d->open_handles = 2;
-	if ((rc = uv_fs_event_start(&d->event, scdir_on_event, src->path,
-	    0)) < 0)
-		return set_err(err, "service_config.path: cannot watch %s: %s",
-		    src->path, uv_strerror(rc));
+	d->settle.data = src;
+	d->open_handles = 2;		/* settle, and the dirwatch */
+	if (dirwatch_start(src->loop, src->path, scdir_on_change, src, &d->dw,
+	    &inner) == -1) {
+		set_err(err, "service_config.path: %s", inner);
+		free(inner);
+		return -1;
+	}
 	if (scdir_scan(src) == -1)
 		return set_err(err, "service_config.path: cannot read %s: %s",
 		    src->path, strerror(errno));
@@ -169,9 +166,9 @@ scdir_start(struct svcsrc *src, char **err)
 }
 
 static void
-scdir_on_close(uv_handle_t *h)
+scdir_release(void *arg)
 {
-	struct svcsrc *src = h->data;
+	struct svcsrc *src = arg;
 	struct scdir *d = src->priv;
 
 	if (--d->open_handles > 0)
@@ -187,6 +184,12 @@ scdir_on_close(uv_handle_t *h)
 }
 
 static void
+scdir_on_close(uv_handle_t *h)
+{
+	scdir_release(h->data);
+}
+
+static void
 scdir_stop(struct svcsrc *src)
 {
 	struct scdir *d = src->priv;
@@ -195,8 +198,11 @@ scdir_stop(struct svcsrc *src)
 		svcsrc_free(src);
 		return;
 	}
-	uv_close((uv_handle_t *)&d->event, scdir_on_close);
 	uv_close((uv_handle_t *)&d->settle, scdir_on_close);
+	if (d->dw != NULL)
+		dirwatch_stop(d->dw, scdir_release);
+	else
+		scdir_release(src);
 }
 
 const struct svcsrc_ops svcsrc_dir_ops = {

@@ -1,6 +1,7 @@
 /* Watcher "file": servers from a flat file of host:port lines. The file's
  * directory is watched rather than the file, so that an atomic replace
- * (write a temp file, rename it over) is seen like an in-place edit. */
+ * (write a temp file, rename it over) is seen like an in-place edit; and
+ * by path (dirwatch.h), so that a directory made anew is followed too. */
 #include "config.h"
 
 #include <errno.h>
@@ -8,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dirwatch.h"
 #include "util.h"
 #include "watchers/hostfile.h"
 #include "watchers/watcher.h"
 
 #define FILEW_SETTLE_MS		20	/* let a burst of writes settle */
-#define FILEW_RETRY_MS		2000	/* directory missing: look again */
 
 static const char *const filew_keys[] = { "file", NULL };
 
@@ -21,11 +22,9 @@ struct filew {
 	char		*path;
 	char		*dir;
 	char		*base;
-	uv_fs_event_t	 event;
+	struct dirwatch	*dw;
 	uv_timer_t	 settle;
-	uv_timer_t	 retry;
 	int		 open_handles;
-	bool		 watching;
 	bool		 missing_logged;
 	size_t		 last_count;
 };
@@ -90,53 +89,20 @@ filew_on_settle(uv_timer_t *t)
 }
 
 static void
-filew_on_event(uv_fs_event_t *ev, const char *filename, int events,
-    int status)
+filew_on_change(void *arg, const char *filename)
 {
-	struct watcher *w = ev->data;
+	struct watcher *w = arg;
 	struct filew *fw = w->priv;
 
-	(void)events;
-	if (status < 0) {
-		log_warnx("service %s: watching %s: %s", w->service, fw->dir,
-		    uv_strerror(status));
-		return;
-	}
 	if (filename != NULL && strcmp(filename, fw->base) != 0)
 		return;
 	uv_timer_start(&fw->settle, filew_on_settle, FILEW_SETTLE_MS, 0);
 }
 
-static int
-filew_arm(struct watcher *w)
-{
-	struct filew *fw = w->priv;
-	int rc;
-
-	rc = uv_fs_event_start(&fw->event, filew_on_event, fw->dir, 0);
-	if (rc < 0)
-		return rc;
-	fw->watching = true;
-	return 0;
-}
-
 static void
-filew_on_retry(uv_timer_t *t)
+filew_release(void *arg)
 {
-	struct watcher *w = t->data;
-	struct filew *fw = w->priv;
-
-	if (filew_arm(w) == 0) {
-		log_info("service %s: now watching %s", w->service, fw->dir);
-		uv_timer_stop(&fw->retry);
-		filew_read(w);
-	}
-}
-
-static void
-filew_on_close(uv_handle_t *h)
-{
-	struct watcher *w = h->data;
+	struct watcher *w = arg;
 	struct filew *fw = w->priv;
 
 	if (--fw->open_handles > 0)
@@ -148,12 +114,17 @@ filew_on_close(uv_handle_t *h)
 	watcher_free(w);
 }
 
+static void
+filew_on_close(uv_handle_t *h)
+{
+	filew_release(h->data);
+}
+
 static int
 filew_start(struct watcher *w, char **err)
 {
 	struct filew *fw = xcalloc(1, sizeof(*fw));
-	char *copy;
-	int rc;
+	char *copy, *inner = NULL;
 
 	(void)err;
 	w->priv = fw;
@@ -165,18 +136,13 @@ filew_start(struct watcher *w, char **err)
 	fw->base = xstrdup(basename(copy));
 	free(copy);
 
-	uv_fs_event_init(w->loop, &fw->event);
 	uv_timer_init(w->loop, &fw->settle);
-	uv_timer_init(w->loop, &fw->retry);
-	fw->event.data = fw->settle.data = fw->retry.data = w;
-	fw->open_handles = 3;
-
-	if ((rc = filew_arm(w)) < 0) {
-		log_warnx("service %s: cannot watch %s (%s), trying again "
-		    "every %d s", w->service, fw->dir, uv_strerror(rc),
-		    FILEW_RETRY_MS / 1000);
-		uv_timer_start(&fw->retry, filew_on_retry, FILEW_RETRY_MS,
-		    FILEW_RETRY_MS);
+	fw->settle.data = w;
+	fw->open_handles = 2;		/* settle, and the dirwatch */
+	if (dirwatch_start(w->loop, fw->dir, filew_on_change, w, &fw->dw,
+	    &inner) == -1) {
+		log_warnx("service %s: %s; trying again", w->service, inner);
+		free(inner);
 	}
 	filew_read(w);
 	return 0;
@@ -191,9 +157,8 @@ filew_stop(struct watcher *w)
 		watcher_free(w);
 		return;
 	}
-	uv_close((uv_handle_t *)&fw->event, filew_on_close);
 	uv_close((uv_handle_t *)&fw->settle, filew_on_close);
-	uv_close((uv_handle_t *)&fw->retry, filew_on_close);
+	dirwatch_stop(fw->dw, filew_release);
 }
 
 const struct watcher_ops watcher_file_ops = {

@@ -105,6 +105,32 @@ pm_pass "31 edits in $((t1 - t0)) ms coalesced into $reloads reloads, final stat
 hap_count=$(pm_hap_pids_for "$PM_TMP/run/haproxy.cfg" | wc -l)
 ((hap_count <= 5)) || pm_fail "$hap_count HAProxy processes after the burst"
 
+# Directories swapped for new ones at the same path (deploy tools do
+# this) are followed: the service directory, and a host file's directory.
+mkdir -p "$PM_TMP/hd"
+printf '127.0.0.1:19211\n' >"$PM_TMP/hd/swap.hosts"
+echo "{\"type\": \"file\", \"file\": \"$PM_TMP/hd/swap.hosts\", \"port\": 19203}" \
+	>"$PM_TMP/services/swap.json"
+pm_expect_bodies http://127.0.0.1:19203/ "b1"
+mkdir "$PM_TMP/hd.new"
+printf '127.0.0.1:19212\n' >"$PM_TMP/hd.new/swap.hosts"
+mv "$PM_TMP/hd" "$PM_TMP/hd.old"
+mv "$PM_TMP/hd.new" "$PM_TMP/hd"
+pm_expect_bodies http://127.0.0.1:19203/ "b2"
+printf '127.0.0.1:19213\n' | pm_write_atomic "$PM_TMP/hd/swap.hosts"
+pm_expect_bodies http://127.0.0.1:19203/ "b3"
+pm_pass "a host file's directory replaced by a new one is followed"
+
+mkdir "$PM_TMP/services.new"
+cp "$PM_TMP/services/"*.json "$PM_TMP/services.new/"
+mv "$PM_TMP/services" "$PM_TMP/services.old"
+mv "$PM_TMP/services.new" "$PM_TMP/services"
+echo '{"type": "static", "port": 19204, "servers": [{"address": "127.0.0.1", "port": 19212}]}' \
+	>"$PM_TMP/services/late.json"
+pm_expect_bodies http://127.0.0.1:19204/ "b2"
+pm_expect_bodies "$url" "b1 b2 b3"
+pm_pass "a service directory replaced by a new one is followed"
+
 # SIGTERM: exit 0, no HAProxy left, port closed.
 hap_cfg=$PM_TMP/run/haproxy.cfg
 pm_stop_proxymgrd

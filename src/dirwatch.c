@@ -1,0 +1,125 @@
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "dirwatch.h"
+#include "util.h"
+
+#define DIRWATCH_CHECK_MS	2000
+
+struct dirwatch {
+	uv_fs_event_t	 event;
+	uv_timer_t	 check;
+	char		*dir;
+	dirwatch_cb	 cb;
+	void		*arg;
+	void		(*closed)(void *arg);
+	int		 open_handles;
+	bool		 armed;
+	dev_t		 dev;
+	ino_t		 ino;
+};
+
+static void
+dirwatch_on_event(uv_fs_event_t *ev, const char *filename, int events,
+    int status)
+{
+	struct dirwatch *dw = ev->data;
+
+	(void)events;
+	if (status < 0) {
+		log_warnx("watching %s: %s", dw->dir, uv_strerror(status));
+		return;
+	}
+	dw->cb(dw->arg, filename);
+}
+
+static int
+dirwatch_arm(struct dirwatch *dw, char **err)
+{
+	struct stat st;
+	int rc;
+
+	if (uv_is_active((uv_handle_t *)&dw->event))
+		uv_fs_event_stop(&dw->event);
+	dw->armed = false;
+	if (stat(dw->dir, &st) == -1 || !S_ISDIR(st.st_mode))
+		return set_err(err, "cannot watch %s: not a directory, or "
+		    "missing", dw->dir);
+	if ((rc = uv_fs_event_start(&dw->event, dirwatch_on_event, dw->dir,
+	    0)) < 0)
+		return set_err(err, "cannot watch %s: %s", dw->dir,
+		    uv_strerror(rc));
+	dw->armed = true;
+	dw->dev = st.st_dev;
+	dw->ino = st.st_ino;
+	return 0;
+}
+
+static void
+dirwatch_on_check(uv_timer_t *t)
+{
+	struct dirwatch *dw = t->data;
+	struct stat st;
+	bool gone = stat(dw->dir, &st) == -1 || !S_ISDIR(st.st_mode);
+
+	if (gone) {
+		if (dw->armed) {
+			log_warnx("directory %s is gone; watching for it to "
+			    "come back", dw->dir);
+			uv_fs_event_stop(&dw->event);
+			dw->armed = false;
+		}
+		return;
+	}
+	if (dw->armed && st.st_dev == dw->dev && st.st_ino == dw->ino)
+		return;
+	if (dirwatch_arm(dw, NULL) == 0) {
+		log_info("watching %s again (a new directory at that path)",
+		    dw->dir);
+		dw->cb(dw->arg, NULL);
+	}
+}
+
+int
+dirwatch_start(uv_loop_t *loop, const char *dir, dirwatch_cb cb, void *arg,
+    struct dirwatch **out, char **err)
+{
+	struct dirwatch *dw = xcalloc(1, sizeof(*dw));
+
+	dw->dir = xstrdup(dir);
+	dw->cb = cb;
+	dw->arg = arg;
+	uv_fs_event_init(loop, &dw->event);
+	uv_timer_init(loop, &dw->check);
+	dw->event.data = dw->check.data = dw;
+	dw->open_handles = 2;
+	uv_timer_start(&dw->check, dirwatch_on_check, DIRWATCH_CHECK_MS,
+	    DIRWATCH_CHECK_MS);
+	*out = dw;
+	return dirwatch_arm(dw, err);
+}
+
+static void
+dirwatch_on_close(uv_handle_t *h)
+{
+	struct dirwatch *dw = h->data;
+
+	if (--dw->open_handles > 0)
+		return;
+	if (dw->closed != NULL)
+		dw->closed(dw->arg);
+	free(dw->dir);
+	free(dw);
+}
+
+void
+dirwatch_stop(struct dirwatch *dw, void (*closed)(void *arg))
+{
+	dw->closed = closed;
+	uv_close((uv_handle_t *)&dw->event, dirwatch_on_close);
+	uv_close((uv_handle_t *)&dw->check, dirwatch_on_close);
+}

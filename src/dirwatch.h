@@ -1,0 +1,23 @@
+/* Watching a directory by its path, not its inode: inotify follows the
+ * inode, so a directory that is removed and made again, or swapped by a
+ * rename, would silently go unwatched. Every few seconds the path is
+ * checked and the watch re-armed on whatever directory is there now. */
+#ifndef PM_DIRWATCH_H
+#define PM_DIRWATCH_H
+
+#include <uv.h>
+
+struct dirwatch;
+
+/* filename: what changed in the directory; NULL when unknown or when the
+ * watch was re-armed on a new directory (look at everything again). */
+typedef void (*dirwatch_cb)(void *arg, const char *filename);
+
+/* Returns 0, or -1 with *err set if the directory cannot be watched now;
+ * *out is valid either way and keeps trying. */
+int dirwatch_start(uv_loop_t *loop, const char *dir, dirwatch_cb cb,
+    void *arg, struct dirwatch **out, char **err);
+/* Stop; closed(arg) is called once every handle is closed. */
+void dirwatch_stop(struct dirwatch *dw, void (*closed)(void *arg));
+
+#endif
