@@ -35,6 +35,7 @@ struct dnsw_entry {
 	int			 port;
 	bool			 resolved;	/* ever */
 	bool			 failed_logged;
+	bool			 partial;	/* some SRV targets failed */
 	struct server_list	 known;		/* last good answer */
 	/* In flight: */
 	int			 pending;
@@ -292,6 +293,8 @@ dnsw_on_addrinfo(void *arg, int status, int timeouts,
 	(void)timeouts;
 	if (status == ARES_SUCCESS && result != NULL)
 		dnsw_add_addresses(e, result, q->port, q->weight);
+	else if (e->srv)
+		e->partial = true;	/* one SRV target; the others count */
 	else if (e->status == ARES_SUCCESS)
 		e->status = status;
 	if (result != NULL)
@@ -351,6 +354,9 @@ dnsw_on_srv(void *arg, int status, int timeouts, unsigned char *abuf,
 		e->status = status;
 	else {
 		for (struct ares_srv_reply *r = srv; r != NULL; r = r->next) {
+			/* RFC 2782: a target of "." means not offered here. */
+			if (r->host[0] == '\0' || strcmp(r->host, ".") == 0)
+				continue;
 			if (!val_host(r->host)) {
 				log_warnx("service %s: dns: SRV %s names '%s', "
 				    "not a host name; target skipped",
@@ -422,16 +428,31 @@ dnsw_entry_done(struct watcher *w, struct dnsw_entry *e)
 	struct dnsw *d = w->priv;
 
 	if (e->status == ARES_SUCCESS && e->fresh.n > 0) {
+		if (e->partial) {
+			/* Which old addresses came from the failed targets is
+			 * not known: keep them all until a complete answer. */
+			if (!e->failed_logged)
+				log_warnx("service %s: dns: %s: some SRV targets "
+				    "did not resolve; keeping its last known "
+				    "addresses beside the new ones", w->service,
+				    e->name);
+			e->failed_logged = true;
+			d->round_failed = true;
+			for (size_t i = 0; i < e->known.n; i++)
+				srvlist_add_weighted(&e->fresh,
+				    e->known.v[i].host, e->known.v[i].port,
+				    e->known.v[i].weight);
+		}
 		srvlist_finish(&e->fresh);
 		srvlist_free(&e->known);
 		srvlist_move(&e->known, &e->fresh);
-		if (e->failed_logged)
+		if (e->failed_logged && !e->partial)
 			log_info("service %s: dns: %s resolves again (%zu "
 			    "addresses)", w->service, e->name, e->known.n);
 		log_debug("service %s: dns: %s: %zu addresses, ttl %d",
 		    w->service, e->name, e->known.n, e->min_ttl);
 		e->resolved = true;
-		e->failed_logged = false;
+		e->failed_logged = e->partial;
 		if (e->min_ttl >= 0 && (d->round_min_ttl < 0 ||
 		    e->min_ttl < d->round_min_ttl))
 			d->round_min_ttl = e->min_ttl;
@@ -468,6 +489,7 @@ dnsw_round(struct watcher *w)
 		struct dnsw_query *q;
 
 		e->status = ARES_SUCCESS;
+		e->partial = false;
 		e->min_ttl = -1;
 		srvlist_free(&e->fresh);
 		e->pending = 0;

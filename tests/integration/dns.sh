@@ -120,8 +120,11 @@ hosts_v1=$'127.0.0.2 web.internal\n127.0.0.3 web.internal\n::1 six.internal
 127.0.0.5 t1.internal\n127.0.0.6 t2.internal\n127.0.0.9 t3.internal
 127.0.0.7 m1.internal\n127.0.0.8 m2.internal\n'
 printf '%s' "$hosts_v1" | dns_hosts
+# _part has one target that resolves and one that never does.
+part_srv=(_part._tcp.web.internal,t1.internal,19713,0,10
+	_part._tcp.web.internal,dead.internal,19713,0,10)
 dns_start _http._tcp.web.internal,t1.internal,19713,0,10 \
-	_http._tcp.web.internal,t2.internal,19714,0,20
+	_http._tcp.web.internal,t2.internal,19714,0,20 "${part_srv[@]}"
 
 S=$PM_TMP/services
 ns='"nameserver": "127.0.0.1:19753"'
@@ -136,6 +139,10 @@ JSON
 cat >"$S/srv.json" <<JSON
 {"type": "dns", "port": 19702, $ns, "interval": 2,
  "backends": [{"srv": "_http._tcp.web.internal"}]}
+JSON
+cat >"$S/part.json" <<JSON
+{"type": "dns", "port": 19706, $ns, "interval": 2,
+ "backends": [{"srv": "_part._tcp.web.internal"}]}
 JSON
 cat >"$S/multi.json" <<JSON
 {"type": "dns", "port": 19703, $ns, "interval": 2,
@@ -162,6 +169,11 @@ U=http://127.0.0.1
 pm_start_proxymgrd
 
 # ---- A, AAAA, SRV, several names ------------------------------------------------
+
+pm_expect_bodies "$U:19706/" "s1"
+pm_wait_for pm_log_has "_part._tcp.web.internal: some SRV targets did not resolve" ||
+	pm_fail "an SRV target that does not resolve is not reported"
+pm_pass "an SRV record with one dead target serves its live one, and says so"
 
 pm_expect_bodies "$U:19700/" "a2 a3"
 { has_server web '127\.0\.0\.2_19711 127\.0\.0\.2:19711' &&
@@ -252,7 +264,7 @@ hosts_v2=${hosts_v1/127.0.0.7 m1.internal/127.0.0.7 m1.internal$'\n'127.0.0.12 m
 printf '%s' "$hosts_v2" | dns_hosts
 t_back=$(pm__now_ms)
 dns_start _http._tcp.web.internal,t2.internal,19714,0,0 \
-	_http._tcp.web.internal,t3.internal,19716,0,3
+	_http._tcp.web.internal,t3.internal,19716,0,3 "${part_srv[@]}"
 pm_expect_bodies "$U:19702/" "s2 s3"
 pm_expect_bodies "$U:19703/" "m1 m1b m2"
 { has_server srv '127\.0\.0\.6_19714 127\.0\.0\.6:19714( .*)? weight 1( .*)?' &&
