@@ -447,9 +447,17 @@ sup_start_failed(struct supervisor *s, const char *why)
 		free(err);
 	}
 	if (s->starting_is_restart) {
-		log_warnx("restarting it in %d ms", s->restart_backoff_ms);
-		sup_restart_later(s);
 		s->state = SUP_IDLE;
+		if (s->current != NULL) {
+			/* It was to take the stats socket back: the running
+			 * HAProxy serves on, the next reload retakes it. */
+			log_warnx("haproxy[%d] serves on; its stats socket comes "
+			    "back with the next reload", s->current->pid);
+		} else {
+			log_warnx("restarting it in %d ms",
+			    s->restart_backoff_ms);
+			sup_restart_later(s);
+		}
 		sup_schedule(s);
 		return;
 	}
