@@ -132,28 +132,23 @@ static void httpd_usage(FILE *out)
 
 /* ---- responses -------------------------------------------------------- */
 
+/* A macro, not a variable, so that the compiler checks the format. */
+#define HTTPD_RESP_HEAD                                                    \
+    "HTTP/1.1 200 OK\r\n"                                                  \
+    "Server: pm-httpd\r\n"                                                 \
+    "Content-Type: text/plain\r\n"                                         \
+    "Content-Length: %zu\r\n"                                              \
+    "%s"                                                                   \
+    "\r\n"
+
 static void httpd_resp_build(httpd_resp *r, const char *conn_hdr, const char *name)
 {
     size_t body_len = strlen(name) + 1;
-    int hdr = snprintf(NULL, 0,
-                       "HTTP/1.1 200 OK\r\n"
-                       "Server: pm-httpd\r\n"
-                       "Content-Type: text/plain\r\n"
-                       "Content-Length: %zu\r\n"
-                       "%s"
-                       "\r\n",
-                       body_len, conn_hdr);
+    int hdr = snprintf(NULL, 0, HTTPD_RESP_HEAD, body_len, conn_hdr);
     r->hdr_len = (size_t)hdr;
     r->len = r->hdr_len + body_len;
     r->data = httpd_xmalloc(r->len + 1);
-    snprintf(r->data, r->hdr_len + 1,
-             "HTTP/1.1 200 OK\r\n"
-             "Server: pm-httpd\r\n"
-             "Content-Type: text/plain\r\n"
-             "Content-Length: %zu\r\n"
-             "%s"
-             "\r\n",
-             body_len, conn_hdr);
+    snprintf(r->data, r->hdr_len + 1, HTTPD_RESP_HEAD, body_len, conn_hdr);
     memcpy(r->data + r->hdr_len, name, body_len - 1);
     r->data[r->len - 1] = '\n';
     r->data[r->len] = '\0';
