@@ -218,6 +218,14 @@ model_claimed_by(struct model *m, struct model_pick *picks,
 	return NULL;
 }
 
+static const char *
+model_bind_address(const struct model_service *ms,
+    const struct pm_config *cfg)
+{
+	return ms->def->bind_address ? ms->def->bind_address :
+	    cfg->bind_address;
+}
+
 static void
 model_pick(struct model_pick *pk, struct service_def *def,
     const struct server_list *servers, struct listener *l)
@@ -237,8 +245,7 @@ model_pick_held(struct model *m, struct model_pick *picks,
 	for (size_t i = 0; i < m->n; i++) {
 		struct model_service *ms = m->v[i];
 		const struct snapshot_service *e = snapshot_find(live, ms->name);
-		const char *addr = ms->def->bind_address ?
-		    ms->def->bind_address : cfg->bind_address;
+		const char *addr = model_bind_address(ms, cfg);
 
 		if (e == NULL)
 			continue;
@@ -261,8 +268,7 @@ model_pick_new(struct model *m, struct model_pick *picks,
 	for (size_t i = 0; i < m->n; i++) {
 		struct model_service *ms = m->v[i];
 		const struct snapshot_service *e = snapshot_find(live, ms->name);
-		const char *addr = ms->def->bind_address ?
-		    ms->def->bind_address : cfg->bind_address, *owner;
+		const char *addr = model_bind_address(ms, cfg), *owner;
 		struct listener *l = NULL;
 		char *err = NULL;
 

@@ -14,15 +14,6 @@ static const char *const svcdef_common_keys[] = {
 	NULL,
 };
 
-static bool
-svcdef_key_in(const char *key, const char *const *keys)
-{
-	for (size_t i = 0; keys != NULL && keys[i] != NULL; i++)
-		if (strcmp(keys[i], key) == 0)
-			return true;
-	return false;
-}
-
 static int
 svcdef_options(json_t *blob, const char *key, const char *source,
     bool (*valid)(const char *), char ***out, char **err)
@@ -95,8 +86,8 @@ svcdef_parse(const char *name, const char *text, size_t len,
 		goto fail;
 	}
 	json_object_foreach(blob, key, v) {
-		if (!svcdef_key_in(key, svcdef_common_keys) &&
-		    !svcdef_key_in(key, def->watcher->keys)) {
+		if (!str_in(key, svcdef_common_keys) &&
+		    !str_in(key, def->watcher->keys)) {
 			set_err(err, "%s: unknown key '%s' for type '%s'",
 			    source, key, type);
 			goto fail;

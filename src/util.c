@@ -205,6 +205,15 @@ strv_equal(char *const *a, char *const *b)
 	return true;
 }
 
+bool
+str_in(const char *s, const char *const *list)
+{
+	for (size_t i = 0; list != NULL && list[i] != NULL; i++)
+		if (strcmp(list[i], s) == 0)
+			return true;
+	return false;
+}
+
 char *
 read_file(const char *path, size_t *len)
 {

@@ -39,6 +39,8 @@ char **strv_dup(char *const *v);
 void strv_free(char **v);
 size_t strv_len(char *const *v);
 bool strv_equal(char *const *a, char *const *b);
+/* Whether s is one of the NULL-terminated list (NULL list: no). */
+bool str_in(const char *s, const char *const *list);
 
 /* Whole-file read (for config files, not for large data). Returns NULL
  * with errno set on failure; *len gets the length without the added NUL. */

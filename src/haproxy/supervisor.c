@@ -563,17 +563,16 @@ sup_on_proc_done(struct hap_proc *p)
 		    s->restart_backoff_ms);
 		sup_restart_later(s);
 	} else if (sup_unlink_old(s, p)) {
+		double drained = (double)(now_ms() - p->soft_stop_ms) / 1000.0;
 		/* HAProxy 2.6.12 now and then segfaults as it exits after a
 		 * soft-stop; the signal was not ours, so say so louder. */
 		if (p->term_signal != 0 && p->term_signal != SIGTERM &&
 		    p->term_signal != SIGKILL)
 			log_warnx("haproxy[%d] crashed while draining after "
-			    "%.1f s (%s)", p->pid, (double)(now_ms() -
-			    p->soft_stop_ms) / 1000.0, status);
+			    "%.1f s (%s)", p->pid, drained, status);
 		else
 			log_info("haproxy[%d] finished draining after %.1f s "
-			    "(%s)", p->pid, (double)(now_ms() -
-			    p->soft_stop_ms) / 1000.0, status);
+			    "(%s)", p->pid, drained, status);
 		hap_proc_release(p);
 	} else
 		hap_proc_release(p);

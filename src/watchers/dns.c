@@ -26,6 +26,7 @@
 static const char *const dnsw_keys[] = {
 	"backends", "nameserver", "interval", NULL,
 };
+static const char *const dnsw_backend_keys[] = { "name", "port", "srv", NULL };
 
 /* One entry of "backends": a name (A/AAAA, with a port) or an SRV name.
  * SRV targets are looked up as sub-queries of their entry. */
@@ -111,8 +112,7 @@ dnsw_validate(json_t *blob, char **err)
 			return set_err(err, "backends[%zu]: expected an object",
 			    i);
 		json_object_foreach(item, key, v) {
-			if (strcmp(key, "name") != 0 &&
-			    strcmp(key, "port") != 0 && strcmp(key, "srv") != 0)
+			if (!str_in(key, dnsw_backend_keys))
 				return set_err(err, "backends[%zu]: unknown key "
 				    "'%s'", i, key);
 		}

@@ -9,6 +9,7 @@
 #include "watchers/watcher.h"
 
 static const char *const staticw_keys[] = { "servers", NULL };
+static const char *const staticw_server_keys[] = { "address", "port", NULL };
 
 static int
 staticw_validate(json_t *blob, char **err)
@@ -25,8 +26,7 @@ staticw_validate(json_t *blob, char **err)
 			return set_err(err, "servers[%zu]: expected an object",
 			    i);
 		json_object_foreach(item, key, v) {
-			if (strcmp(key, "address") != 0 &&
-			    strcmp(key, "port") != 0)
+			if (!str_in(key, staticw_server_keys))
 				return set_err(err, "servers[%zu]: unknown key "
 				    "'%s'", i, key);
 		}
