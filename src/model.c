@@ -78,6 +78,12 @@ model_on_servers(void *ctx, const char *name, struct server_list *servers)
 
 	if (ms == NULL || srvlist_equal(&ms->servers, servers))
 		return;
+	if (servers->n == 0 && ms->def->keep_servers_on_empty) {
+		log_warnx("service %s: discovery reports no server; keeping "
+		    "its %zu known servers (keep_servers_on_empty)", name,
+		    ms->servers.n);
+		return;
+	}
 	before = ms->servers.n;
 	srvlist_free(&ms->servers);
 	srvlist_move(&ms->servers, servers);

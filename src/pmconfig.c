@@ -33,7 +33,7 @@ cfg_valid_path(const char *s)
 static bool
 cfg_valid_sc_type(const char *s)
 {
-	return strcmp(s, "file") == 0;
+	return strcmp(s, "file") == 0 || strcmp(s, "zookeeper") == 0;
 }
 
 #define STR(n, f)	{ n, CFG_STR, offsetof(struct pm_config, f), 0, 0, \
@@ -68,7 +68,7 @@ static const struct cfg_key cfg_reload_keys[] = {
 };
 
 static const struct cfg_key cfg_service_config_keys[] = {
-	STRV("type", sc_type, cfg_valid_sc_type, "a known type (known: file)"),
+	STRV("type", sc_type, cfg_valid_sc_type, "a known type (known: file, zookeeper)"),
 	STR("path", sc_path),
 	STR("servers", sc_servers),
 	{ NULL, 0, 0, 0, 0, NULL, NULL },
@@ -90,8 +90,36 @@ struct cfg_parse {
 	yaml_document_t	*doc;
 	const char	*source;
 	char		**err;
-	int		 sc_servers_line;	/* for a check across keys */
+	/* Where each key was set, for checks across keys. */
+	struct cfg_seen {
+		const char	*section;
+		const char	*key;	/* NULL: the section itself */
+		int		 line;
+	}		 seen[64];
+	size_t		 nseen;
 };
+
+static void
+cfg_note_seen(struct cfg_parse *cp, const char *section, const char *key,
+    int line)
+{
+	if (cp->nseen < sizeof(cp->seen) / sizeof(cp->seen[0]))
+		cp->seen[cp->nseen++] = (struct cfg_seen){ section, key, line };
+}
+
+/* The line where section.key (or the section, for a NULL key) was set,
+ * or 0 if it was not. */
+static int
+cfg_seen_line(const struct cfg_parse *cp, const char *section,
+    const char *key)
+{
+	for (size_t i = 0; i < cp->nseen; i++)
+		if (strcmp(cp->seen[i].section, section) == 0 &&
+		    (key == NULL ? cp->seen[i].key == NULL :
+		    cp->seen[i].key != NULL && strcmp(cp->seen[i].key, key) == 0))
+			return cp->seen[i].line;
+	return 0;
+}
 
 static int
 cfg_line(yaml_node_t *node)
@@ -263,8 +291,7 @@ cfg_parse_section(struct cfg_parse *cp, struct pm_config *cfg,
 			    (const char *)k->data.scalar.value : "?");
 		if (cfg_set_value(cp, cfg, sec->name, key, v) == -1)
 			return -1;
-		if (key->offset == offsetof(struct pm_config, sc_servers))
-			cp->sc_servers_line = cfg_line(k);
+		cfg_note_seen(cp, sec->name, key->name, cfg_line(k));
 	}
 	return 0;
 }
@@ -301,10 +328,36 @@ cfg_defaults(const char *source)
 static int
 cfg_check(struct pm_config *cfg, struct cfg_parse *cp)
 {
-	if (strcmp(cfg->sc_type, "file") == 0 && cfg->sc_servers != NULL)
-		return set_err(cp->err, "%s:%d: service_config.servers: not "
-		    "used by type 'file' (it takes 'path', a directory of "
-		    "NAME.json files)", cp->source, cp->sc_servers_line);
+	int line;
+
+	if (strcmp(cfg->sc_type, "file") == 0) {
+		if ((line = cfg_seen_line(cp, "service_config", "servers")) > 0)
+			return set_err(cp->err, "%s:%d: service_config.servers: "
+			    "not used by type 'file' (it takes 'path', a "
+			    "directory of NAME.json files)", cp->source, line);
+		return 0;
+	}
+	/* zookeeper: both keys are needed, the defaults are for 'file'. */
+	line = cfg_seen_line(cp, "service_config", "type");
+	if (cfg_seen_line(cp, "service_config", "servers") == 0)
+		return set_err(cp->err, "%s:%d: service_config.servers is "
+		    "required by type 'zookeeper' (host:port[,host:port...])",
+		    cp->source, line);
+	if (!val_zk_servers(cfg->sc_servers))
+		return set_err(cp->err, "%s:%d: service_config.servers: "
+		    "expected host:port[,host:port...], found '%s'", cp->source,
+		    cfg_seen_line(cp, "service_config", "servers"),
+		    cfg->sc_servers);
+	if (cfg_seen_line(cp, "service_config", "path") == 0)
+		return set_err(cp->err, "%s:%d: service_config.path is "
+		    "required by type 'zookeeper' (the node whose children "
+		    "are the services, e.g. /service_config)", cp->source,
+		    line);
+	if (!val_zk_path(cfg->sc_path))
+		return set_err(cp->err, "%s:%d: service_config.path: expected "
+		    "an absolute ZooKeeper path such as /service_config, found "
+		    "'%s'", cp->source, cfg_seen_line(cp, "service_config",
+		    "path"), cfg->sc_path);
 	return 0;
 }
 
@@ -313,7 +366,7 @@ pmconfig_parse(const char *text, size_t len, const char *source,
     struct pm_config **out, char **err)
 {
 	struct pm_config *cfg = cfg_defaults(source);
-	struct cfg_parse cp = { NULL, source, err, 0 };
+	struct cfg_parse cp = { .source = source, .err = err };
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	yaml_node_t *root;
@@ -367,6 +420,7 @@ pmconfig_parse(const char *text, size_t len, const char *source,
 				    (const char *)k->data.scalar.value : "?");
 				goto done;
 			}
+			cfg_note_seen(&cp, sec->name, NULL, cfg_line(k));
 			if (cfg_parse_section(&cp, cfg, sec, v) == -1)
 				goto done;
 		}

@@ -11,7 +11,7 @@
 /* Keys every service blob may carry, whatever its type. */
 static const char *const svcdef_common_keys[] = {
 	"type", "port", "bind_address", "listen_options", "server_options",
-	NULL,
+	"keep_servers_on_empty", NULL,
 };
 
 static int
@@ -110,6 +110,14 @@ svcdef_parse(const char *name, const char *text, size_t len,
 			goto fail;
 		}
 		def->bind_address = xstrdup(json_string_value(v));
+	}
+	if ((v = json_object_get(blob, "keep_servers_on_empty")) != NULL) {
+		if (!json_is_boolean(v)) {
+			set_err(err, "%s: key 'keep_servers_on_empty': expected "
+			    "true or false", source);
+			goto fail;
+		}
+		def->keep_servers_on_empty = json_is_true(v);
 	}
 	if (svcdef_options(blob, "listen_options", source, val_line,
 	    &def->listen_options, err) == -1 ||

@@ -19,6 +19,8 @@ struct service_def {
 	const struct watcher_ops *watcher;
 	int			 port;
 	char			*bind_address;	/* NULL: haproxy.bind_address */
+	/* An empty server list from discovery keeps the last servers. */
+	bool			 keep_servers_on_empty;
 	char			**listen_options;
 	char			**server_options;
 	json_t			*blob;

@@ -2,9 +2,11 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "util.h"
 #include "validate.h"
 
 bool
@@ -152,4 +154,72 @@ val_srv_name(const char *s)
 			return false;
 	}
 	return true;
+}
+
+bool
+val_zk_path(const char *s)
+{
+	const char *p = s;
+
+	if (s[0] != '/' || strlen(s) > 1024)
+		return false;
+	if (s[1] == '\0')
+		return true;
+	while (*p == '/') {
+		const char *start = ++p;
+		while (*p != '\0' && *p != '/') {
+			if (*p <= ' ' || *p > '~')
+				return false;
+			p++;
+		}
+		size_t len = (size_t)(p - start);
+		if (len == 0 || (len == 1 && start[0] == '.') ||
+		    (len == 2 && start[0] == '.' && start[1] == '.'))
+			return false;
+	}
+	return *p == '\0';
+}
+
+bool
+val_zk_servers(const char *s)
+{
+	const char *chroot = strchr(s, '/');
+	char *list = xstrdup(s), *item, *save = NULL;
+	bool ok = true;
+	int count = 0;
+
+	if (chroot != NULL) {
+		if (!val_zk_path(chroot)) {
+			free(list);
+			return false;
+		}
+		list[chroot - s] = '\0';
+	}
+	if (list[0] == '\0' || list[0] == ',' ||
+	    list[strlen(list) - 1] == ',' || strstr(list, ",,") != NULL)
+		ok = false;
+	for (item = strtok_r(list, ",", &save); ok && item != NULL;
+	    item = strtok_r(NULL, ",", &save)) {
+		char *colon = strrchr(item, ':'), *end;
+		long port;
+
+		count++;
+		if (colon == NULL) {
+			ok = false;
+			break;
+		}
+		*colon = '\0';
+		port = strtol(colon + 1, &end, 10);
+		if (colon[1] == '\0' || *end != '\0' || port < 1 ||
+		    port > 65535)
+			ok = false;
+		/* "[::1]:2181" as well as a bare host. */
+		else if (item[0] == '[' && item[strlen(item) - 1] == ']') {
+			item[strlen(item) - 1] = '\0';
+			ok = val_ipv6(item + 1);
+		} else
+			ok = val_host(item);
+	}
+	free(list);
+	return ok && count > 0;
 }

@@ -28,5 +28,11 @@ bool val_srv_name(const char *s);
 bool val_ipv6(const char *s);
 /* An IPv4 or IPv6 literal. */
 bool val_ip(const char *s);
+/* ZooKeeper servers: host:port[,host:port...], an optional chroot path
+ * after the last one ("zk1:2181,zk2:2181/app"). */
+bool val_zk_servers(const char *s);
+/* An absolute ZooKeeper path: "/" or "/a/b", no empty, "." or ".."
+ * component, no trailing '/', printable ASCII without spaces. */
+bool val_zk_path(const char *s);
 
 #endif

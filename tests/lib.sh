@@ -374,7 +374,8 @@ pm_hap_pids_for() {
 # ---- proxymgrd ---------------------------------------------------------------
 
 # pm_write_pmconfig [YAML_LINES...]: write $PM_TMP/proxymgr.yml for a test:
-# everything under $PM_TMP, listeners on 127.0.0.1, fast reloads. Extra
+# everything under $PM_TMP, listeners on 127.0.0.1, fast reloads, services
+# from $PM_TMP/services (or the section in $PM_SERVICE_CONFIG). Extra
 # arguments are appended as lines (e.g. a whole "reload:" section must then
 # not be repeated: use PM_RELOAD_MIN_MS / PM_DEBOUNCE_MS instead).
 pm_write_pmconfig() {
@@ -391,9 +392,13 @@ pm_write_pmconfig() {
         echo "reload:"
         echo "  debounce_ms: ${PM_DEBOUNCE_MS:-10}"
         echo "  min_interval_ms: ${PM_RELOAD_MIN_MS:-100}"
-        echo "service_config:"
-        echo "  type: file"
-        echo "  path: $PM_TMP/services"
+        if [[ -n ${PM_SERVICE_CONFIG:-} ]]; then
+            printf '%s\n' "$PM_SERVICE_CONFIG"
+        else
+            echo "service_config:"
+            echo "  type: file"
+            echo "  path: $PM_TMP/services"
+        fi
         local line
         for line in "$@"; do
             echo "$line"
@@ -476,4 +481,117 @@ pm_expect_bodies() {
     if ! pm_wait_for pm__bodies_are "$url" "$want"; then
         pm_fail "backends behind $url: expected '$want', got '$(pm_bodies "$url" 20)'"
     fi
+}
+
+# ---- ZooKeeper -----------------------------------------------------------------
+
+: "${PM_ZK:=${builddir:-.}/tests/helpers/pm-zk}"
+: "${JAVA:=java}"
+: "${ZOOKEEPER_JAR:=/usr/share/java/zookeeper.jar}"
+
+# pm__zk_write_config NAME CLIENT_PORT [ENSEMBLE_LINES]: a loopback-only
+# ZooKeeper in $PM_TMP/zk-NAME: short ticks, sessions of at most 3 s, the
+# four-letter words the tests use, logs in zk-NAME.log.
+pm__zk_write_config() {
+    local name=$1 port=$2 ensemble=${3:-} dir="$PM_TMP/zk-$1"
+    mkdir -p "$dir/data"
+    cat >"$dir/zoo.cfg" <<EOF
+tickTime=500
+initLimit=20
+syncLimit=10
+dataDir=$dir/data
+clientPort=$port
+clientPortAddress=127.0.0.1
+maxSessionTimeout=3000
+admin.enableServer=false
+4lw.commands.whitelist=srvr,ruok
+$ensemble
+EOF
+    cat >"$dir/log4j.properties" <<EOF
+log4j.rootLogger=WARN, FILE
+log4j.appender.FILE=org.apache.log4j.FileAppender
+log4j.appender.FILE.File=$PM_TMP/zk-$name.log
+log4j.appender.FILE.layout=org.apache.log4j.PatternLayout
+log4j.appender.FILE.layout.ConversionPattern=%d %p %c{1}: %m%n
+EOF
+    echo "$port" >"$dir/port"
+}
+
+# pm_zk_mode PORT: "standalone", "leader" or "follower" once the server on
+# 127.0.0.1:PORT serves, nothing before.
+pm_zk_mode() {
+    echo srvr | timeout 2 socat -t 1 - "TCP:127.0.0.1:${1:?pm_zk_mode PORT}" 2>/dev/null |
+        awk '/^Mode:/ {print $2}'
+}
+
+# pm_zk_launch NAME: start (or restart) the ZooKeeper of $PM_TMP/zk-NAME,
+# track it, record its pid in zk-NAME/pid (also $PM_LAST_PID). No wait.
+pm_zk_launch() {
+    local name=${1:?pm_zk_launch NAME} dir="$PM_TMP/zk-$1" pid
+    "$JAVA" -Xmx96m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+        -Dzookeeper.log.dir="$dir" -cp "$dir:$ZOOKEEPER_JAR" \
+        org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/zoo.cfg" \
+        </dev/null >>"$PM_TMP/zk-$name.out" 2>&1 &
+    pid=$!
+    pm_track "$pid"
+    echo "$pid" >"$dir/pid"
+    PM_LAST_PID=$pid
+}
+
+# pm_zk_wait_serving NAME [TIMEOUT_S]: wait until it answers with a mode.
+pm_zk_wait_serving() {
+    local name=${1:?pm_zk_wait_serving NAME} port
+    port=$(cat "$PM_TMP/zk-$name/port")
+    pm__zk_serving() { [[ -n $(pm_zk_mode "$1") ]]; }
+    PM_WAIT_TIMEOUT=${2:-60} pm_wait_for pm__zk_serving "$port" ||
+        pm_fail "ZooKeeper $name (port $port) not serving after ${2:-60} s"
+}
+
+# pm_zk_start NAME CLIENT_PORT: a standalone ZooKeeper on 127.0.0.1, ready.
+pm_zk_start() {
+    pm__zk_write_config "${1:?pm_zk_start NAME PORT}" "${2:?pm_zk_start NAME PORT}"
+    pm_zk_launch "$1"
+    pm_zk_wait_serving "$1"
+}
+
+# pm_zk_ensemble_start BASE_PORT: three ZooKeepers zk-1..zk-3 on loopback,
+# client ports BASE+1..3 (quorum BASE+11.., election BASE+21..), ready.
+# Sets PM_ZK_ENSEMBLE to "127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3".
+pm_zk_ensemble_start() {
+    local base=${1:?pm_zk_ensemble_start BASE_PORT} i servers="" list=""
+    for i in 1 2 3; do
+        servers+="server.$i=127.0.0.1:$((base + 10 + i)):$((base + 20 + i))"$'\n'
+        list+="${list:+,}127.0.0.1:$((base + i))"
+    done
+    for i in 1 2 3; do
+        pm__zk_write_config "$i" "$((base + i))" "$servers"
+        echo "$i" >"$PM_TMP/zk-$i/data/myid"
+        pm_zk_launch "$i"
+    done
+    for i in 1 2 3; do
+        pm_zk_wait_serving "$i" 90
+    done
+    PM_ZK_ENSEMBLE=$list
+}
+
+# pm_zk_kill NAME [SIGNAL]: stop that ZooKeeper by its pid (default TERM)
+# and wait (bounded) until it is gone.
+pm_zk_kill() {
+    local name=${1:?pm_zk_kill NAME [SIGNAL]} pid i
+    pid=$(cat "$PM_TMP/zk-$name/pid")
+    kill "-${2:-TERM}" "$pid" 2>/dev/null
+    for ((i = 0; i < 100; i++)); do
+        pm__alive "$pid" || break
+        sleep 0.1
+    done
+    pm__alive "$pid" && pm_fail "ZooKeeper $name (pid $pid) still running"
+    pm__is_child "$pid" && wait "$pid" 2>/dev/null
+    return 0
+}
+
+# pm_zk SERVERS ARGS...: run the test client (put PATH DATA, rm PATH, ...).
+pm_zk() {
+    local servers=${1:?pm_zk SERVERS ARGS...}
+    shift
+    timeout 20 "$PM_ZK" -s "$servers" "$@"
 }

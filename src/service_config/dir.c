@@ -14,67 +14,27 @@
 #include "service_config/source.h"
 #include "util.h"
 
-struct scdir_entry {
-	char	*name;
-	char	*canon;		/* last reported definition */
-	char	*error;		/* last error logged, to log each once */
-	bool	 present;
-};
-
 struct scdir {
 	struct dirwatch		*dw;
 	uv_timer_t		 settle;
 	int			 open_handles;
-	struct scdir_entry	*v;
-	size_t			 n;
+	struct svcsrc_set	 set;
 	bool			 unreadable_logged;
 };
-
-static struct scdir_entry *
-scdir_entry(struct scdir *d, const char *name)
-{
-	for (size_t i = 0; i < d->n; i++)
-		if (strcmp(d->v[i].name, name) == 0)
-			return &d->v[i];
-	d->v = xrealloc(d->v, (d->n + 1) * sizeof(*d->v));
-	memset(&d->v[d->n], 0, sizeof(d->v[0]));
-	d->v[d->n].name = xstrdup(name);
-	return &d->v[d->n++];
-}
 
 static void
 scdir_load_file(struct svcsrc *src, struct scdir *d, const char *fname)
 {
-	size_t flen = strlen(fname), len;
+	size_t len = 0;
 	char *name = xstrdup(fname), *path, *text, *err = NULL;
-	struct scdir_entry *e;
-	struct service_def *def = NULL;
 
-	name[flen - 5] = '\0';		/* strip ".json" */
+	name[strlen(fname) - 5] = '\0';	/* strip ".json" */
 	path = xasprintf("%s/%s", src->path, fname);
-	e = scdir_entry(d, name);
-	e->present = true;
 	if ((text = read_file(path, &len)) == NULL)
-		set_err(&err, "%s: cannot read: %s", path, strerror(errno));
-	else
-		svcdef_parse(name, text, len, path, &def, &err);
+		err = xasprintf("%s: cannot read: %s", path, strerror(errno));
+	svcsrc_set_offer(src, &d->set, name, text, len, path, err);
+	free(err);
 	free(text);
-	if (def == NULL) {
-		if (e->error == NULL || strcmp(e->error, err) != 0)
-			log_warnx("%s; %s", err, e->canon ? "the service keeps "
-			    "its last good definition" : "service not added");
-		free(e->error);
-		e->error = err;
-	} else {
-		free(e->error);
-		e->error = NULL;
-		if (e->canon == NULL || strcmp(e->canon, def->canon) != 0) {
-			free(e->canon);
-			e->canon = xstrdup(def->canon);
-			src->cbs.set(src->cbs.ctx, def);
-		} else
-			svcdef_unref(def);
-	}
 	free(path);
 	free(name);
 }
@@ -85,7 +45,6 @@ scdir_scan(struct svcsrc *src)
 	struct scdir *d = src->priv;
 	struct dirent *de;
 	DIR *dir;
-	size_t i;
 
 	if ((dir = opendir(src->path)) == NULL) {
 		if (!d->unreadable_logged)
@@ -95,8 +54,7 @@ scdir_scan(struct svcsrc *src)
 		return -1;
 	}
 	d->unreadable_logged = false;
-	for (i = 0; i < d->n; i++)
-		d->v[i].present = false;
+	svcsrc_set_begin(&d->set);
 	while ((de = readdir(dir)) != NULL) {
 		size_t len = strlen(de->d_name);
 		/* Dot files are editors' and atomic writers' temp files. */
@@ -106,20 +64,7 @@ scdir_scan(struct svcsrc *src)
 		scdir_load_file(src, d, de->d_name);
 	}
 	closedir(dir);
-	i = 0;
-	while (i < d->n) {
-		struct scdir_entry *e = &d->v[i];
-		if (e->present) {
-			i++;
-			continue;
-		}
-		if (e->canon != NULL)
-			src->cbs.remove(src->cbs.ctx, e->name);
-		free(e->name);
-		free(e->canon);
-		free(e->error);
-		d->v[i] = d->v[--d->n];
-	}
+	svcsrc_set_end(src, &d->set);
 	return 0;
 }
 
@@ -159,7 +104,7 @@ scdir_start(struct svcsrc *src, char **err)
 	if (scdir_scan(src) == -1)
 		return set_err(err, "service_config.path: cannot read %s: %s",
 		    src->path, strerror(errno));
-	log_info("service definitions: %zu files in %s", d->n, src->path);
+	log_info("service definitions: %zu files in %s", d->set.n, src->path);
 	if (src->cbs.synced != NULL)
 		src->cbs.synced(src->cbs.ctx);
 	return 0;
@@ -173,12 +118,7 @@ scdir_release(void *arg)
 
 	if (--d->open_handles > 0)
 		return;
-	for (size_t i = 0; i < d->n; i++) {
-		free(d->v[i].name);
-		free(d->v[i].canon);
-		free(d->v[i].error);
-	}
-	free(d->v);
+	svcsrc_set_free(&d->set);
 	free(d);
 	svcsrc_free(src);
 }

@@ -3,12 +3,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "pmconfig.h"
+#include "service.h"
 #include "service_config/source.h"
 #include "util.h"
 
 static const struct svcsrc_ops *const svcsrc_registry[] = {
 	&svcsrc_dir_ops,
+	&svcsrc_zookeeper_ops,
 };
 
 struct svcsrc *
@@ -70,4 +73,92 @@ svcsrc_free(struct svcsrc *src)
 	free(src->path);
 	free(src->servers);
 	free(src);
+}
+
+static struct svcsrc_entry *
+svcsrc_set_entry(struct svcsrc_set *set, const char *name)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (strcmp(set->v[i].name, name) == 0)
+			return &set->v[i];
+	set->v = xrealloc(set->v, (set->n + 1) * sizeof(*set->v));
+	memset(&set->v[set->n], 0, sizeof(set->v[0]));
+	set->v[set->n].name = xstrdup(name);
+	return &set->v[set->n++];
+}
+
+void
+svcsrc_set_begin(struct svcsrc_set *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		set->v[i].present = false;
+}
+
+void
+svcsrc_set_offer(struct svcsrc *src, struct svcsrc_set *set,
+    const char *name, const char *text, size_t len, const char *where,
+    const char *read_err)
+{
+	struct svcsrc_entry *e = svcsrc_set_entry(set, name);
+	struct service_def *def = NULL;
+	char *err = NULL;
+
+	e->present = true;
+	if (text == NULL)
+		err = xstrdup(read_err);
+	else
+		svcdef_parse(name, text, len, where, &def, &err);
+	if (def == NULL) {
+		if (e->error == NULL || strcmp(e->error, err) != 0)
+			log_warnx("%s; %s", err, e->canon ? "the service keeps "
+			    "its last good definition" : "service not added");
+		free(e->error);
+		e->error = err;
+		return;
+	}
+	free(e->error);
+	e->error = NULL;
+	if (e->canon != NULL && strcmp(e->canon, def->canon) == 0) {
+		svcdef_unref(def);
+		return;
+	}
+	free(e->canon);
+	e->canon = xstrdup(def->canon);
+	src->cbs.set(src->cbs.ctx, def);
+}
+
+static void
+svcsrc_entry_free(struct svcsrc_entry *e)
+{
+	free(e->name);
+	free(e->canon);
+	free(e->error);
+}
+
+void
+svcsrc_set_end(struct svcsrc *src, struct svcsrc_set *set)
+{
+	size_t i = 0;
+
+	while (i < set->n) {
+		struct svcsrc_entry *e = &set->v[i];
+		if (e->present) {
+			i++;
+			continue;
+		}
+		if (e->canon != NULL)
+			src->cbs.remove(src->cbs.ctx, e->name);
+		svcsrc_entry_free(e);
+		set->v[i] = set->v[--set->n];
+	}
+}
+
+void
+svcsrc_set_free(struct svcsrc_set *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		svcsrc_entry_free(&set->v[i]);
+	free(set->v);
+	set->v = NULL;
+	set->n = 0;
 }

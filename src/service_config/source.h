@@ -4,6 +4,9 @@
 #ifndef PM_SOURCE_H
 #define PM_SOURCE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include <uv.h>
 
 struct pm_config;
@@ -44,6 +47,32 @@ int svcsrc_same(const struct svcsrc *src, const struct pm_config *cfg);
 /* For implementations. */
 void svcsrc_free(struct svcsrc *src);
 
+/* What a source that re-reads its whole set has reported: a definition
+ * is passed on only when it changed, each error is logged once, and a
+ * service no longer present is removed. */
+struct svcsrc_entry {
+	char	*name;
+	char	*canon;		/* last reported definition */
+	char	*error;		/* last error logged */
+	bool	 present;
+};
+
+struct svcsrc_set {
+	struct svcsrc_entry	*v;
+	size_t			 n;
+};
+
+/* One pass: begin, then offer each service present, then end. */
+void svcsrc_set_begin(struct svcsrc_set *set);
+/* text is the blob (where names it for messages); a NULL text means it
+ * could not be read and read_err says why. */
+void svcsrc_set_offer(struct svcsrc *src, struct svcsrc_set *set,
+    const char *name, const char *text, size_t len, const char *where,
+    const char *read_err);
+void svcsrc_set_end(struct svcsrc *src, struct svcsrc_set *set);
+void svcsrc_set_free(struct svcsrc_set *set);
+
 extern const struct svcsrc_ops svcsrc_dir_ops;
+extern const struct svcsrc_ops svcsrc_zookeeper_ops;
 
 #endif

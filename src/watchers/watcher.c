@@ -11,6 +11,7 @@ static const struct watcher_ops *const watcher_registry[] = {
 	&watcher_dns_ops,
 	&watcher_file_ops,
 	&watcher_static_ops,
+	&watcher_zookeeper_ops,
 };
 
 #define WATCHER_COUNT (sizeof(watcher_registry) / sizeof(watcher_registry[0]))

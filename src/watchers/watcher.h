@@ -58,5 +58,6 @@ void watcher_free(struct watcher *w);
 extern const struct watcher_ops watcher_dns_ops;
 extern const struct watcher_ops watcher_file_ops;
 extern const struct watcher_ops watcher_static_ops;
+extern const struct watcher_ops watcher_zookeeper_ops;
 
 #endif

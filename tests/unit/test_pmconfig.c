@@ -295,26 +295,14 @@ test_values(void **state)
 	pmconfig_free(cfg);
 }
 
-/* ProxyMgr's README example: the haproxy keys are the same; its
- * service_config (zookeeper) is refused with the list of known types. */
+/* ProxyMgr's README example, as written. */
 static void
 test_proxymgr_example(void **state)
 {
 	struct pm_config *cfg;
-	char *err;
 
 	(void)state;
 	cfg = parse_ok(
-	    "---\n"
-	    "haproxy:\n"
-	    "  config_path: /etc/haproxy/haproxy.cfg\n"
-	    "  socket_path: /var/run/haproxy/stats.sock\n");
-	assert_string_equal(cfg->config_path, "/etc/haproxy/haproxy.cfg");
-	assert_string_equal(cfg->socket_path, "/var/run/haproxy/stats.sock");
-	assert_string_equal(cfg->haproxy_path, "haproxy");
-	pmconfig_free(cfg);
-
-	err = parse_err(
 	    "---\n"
 	    "haproxy:\n"
 	    "  config_path: /etc/haproxy/haproxy.cfg\n"
@@ -324,10 +312,13 @@ test_proxymgr_example(void **state)
 	    "  type: zookeeper\n"
 	    "  servers: localhost:2181\n"
 	    "  path: /service_config\n");
-	assert_contains(err, SRC);
-	assert_contains(err, "service_config.type");
-	assert_contains(err, "'zookeeper' is not a known type (known: file)");
-	free(err);
+	assert_string_equal(cfg->config_path, "/etc/haproxy/haproxy.cfg");
+	assert_string_equal(cfg->socket_path, "/var/run/haproxy/stats.sock");
+	assert_string_equal(cfg->haproxy_path, "haproxy");
+	assert_string_equal(cfg->sc_type, "zookeeper");
+	assert_string_equal(cfg->sc_servers, "localhost:2181");
+	assert_string_equal(cfg->sc_path, "/service_config");
+	pmconfig_free(cfg);
 }
 
 /* The repository's own etc/proxymgr.yml parses. */
@@ -537,9 +528,30 @@ test_err_service_config(void **state)
 	char *err;
 
 	(void)state;
-	err = parse_err("service_config:\n  type: zookeeper\n");
-	assert_string_equal(err, SRC ":2: service_config.type: 'zookeeper' is "
-	    "not a known type (known: file)");
+	err = parse_err("service_config:\n  type: pigeon\n");
+	assert_string_equal(err, SRC ":2: service_config.type: 'pigeon' is "
+	    "not a known type (known: file, zookeeper)");
+	free(err);
+	/* zookeeper needs both servers and path: the defaults are for file. */
+	err = parse_err("service_config:\n  type: zookeeper\n"
+	    "  path: /services\n");
+	assert_string_equal(err, SRC ":2: service_config.servers is required "
+	    "by type 'zookeeper' (host:port[,host:port...])");
+	free(err);
+	err = parse_err("service_config:\n  type: zookeeper\n"
+	    "  servers: zk1:2181,zk2:2181\n");
+	assert_contains(err, SRC ":2: service_config.path is required by type "
+	    "'zookeeper'");
+	free(err);
+	err = parse_err("service_config:\n  type: zookeeper\n"
+	    "  servers: zk1:2181\n  path: services\n");
+	assert_contains(err, SRC ":4: service_config.path: expected an "
+	    "absolute ZooKeeper path");
+	free(err);
+	err = parse_err("service_config:\n  type: zookeeper\n"
+	    "  servers: zk1\n  path: /services\n");
+	assert_contains(err, SRC ":3: service_config.servers: expected "
+	    "host:port");
 	free(err);
 	err = parse_err("service_config:\n  type: file\n"
 	    "  servers: zk1:2181\n");
@@ -583,7 +595,9 @@ test_checked_values_name_their_line(void **state)
 	expect_err("haproxy:\n  bind_address: localhost\n", 2,
 	    "haproxy.bind_address", NULL);
 	expect_err("service_config:\n  type: zookeeper\n", 2,
-	    "service_config.type", NULL);
+	    "service_config.servers", NULL);
+	expect_err("service_config:\n  type: zookeeper\n  servers: a:1\n"
+	    "  path: /x/\n", 4, "service_config.path", NULL);
 	expect_err("service_config:\n  type: file\n  servers: zk:2181\n", 3,
 	    "service_config.servers", NULL);
 }

@@ -20,6 +20,7 @@
 #include "server.h"
 #include "service.h"
 #include "util.h"
+#include "watchers/server_blob.h"
 #include "watchers/watcher.h"
 
 #define SRC "/etc/proxymgr/services/web.json"
@@ -215,9 +216,8 @@ test_static_blob(void **state)
 	svcdef_unref(def);
 }
 
-/* The blob from ProxyMgr's README, with proxymgrd's own keys: the type
- * names a watcher proxymgrd has not got; with type "file" the common keys
- * (listen_options, server_options) are the same. */
+/* The blob from ProxyMgr's README parses with a port added (ProxyMgr
+ * took the port from elsewhere); without one the error says so. */
 static void
 test_proxymgr_blob(void **state)
 {
@@ -231,8 +231,17 @@ test_proxymgr_blob(void **state)
 	    " \"path\": \"/services/testservice\",\n"
 	    " \"listen_options\": [\"mode http\"],\n"
 	    " \"server_options\": [\"check inter 2000\"]}",
-	    "key 'type': unknown watcher 'zookeeper'",
-	    "(known: dns, file, static)");
+	    "key 'port' is required", NULL);
+	def = parse_ok("{\"type\": \"zookeeper\",\n"
+	    " \"server\": \"localhost:2181\",\n"
+	    " \"path\": \"/services/testservice\",\n"
+	    " \"port\": 8080,\n"
+	    " \"listen_options\": [\"mode http\"],\n"
+	    " \"server_options\": [\"check inter 2000\"]}");
+	assert_string_equal(def->watcher->type, "zookeeper");
+	assert_strv(def->listen_options, lo);
+	assert_strv(def->server_options, so);
+	svcdef_unref(def);
 
 	def = parse_ok("{\"type\": \"file\",\n"
 	    " \"file\": \"/etc/proxymgr/testservice.hosts\",\n"
@@ -299,6 +308,78 @@ test_err_not_object(void **state)
 }
 
 static void
+test_zookeeper_keys(void **state)
+{
+	(void)state;
+	expect_err("{\"type\":\"zookeeper\",\"port\":80,\"path\":\"/s\"}",
+	    "key 'server' is required", NULL);
+	expect_err("{\"type\":\"zookeeper\",\"port\":80,\"server\":"
+	    "\"zk:2181\"}", "key 'path' is required", NULL);
+	expect_err("{\"type\":\"zookeeper\",\"port\":80,\"server\":"
+	    "\"zk:2181\",\"path\":\"services/web\"}", "key 'path'", NULL);
+	expect_err("{\"type\":\"zookeeper\",\"port\":80,\"server\":"
+	    "\"zk:2181\\nglobal\",\"path\":\"/s\"}", "key 'server'", NULL);
+}
+
+/* Server nodes: ProxyMgr's and nerve's formats; registrars' extra keys
+ * are ignored unless strict (a static list in proxymgrd's own blob). */
+static void
+test_server_blob(void **state)
+{
+	struct srvblob sb;
+	char *err = NULL;
+	json_t *o;
+
+	(void)state;
+	o = json_loads("{\"address\": \"1.2.3.4\", \"port\": 8080}", 0, NULL);
+	assert_int_equal(srvblob_parse(o, true, &sb, &err), 0);
+	assert_string_equal(sb.host, "1.2.3.4");
+	assert_int_equal(sb.port, 8080);
+	assert_int_equal(sb.weight, 0);
+	json_decref(o);
+
+	o = json_loads("{\"host\": \"10.0.0.7\", \"port\": 80, \"name\": "
+	    "\"i-abc\", \"weight\": 10, \"labels\": {\"az\": \"a\"}}", 0,
+	    NULL);
+	assert_int_equal(srvblob_parse(o, false, &sb, &err), 0);
+	assert_string_equal(sb.host, "10.0.0.7");
+	assert_int_equal(sb.weight, 10);
+	assert_int_equal(srvblob_parse(o, true, &sb, &err), -1);
+	assert_string_equal(err, "unknown key 'labels'");
+	json_decref(o);
+
+	o = json_loads("{\"host\": \"a\", \"address\": \"b\", \"port\": 1}",
+	    0, NULL);
+	assert_int_equal(srvblob_parse(o, false, &sb, &err), -1);
+	assert_string_equal(err, "both 'address' and 'host' given");
+	json_decref(o);
+
+	o = json_loads("{\"address\": \"1.2.3.4 check\", \"port\": 1}", 0,
+	    NULL);
+	assert_int_equal(srvblob_parse(o, false, &sb, &err), -1);
+	assert_string_equal(err, "key 'address': expected a host name or IP "
+	    "address");
+	json_decref(o);
+
+	o = json_loads("{\"address\": \"h\", \"port\": \"80\"}", 0, NULL);
+	assert_int_equal(srvblob_parse(o, false, &sb, &err), -1);
+	assert_string_equal(err, "key 'port': expected an integer 1-65535");
+	json_decref(o);
+
+	o = json_loads("{\"address\": \"h\", \"port\": 80, \"weight\": 0}",
+	    0, NULL);
+	assert_int_equal(srvblob_parse(o, false, &sb, &err), -1);
+	assert_string_equal(err, "key 'weight': expected an integer 1-256");
+	json_decref(o);
+
+	o = json_loads("[1]", 0, NULL);
+	assert_int_equal(srvblob_parse(o, false, &sb, &err), -1);
+	assert_string_equal(err, "expected a JSON object");
+	json_decref(o);
+	free(err);
+}
+
+static void
 test_err_type(void **state)
 {
 	(void)state;
@@ -307,7 +388,7 @@ test_err_type(void **state)
 	expect_err("{\"type\":5,\"file\":\"h\",\"port\":80}",
 	    "key 'type' is required", NULL);
 	expect_err("{\"type\":\"carrier-pigeon\",\"port\":80}",
-	    "key 'type': unknown watcher 'carrier-pigeon' (known: dns, file, static)", NULL);
+	    "key 'type': unknown watcher 'carrier-pigeon' (known: dns, file, static, zookeeper)", NULL);
 	expect_err("{\"type\":\"File\",\"file\":\"h\",\"port\":80}",
 	    "unknown watcher 'File'", NULL);
 }
@@ -409,7 +490,7 @@ test_err_static_servers(void **state)
 	expect_err("{\"type\":\"static\",\"port\":80,\"servers\":{}}",
 	    "key 'servers' is required", NULL);
 	expect_err("{\"type\":\"static\",\"port\":80,\"servers\":"
-	    "[\"10.0.0.1:80\"]}", "servers[0]: expected an object", NULL);
+	    "[\"10.0.0.1:80\"]}", "servers[0]: expected a JSON object", NULL);
 	expect_err("{\"type\":\"static\",\"port\":80,\"servers\":"
 	    "[{\"address\":\"10.0.0.1\",\"port\":80},"
 	    "{\"address\":\"a_b\",\"port\":80}]}",
@@ -432,8 +513,8 @@ test_err_static_servers(void **state)
 	expect_err("{\"type\":\"static\",\"port\":80,\"servers\":"
 	    "[{\"address\":\"10.0.0.1\"}]}", "servers[0]: key 'port'", NULL);
 	expect_err("{\"type\":\"static\",\"port\":80,\"servers\":"
-	    "[{\"address\":\"10.0.0.1\",\"port\":80,\"weight\":5}]}",
-	    "servers[0]: unknown key 'weight'", NULL);
+	    "[{\"address\":\"10.0.0.1\",\"port\":80,\"backup\":true}]}",
+	    "servers[0]: unknown key 'backup'", NULL);
 }
 
 static void
@@ -679,6 +760,8 @@ main(void)
 		cmocka_unit_test(test_err_invalid_json),
 		cmocka_unit_test(test_err_not_object),
 		cmocka_unit_test(test_err_type),
+		cmocka_unit_test(test_zookeeper_keys),
+		cmocka_unit_test(test_server_blob),
 		cmocka_unit_test(test_err_unknown_key),
 		cmocka_unit_test(test_err_port),
 		cmocka_unit_test(test_err_bind_address),

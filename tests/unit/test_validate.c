@@ -344,6 +344,48 @@ test_line_and_expansion(void **state)
 	assert_true(val_option("x $1"));
 }
 
+/* ---- ZooKeeper paths and server lists ---- */
+
+static void
+test_zk_path(void **state)
+{
+	(void)state;
+	assert_true(val_zk_path("/"));
+	assert_true(val_zk_path("/service_config"));
+	assert_true(val_zk_path("/services/web-1/a.b"));
+	assert_false(val_zk_path(""));
+	assert_false(val_zk_path("services"));
+	assert_false(val_zk_path("/services/"));
+	assert_false(val_zk_path("//services"));
+	assert_false(val_zk_path("/a//b"));
+	assert_false(val_zk_path("/a/./b"));
+	assert_false(val_zk_path("/a/.."));
+	assert_false(val_zk_path("/a b"));
+	assert_false(val_zk_path("/a\nb"));
+}
+
+static void
+test_zk_servers(void **state)
+{
+	(void)state;
+	assert_true(val_zk_servers("localhost:2181"));
+	assert_true(val_zk_servers("zk1:2181,zk2:2181,zk3:2181"));
+	assert_true(val_zk_servers("127.0.0.1:2181/chroot/app"));
+	assert_true(val_zk_servers("[::1]:2181"));
+	assert_false(val_zk_servers(""));
+	assert_false(val_zk_servers("localhost"));
+	assert_false(val_zk_servers("localhost:"));
+	assert_false(val_zk_servers("localhost:0"));
+	assert_false(val_zk_servers("localhost:65536"));
+	assert_false(val_zk_servers("zk1:2181,"));
+	assert_false(val_zk_servers(",zk1:2181"));
+	assert_false(val_zk_servers("zk1:2181,,zk2:2181"));
+	assert_false(val_zk_servers("zk1:2181 zk2:2181"));
+	assert_true(val_zk_servers("zk1:2181/"));
+	assert_false(val_zk_servers("zk;1:2181"));
+	assert_false(val_zk_servers("[nothex]:2181"));
+}
+
 int
 main(void)
 {
@@ -362,6 +404,8 @@ main(void)
 		cmocka_unit_test(test_host_label_length),
 		cmocka_unit_test(test_host_total_length),
 		cmocka_unit_test(test_numeric_host_names),
+		cmocka_unit_test(test_zk_path),
+		cmocka_unit_test(test_zk_servers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

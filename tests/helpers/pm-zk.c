@@ -1,0 +1,221 @@
+/* pm-zk: a small real ZooKeeper client for the tests, on libzookeeper_mt.
+ *
+ *   pm-zk -s HOST:PORT put PATH DATA   create PATH (and its parents) or
+ *                                      set its data
+ *   pm-zk -s HOST:PORT rm PATH         delete PATH and everything below
+ *   pm-zk -s HOST:PORT get PATH        print the data
+ *   pm-zk -s HOST:PORT ls PATH         print the children, one a line
+ *   pm-zk -s HOST:PORT -               read commands from stdin, one a
+ *                                      line ("put PATH DATA..."), all on
+ *                                      one session
+ *
+ * Exits 0 when every command succeeded, 1 otherwise, 2 on usage errors. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zookeeper/zookeeper.h>
+
+#define PMZK_CONNECT_TIMEOUT_MS	10000
+
+static void
+pmzk_on_session(zhandle_t *zh, int type, int state, const char *path,
+    void *ctx)
+{
+	(void)zh;
+	(void)type;
+	(void)state;
+	(void)path;
+	(void)ctx;
+}
+
+static zhandle_t *
+pmzk_connect(const char *servers)
+{
+	zhandle_t *zh;
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+	zoo_set_debug_level(0);
+	if ((zh = zookeeper_init(servers, pmzk_on_session, 10000, NULL, NULL,
+	    0)) == NULL) {
+		fprintf(stderr, "pm-zk: zookeeper_init %s: %s\n", servers,
+		    strerror(errno));
+		return NULL;
+	}
+	for (int waited = 0; zoo_state(zh) != ZOO_CONNECTED_STATE; waited += 10) {
+		if (waited >= PMZK_CONNECT_TIMEOUT_MS) {
+			fprintf(stderr, "pm-zk: cannot connect to %s\n",
+			    servers);
+			zookeeper_close(zh);
+			return NULL;
+		}
+		nanosleep(&ts, NULL);
+	}
+	return zh;
+}
+
+static int
+pmzk_put(zhandle_t *zh, const char *path, const char *data)
+{
+	int len = (int)strlen(data), rc;
+	char *parent = strdup(path);
+
+	rc = zoo_set(zh, path, data, len, -1);
+	if (rc == ZNONODE) {
+		/* Create the parents, then the node. */
+		for (char *p = strchr(parent + 1, '/'); p != NULL;
+		    p = strchr(p + 1, '/')) {
+			*p = '\0';
+			rc = zoo_create(zh, parent, NULL, -1,
+			    &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+			*p = '/';
+			if (rc != ZOK && rc != ZNODEEXISTS)
+				break;
+		}
+		rc = zoo_create(zh, path, data, len, &ZOO_OPEN_ACL_UNSAFE, 0,
+		    NULL, 0);
+		if (rc == ZNODEEXISTS)
+			rc = zoo_set(zh, path, data, len, -1);
+	}
+	free(parent);
+	if (rc != ZOK)
+		fprintf(stderr, "pm-zk: put %s: %s\n", path, zerror(rc));
+	return rc == ZOK ? 0 : -1;
+}
+
+static int
+pmzk_rm(zhandle_t *zh, const char *path)
+{
+	struct String_vector kids = { 0, NULL };
+	int rc = zoo_get_children(zh, path, 0, &kids);
+
+	if (rc == ZNONODE)
+		return 0;
+	for (int i = 0; rc == ZOK && i < kids.count; i++) {
+		char child[1024];
+		snprintf(child, sizeof(child), "%s/%s",
+		    strcmp(path, "/") == 0 ? "" : path, kids.data[i]);
+		if (pmzk_rm(zh, child) == -1)
+			rc = ZSYSTEMERROR;
+	}
+	deallocate_String_vector(&kids);
+	if (rc == ZOK && strcmp(path, "/") != 0)
+		rc = zoo_delete(zh, path, -1);
+	if (rc == ZNONODE)
+		rc = ZOK;
+	if (rc != ZOK)
+		fprintf(stderr, "pm-zk: rm %s: %s\n", path, zerror(rc));
+	return rc == ZOK ? 0 : -1;
+}
+
+static int
+pmzk_get(zhandle_t *zh, const char *path)
+{
+	static char buf[1024 * 1024];
+	int len = sizeof(buf), rc = zoo_get(zh, path, 0, buf, &len, NULL);
+
+	if (rc != ZOK) {
+		fprintf(stderr, "pm-zk: get %s: %s\n", path, zerror(rc));
+		return -1;
+	}
+	if (len > 0)
+		fwrite(buf, 1, (size_t)len, stdout);
+	putchar('\n');
+	return 0;
+}
+
+static int
+pmzk_ls(zhandle_t *zh, const char *path)
+{
+	struct String_vector kids = { 0, NULL };
+	int rc = zoo_get_children(zh, path, 0, &kids);
+
+	if (rc != ZOK) {
+		fprintf(stderr, "pm-zk: ls %s: %s\n", path, zerror(rc));
+		return -1;
+	}
+	for (int i = 0; i < kids.count; i++)
+		puts(kids.data[i]);
+	deallocate_String_vector(&kids);
+	return 0;
+}
+
+static int
+pmzk_run(zhandle_t *zh, const char *cmd, const char *path, const char *data)
+{
+	if (strcmp(cmd, "put") == 0)
+		return pmzk_put(zh, path, data != NULL ? data : "");
+	if (strcmp(cmd, "rm") == 0)
+		return pmzk_rm(zh, path);
+	if (strcmp(cmd, "get") == 0)
+		return pmzk_get(zh, path);
+	if (strcmp(cmd, "ls") == 0)
+		return pmzk_ls(zh, path);
+	fprintf(stderr, "pm-zk: unknown command '%s'\n", cmd);
+	return -1;
+}
+
+/* Lines of "CMD PATH [DATA...]"; DATA is the rest of the line. */
+static int
+pmzk_script(zhandle_t *zh)
+{
+	char line[65536];
+	int failed = 0;
+
+	while (fgets(line, sizeof(line), stdin) != NULL) {
+		char *cmd, *path, *data = NULL, *nl;
+
+		if ((nl = strchr(line, '\n')) != NULL)
+			*nl = '\0';
+		cmd = line;
+		if (*cmd == '\0' || *cmd == '#')
+			continue;
+		if ((path = strchr(cmd, ' ')) == NULL) {
+			fprintf(stderr, "pm-zk: bad line '%s'\n", line);
+			failed = 1;
+			continue;
+		}
+		*path++ = '\0';
+		if ((data = strchr(path, ' ')) != NULL)
+			*data++ = '\0';
+		if (pmzk_run(zh, cmd, path, data) == -1)
+			failed = 1;
+	}
+	return failed;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *servers = NULL;
+	zhandle_t *zh;
+	int c, rc;
+
+	while ((c = getopt(argc, argv, "s:")) != -1) {
+		if (c != 's')
+			goto usage;
+		servers = optarg;
+	}
+	argc -= optind;
+	argv += optind;
+	if (servers == NULL || argc < 1 ||
+	    (strcmp(argv[0], "-") != 0 && argc < 2))
+		goto usage;
+	if ((zh = pmzk_connect(servers)) == NULL)
+		return 1;
+	if (strcmp(argv[0], "-") == 0)
+		rc = pmzk_script(zh);
+	else
+		rc = pmzk_run(zh, argv[0], argv[1], argc > 2 ? argv[2] : NULL)
+		    == 0 ? 0 : 1;
+	zookeeper_close(zh);
+	return rc;
+usage:
+	fprintf(stderr, "usage: pm-zk -s HOST:PORT put PATH DATA | rm PATH | "
+	    "get PATH | ls PATH | -\n");
+	return 2;
+}
