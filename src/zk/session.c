@@ -398,8 +398,9 @@ zks_acquire(uv_loop_t *loop, const char *servers)
 			s->refs++;
 			return s;
 		}
-	/* The client's own reconnect chatter: proxymgrd says what matters. */
-	zoo_set_debug_level(log_is_debug() ? ZOO_LOG_LEVEL_WARN : 0);
+	/* Off: the client logs every reconnect attempt, 20 a second while
+	 * ZooKeeper is down; proxymgrd says what matters itself. */
+	zoo_set_debug_level(0);
 	s = xcalloc(1, sizeof(*s));
 	s->loop = loop;
 	s->servers = xstrdup(servers);
