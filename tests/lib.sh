@@ -490,8 +490,8 @@ pm_expect_bodies() {
 : "${ZOOKEEPER_JAR:=/usr/share/java/zookeeper.jar}"
 
 # pm__zk_write_config NAME CLIENT_PORT [ENSEMBLE_LINES]: a loopback-only
-# ZooKeeper in $PM_TMP/zk-NAME: short ticks, sessions of at most 3 s, the
-# four-letter words the tests use, logs in zk-NAME.log.
+# ZooKeeper in $PM_TMP/zk-NAME: short ticks, sessions of at most 3 s, no
+# fsync per write, the four-letter words the tests use, logs in zk-NAME.log.
 pm__zk_write_config() {
     local name=$1 port=$2 ensemble=${3:-} dir="$PM_TMP/zk-$1"
     mkdir -p "$dir/data"
@@ -503,6 +503,7 @@ dataDir=$dir/data
 clientPort=$port
 clientPortAddress=127.0.0.1
 maxSessionTimeout=3000
+forceSync=no
 admin.enableServer=false
 4lw.commands.whitelist=srvr,ruok
 $ensemble
@@ -528,7 +529,7 @@ pm_zk_mode() {
 # track it, record its pid in zk-NAME/pid (also $PM_LAST_PID). No wait.
 pm_zk_launch() {
     local name=${1:?pm_zk_launch NAME} dir="$PM_TMP/zk-$1" pid
-    "$JAVA" -Xmx96m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+    "$JAVA" -Xmx"${PM_ZK_HEAP:-96m}" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
         -Dzookeeper.log.dir="$dir" -cp "$dir:$ZOOKEEPER_JAR" \
         org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/zoo.cfg" \
         </dev/null >>"$PM_TMP/zk-$name.out" 2>&1 &

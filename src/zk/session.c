@@ -50,6 +50,9 @@ struct zks_tag {
 	unsigned	 sub_id;
 	enum zks_op	 op;
 	char		*path;
+	/* Requests in flight, in zks.inflight, under zks.lock. */
+	struct zks_tag	*prev;
+	struct zks_tag	*next;
 };
 
 struct zks {
@@ -66,9 +69,10 @@ struct zks {
 	uint64_t	 lost_at;	/* when the connection was lost, or 0 */
 	int		 backoff_ms;
 
-	uv_mutex_t	 lock;
+	uv_mutex_t	 lock;		/* head, tail and inflight */
 	struct zks_msg	*head;
 	struct zks_msg	**tail;
+	struct zks_tag	*inflight;
 	uv_async_t	 wake;
 	uv_timer_t	 retry;		/* new session after a failure */
 	uv_timer_t	 remind;	/* "still unreachable" */
@@ -135,11 +139,27 @@ zks_on_watch(zhandle_t *zh, int type, int state, const char *path, void *ctx)
 	zks_post(tag->s, m);
 }
 
+static void
+zks_inflight_remove(struct zks *s, struct zks_tag *req)
+{
+	if (req->prev != NULL)
+		req->prev->next = req->next;
+	else
+		s->inflight = req->next;
+	if (req->next != NULL)
+		req->next->prev = req->prev;
+}
+
+/* The reply to req, which is freed. */
 static struct zks_msg *
 zks_reply_msg(int rc, const void *data)
 {
 	struct zks_tag *req = (struct zks_tag *)data;
 	struct zks_msg *m = xcalloc(1, sizeof(*m));
+
+	uv_mutex_lock(&req->s->lock);
+	zks_inflight_remove(req->s, req);
+	uv_mutex_unlock(&req->s->lock);
 
 	m->kind = ZKS_MSG_REPLY;
 	m->gen = req->gen;
@@ -224,9 +244,21 @@ zks_jitter(int ms)
 static void
 zks_close_handle(struct zks *s)
 {
+	struct zks_tag *req;
+
 	if (s->zh == NULL)
 		return;
 	zookeeper_close(s->zh);
+	/* Its threads are joined: a request still in flight will never
+	 * complete. Answer it, so that every request gets one reply. */
+	for (;;) {
+		uv_mutex_lock(&s->lock);
+		req = s->inflight;
+		uv_mutex_unlock(&s->lock);
+		if (req == NULL)
+			break;
+		zks_post(s, zks_reply_msg(ZCLOSING, req));
+	}
 	s->zh = NULL;
 	free(s->zh_tag);
 	s->zh_tag = NULL;
@@ -338,22 +370,26 @@ static void
 zks_dispatch(struct zks *s, struct zks_msg *m)
 {
 	struct zks_sub *sub;
+	bool stale = m->gen != s->gen;	/* from a closed handle */
 
-	if (m->gen != s->gen)
-		return;		/* from a closed handle */
 	if (m->kind == ZKS_MSG_SESSION) {
-		zks_session_event(s, m);
+		if (!stale)
+			zks_session_event(s, m);
 		return;
 	}
 	if ((sub = zks_find_sub(s, m->sub_id)) == NULL)
 		return;
 	if (m->kind == ZKS_MSG_WATCH) {
-		sub->on_watch(sub->ctx, m->type, m->path);
+		if (!stale)
+			sub->on_watch(sub->ctx, m->type, m->path);
 		return;
 	}
+	/* Every request gets its reply, even from a closed handle (as a
+	 * failure), so that subscribers can count what is in flight. */
 	struct zks_reply r = {
-		.op = m->op, .rc = m->rc, .path = m->path,
-		.children = m->children, .data = m->data, .len = m->len,
+		.op = m->op, .rc = stale ? ZSESSIONEXPIRED : m->rc,
+		.path = m->path, .children = stale ? NULL : m->children,
+		.data = stale ? NULL : m->data, .len = stale ? 0 : m->len,
 	};
 	sub->on_reply(sub->ctx, &r);
 }
@@ -506,6 +542,13 @@ zks_request(struct zks *s, struct zks_sub *sub, enum zks_op op,
 	req->sub_id = sub->id;
 	req->op = op;
 	req->path = xstrdup(path);
+	/* Listed before it is sent: its completion may run at once. */
+	uv_mutex_lock(&s->lock);
+	req->next = s->inflight;
+	if (s->inflight != NULL)
+		s->inflight->prev = req;
+	s->inflight = req;
+	uv_mutex_unlock(&s->lock);
 	switch (op) {
 	case ZKS_CHILDREN:
 		rc = zoo_awget_children(s->zh, path, zks_on_watch, watch_ctx,
@@ -524,6 +567,9 @@ zks_request(struct zks *s, struct zks_sub *sub, enum zks_op op,
 		/* Not sent, so no completion will free it. */
 		log_debug("ZooKeeper %s: cannot ask for %s: %s", s->servers,
 		    path, zerror(rc));
+		uv_mutex_lock(&s->lock);
+		zks_inflight_remove(s, req);
+		uv_mutex_unlock(&s->lock);
 		free(req->path);
 		free(req);
 		return -1;

@@ -51,7 +51,8 @@ void zks_unsubscribe(struct zks *s, struct zks_sub *sub);
 bool zks_connected(const struct zks *s);
 const char *zks_servers(const struct zks *s);
 
-/* Send a request; its reply reaches sub->on_reply. Returns -1 when it
+/* Send a request; its reply reaches sub->on_reply, exactly once, also when
+ * the session is lost meanwhile (then as a failure). Returns -1 when it
  * could not be sent (no session): the caller waits for on_connected. */
 int zks_request(struct zks *s, struct zks_sub *sub, enum zks_op op,
     const char *path);

@@ -5,9 +5,11 @@
  *   pm-zk -s HOST:PORT rm PATH         delete PATH and everything below
  *   pm-zk -s HOST:PORT get PATH        print the data
  *   pm-zk -s HOST:PORT ls PATH         print the children, one a line
- *   pm-zk -s HOST:PORT -               read commands from stdin, one a
+ *   pm-zk -s HOST:PORT mk PATH DATA    create PATH, whose parent exists
+ *   pm-zk -s HOST:PORT [-a] -          read commands from stdin, one a
  *                                      line ("put PATH DATA..."), all on
- *                                      one session
+ *                                      one session; with -a, print "ok"
+ *                                      or "failed" after each
  *
  * Exits 0 when every command succeeded, 1 otherwise, 2 on usage errors. */
 #include <errno.h>
@@ -88,6 +90,17 @@ pmzk_put(zhandle_t *zh, const char *path, const char *data)
 }
 
 static int
+pmzk_mk(zhandle_t *zh, const char *path, const char *data)
+{
+	int rc = zoo_create(zh, path, data, (int)strlen(data),
+	    &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+
+	if (rc != ZOK)
+		fprintf(stderr, "pm-zk: mk %s: %s\n", path, zerror(rc));
+	return rc == ZOK ? 0 : -1;
+}
+
+static int
 pmzk_rm(zhandle_t *zh, const char *path)
 {
 	struct String_vector kids = { 0, NULL };
@@ -149,6 +162,8 @@ pmzk_run(zhandle_t *zh, const char *cmd, const char *path, const char *data)
 {
 	if (strcmp(cmd, "put") == 0)
 		return pmzk_put(zh, path, data != NULL ? data : "");
+	if (strcmp(cmd, "mk") == 0)
+		return pmzk_mk(zh, path, data != NULL ? data : "");
 	if (strcmp(cmd, "rm") == 0)
 		return pmzk_rm(zh, path);
 	if (strcmp(cmd, "get") == 0)
@@ -161,13 +176,14 @@ pmzk_run(zhandle_t *zh, const char *cmd, const char *path, const char *data)
 
 /* Lines of "CMD PATH [DATA...]"; DATA is the rest of the line. */
 static int
-pmzk_script(zhandle_t *zh)
+pmzk_script(zhandle_t *zh, bool ack)
 {
 	char line[65536];
 	int failed = 0;
 
 	while (fgets(line, sizeof(line), stdin) != NULL) {
 		char *cmd, *path, *data = NULL, *nl;
+		int rc;
 
 		if ((nl = strchr(line, '\n')) != NULL)
 			*nl = '\0';
@@ -177,13 +193,22 @@ pmzk_script(zhandle_t *zh)
 		if ((path = strchr(cmd, ' ')) == NULL) {
 			fprintf(stderr, "pm-zk: bad line '%s'\n", line);
 			failed = 1;
+			if (ack) {
+				puts("failed");
+				fflush(stdout);
+			}
 			continue;
 		}
 		*path++ = '\0';
 		if ((data = strchr(path, ' ')) != NULL)
 			*data++ = '\0';
-		if (pmzk_run(zh, cmd, path, data) == -1)
+		rc = pmzk_run(zh, cmd, path, data);
+		if (rc == -1)
 			failed = 1;
+		if (ack) {
+			puts(rc == 0 ? "ok" : "failed");
+			fflush(stdout);
+		}
 	}
 	return failed;
 }
@@ -192,13 +217,17 @@ int
 main(int argc, char **argv)
 {
 	const char *servers = NULL;
+	bool ack = false;
 	zhandle_t *zh;
 	int c, rc;
 
-	while ((c = getopt(argc, argv, "s:")) != -1) {
-		if (c != 's')
+	while ((c = getopt(argc, argv, "as:")) != -1) {
+		if (c == 'a')
+			ack = true;
+		else if (c == 's')
+			servers = optarg;
+		else
 			goto usage;
-		servers = optarg;
 	}
 	argc -= optind;
 	argv += optind;
@@ -208,14 +237,14 @@ main(int argc, char **argv)
 	if ((zh = pmzk_connect(servers)) == NULL)
 		return 1;
 	if (strcmp(argv[0], "-") == 0)
-		rc = pmzk_script(zh);
+		rc = pmzk_script(zh, ack);
 	else
 		rc = pmzk_run(zh, argv[0], argv[1], argc > 2 ? argv[2] : NULL)
 		    == 0 ? 0 : 1;
 	zookeeper_close(zh);
 	return rc;
 usage:
-	fprintf(stderr, "usage: pm-zk -s HOST:PORT put PATH DATA | rm PATH | "
-	    "get PATH | ls PATH | -\n");
+	fprintf(stderr, "usage: pm-zk -s HOST:PORT put PATH DATA | mk PATH DATA "
+	    "| rm PATH | get PATH | ls PATH | [-a] -\n");
 	return 2;
 }
