@@ -32,6 +32,7 @@ struct daemon {
 	int			 pending_count;
 	uv_signal_t		 sig_term, sig_int, sig_hup;
 	bool			 stopping;
+	bool			 synced;	/* the source reported once */
 };
 
 static void
@@ -89,6 +90,7 @@ daemon_src_synced(void *ctx)
 {
 	struct daemon *d = ctx;
 
+	d->synced = true;
 	model_sweep_unseen(&d->model);
 }
 
@@ -309,6 +311,48 @@ daemon_run(const char *config_file)
 	return 0;
 }
 
+/* How long --check waits for a source that answers later (ZooKeeper),
+ * and then for the watchers' first server lists. */
+#define DAEMON_CHECK_SYNC_MS	10000
+#define DAEMON_CHECK_SETTLE_MS	500
+
+static void
+daemon_check_on_timer(uv_timer_t *t)
+{
+	*(bool *)t->data = true;
+}
+
+/* Run the loop until the source has reported once, then a little longer
+ * for the watchers. Returns -1 if the source did not report in time. */
+static int
+daemon_check_wait(struct daemon *d)
+{
+	uv_timer_t timer;
+	bool fired = false;
+	int rc = 0;
+
+	uv_timer_init(d->loop, &timer);
+	timer.data = &fired;
+	uv_timer_start(&timer, daemon_check_on_timer, DAEMON_CHECK_SYNC_MS, 0);
+	while (!d->synced && !fired)
+		uv_run(d->loop, UV_RUN_ONCE);
+	if (!d->synced) {
+		log_warnx("service_config: no answer from %s within %d s",
+		    d->cfg->sc_servers ? d->cfg->sc_servers : d->cfg->sc_path,
+		    DAEMON_CHECK_SYNC_MS / 1000);
+		rc = -1;
+	} else {
+		fired = false;
+		uv_timer_start(&timer, daemon_check_on_timer,
+		    DAEMON_CHECK_SETTLE_MS, 0);
+		while (!fired)
+			uv_run(d->loop, UV_RUN_ONCE);
+	}
+	uv_close((uv_handle_t *)&timer, NULL);
+	uv_run(d->loop, UV_RUN_NOWAIT);
+	return rc;
+}
+
 struct daemon_check_state {
 	bool	done;
 	bool	ok;
@@ -355,6 +399,8 @@ daemon_check(const char *config_file)
 		free(err);
 		goto out;
 	}
+	if (!d.synced && daemon_check_wait(&d) == -1)
+		goto out;
 	snap = model_snapshot(&d.model, cfg, NULL);
 	fputs(snap->text, stdout);
 	fflush(stdout);

@@ -9,7 +9,8 @@
 # - malformed and hostile nodes: logged, skipped, nothing else affected;
 # - a really empty server list is applied, unless keep_servers_on_empty;
 # - every user of the same servers shares one session;
-# - children created and deleted while they are read are not errors.
+# - children created and deleted while they are read are not errors;
+# - --check reads the services and servers from ZooKeeper.
 # Ports 20001-20009 (services), 20011-20019 (HTTP), 20081 (ZooKeeper).
 set -euo pipefail
 . "$PM_SRCDIR/tests/lib.sh"
@@ -195,6 +196,20 @@ pm_log_has 'cannot read /services/third' &&
 	pm_fail "a vanished child was logged as an error"
 pm__alive "$PM_PID" || pm_fail "proxymgrd died"
 pm_pass "children that vanish while read are no error"
+
+# --check reads ZooKeeper too (beside the running proxymgrd); the hostile
+# nodes still there are problems, so it exits 1 after printing the config.
+rc=0
+PATH=$PATH:$(dirname -- "${HAPROXY:-/usr/sbin/haproxy}") \
+	"$PROXYMGRD" --check -c "$PM_TMP/proxymgr.yml" >"$PM_TMP/check.out" 2>"$PM_TMP/check.err" ||
+	rc=$?
+pm_assert_eq 1 "$rc" "--check exits 1 for the hostile nodes"
+grep -q "zookeeper:/service_config/evil1: key 'listen_options'" "$PM_TMP/check.err" ||
+	pm_fail "--check did not name the hostile node"
+grep -q '^listen third$' "$PM_TMP/check.out" &&
+	grep -q 'server 127.0.0.1_20014 127.0.0.1:20014' "$PM_TMP/check.out" ||
+	pm_fail "--check did not print the services and servers from ZooKeeper"
+pm_pass "--check waits for ZooKeeper and prints its services and servers"
 
 pm_stop_proxymgrd
 pm_assert_eq 0 "$PM_RC" "proxymgrd exits 0 on SIGTERM"
