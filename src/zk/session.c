@@ -293,8 +293,9 @@ zks_open(struct zks *s)
 	s->zh = zookeeper_init(s->servers, zks_on_session_event,
 	    ZKS_SESSION_TIMEOUT_MS, NULL, s->zh_tag, 0);
 	if (s->zh == NULL) {
-		char *why = xasprintf("cannot start a client: %s",
-		    strerror(errno));
+		/* It resolves every name of the list at once. */
+		char *why = xasprintf("cannot start a client (does every "
+		    "server name resolve?): %s", strerror(errno));
 		free(s->zh_tag);
 		s->zh_tag = NULL;
 		zks_schedule_open(s, why);
