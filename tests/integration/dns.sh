@@ -88,11 +88,13 @@ missing_since() { # OFFSET TEXT NAME...: the names not logged with TEXT
 KEEP="keeping its last known addresses"
 NEVER="has never resolved"
 
-# servers SERVICE: the server lines of one listen section (trimmed).
+# servers SERVICE: the server lines of one listen section (trimmed),
+# without their "id N"; retired ones ("disabled") left out.
 servers() {
 	awk -v s="listen $1" '
 		/^[^ \t]/ { in_s = ($0 == s) }
-		in_s && $1 == "server" { sub(/^[ \t]+/, ""); print }' "$CFG"
+		in_s && $1 == "server" && $NF != "disabled" {
+			sub(/^[ \t]+/, ""); sub(/ id [0-9]+/, ""); print }' "$CFG"
 }
 # has_server SERVICE ERE: a line "server ERE" (anchored) in SERVICE.
 # (No grep -q at the end of a pipe: under pipefail, the writer's SIGPIPE
