@@ -30,6 +30,7 @@ struct daemon {
 	uv_timer_t		 debounce;
 	char			*pending_why;
 	int			 pending_count;
+	uint64_t		 pending_since_us;	/* first change */
 	uv_signal_t		 sig_term, sig_int, sig_hup, sig_usr1;
 	bool			 stopping;
 };
@@ -48,7 +49,7 @@ daemon_on_debounce(uv_timer_t *t)
 	free(d->pending_why);
 	d->pending_why = NULL;
 	d->pending_count = 0;
-	sup_request_change(&d->sup, why);
+	sup_request_change(&d->sup, why, d->pending_since_us);
 	free(why);
 }
 
@@ -61,8 +62,10 @@ daemon_on_change(void *ctx, const char *why)
 	struct daemon *d = ctx;
 
 	log_debug("%s", why);
-	if (d->pending_why == NULL)
+	if (d->pending_why == NULL) {
 		d->pending_why = xstrdup(why);
+		d->pending_since_us = now_us();
+	}
 	d->pending_count++;
 	if (!uv_is_active((uv_handle_t *)&d->debounce))
 		uv_timer_start(&d->debounce, daemon_on_debounce,

@@ -87,10 +87,12 @@ sup_append(char **list, const char *why)
 }
 
 void
-sup_request_change(struct supervisor *s, const char *why)
+sup_request_change(struct supervisor *s, const char *why, uint64_t since_us)
 {
 	if (s->state == SUP_STOPPING)
 		return;
+	if (s->change_since_us == 0 || since_us < s->change_since_us)
+		s->change_since_us = since_us;
 	sup_append(&s->reasons, why);
 	s->change_wanted = true;
 	sup_schedule(s);
@@ -207,7 +209,9 @@ sup_on_applied(void *arg, enum rt_status st, size_t applied, const char *why)
 	struct supervisor *s = arg;
 	struct snapshot *next = s->applying;
 	char *err = NULL;
-	double ms = (double)(now_us() - s->apply_start_us) / 1000.0;
+	uint64_t t = now_us();
+	double ms = (double)(t - s->apply_start_us) / 1000.0;
+	double live_ms = (double)(t - s->cur_change_since_us) / 1000.0;
 
 	s->applying = NULL;
 	s->counters.rt_commands += applied;
@@ -221,9 +225,11 @@ sup_on_applied(void *arg, enum rt_status st, size_t applied, const char *why)
 		s->counters.servers_added += s->plan.servers_added;
 		s->counters.servers_retired += s->plan.servers_retired;
 		s->counters.servers_returned += s->plan.servers_returned;
-		log_info("haproxy[%d] runtime: %zu commands in %.1f ms, servers "
-		    "added %zu, retired %zu, returned %zu, no reload (%s)",
-		    sup_current_pid(s), s->plan.n, ms, s->plan.servers_added,
+		log_info("haproxy[%d] runtime: %zu commands in %.2f ms, live "
+		    "%.2f ms after the change, servers added %zu, retired %zu, "
+		    "returned %zu, no reload (%s)",
+		    sup_current_pid(s), s->plan.n, ms, live_ms,
+		    s->plan.servers_added,
 		    s->plan.servers_retired, s->plan.servers_returned,
 		    s->cur_reasons ? s->cur_reasons : "change");
 		snapshot_free(s->live);
@@ -272,6 +278,9 @@ sup_apply_changes(struct supervisor *s)
 	free(s->cur_reasons);
 	s->cur_reasons = s->reasons;
 	s->reasons = NULL;
+	s->cur_change_since_us = s->change_since_us ? s->change_since_us :
+	    now_us();
+	s->change_since_us = 0;
 	if (s->current == NULL || s->live == NULL) {
 		sup_want_reload(s, PLAN_START, s->live == NULL ? "start" :
 		    "no HAProxy runs");

@@ -75,6 +75,8 @@ struct supervisor {
 	struct snapshot		*applying;	/* runtime batch in flight */
 	struct plan		 plan;
 	uint64_t		 apply_start_us;
+	uint64_t		 change_since_us;	/* oldest unplanned change */
+	uint64_t		 cur_change_since_us;	/* of the batch out */
 	bool			 starting_is_restart;
 	uint64_t		 start_deadline_ms;
 	int			 check_attempts;
@@ -105,9 +107,11 @@ struct supervisor {
 void sup_init(struct supervisor *s, uv_loop_t *loop,
     const struct pm_config *cfg, const struct sup_hooks *hooks);
 void sup_set_config(struct supervisor *s, const struct pm_config *cfg);
-/* Something in the model changed (why says what): plan it at once, as
- * runtime commands or a reload. */
-void sup_request_change(struct supervisor *s, const char *why);
+/* Something in the model changed (why says what) at since_us (now_us()
+ * clock, for the change-to-live time): plan it at once, as runtime
+ * commands or a reload. */
+void sup_request_change(struct supervisor *s, const char *why,
+    uint64_t since_us);
 /* One log line with every counter. */
 void sup_log_counters(const struct supervisor *s);
 /* Soft-stop every HAProxy, hard-stop past stop_timeout_ms, then call
