@@ -274,7 +274,8 @@ snapshot_carry(struct snapshot_service *e,
 		}
 		l->n = out;
 	}
-	qsort(l->v, l->n, sizeof(*l->v), snapshot_cmp_name);
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), snapshot_cmp_name);
 }
 
 bool

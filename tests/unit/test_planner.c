@@ -182,6 +182,30 @@ test_carry_ids(void **state)
 	pmconfig_free(cfg);
 }
 
+/* No servers, now and before (a DNS name never resolved): nothing to
+ * sort, nothing to plan (UBSan once caught a qsort of NULL here). */
+static void
+test_carry_empty(void **state)
+{
+	struct pm_config *cfg = config("");
+	struct svc a = { "dns", 8009, RR, "" };
+	struct snapshot *s1, *s2;
+	struct plan p;
+
+	(void)state;
+	s1 = build(cfg, NULL, false, &a, 1);
+	s2 = build(cfg, s1, false, &a, 1);
+	assert_int_equal(snapshot_find(s2, "dns")->servers.n, 0);
+	assert_true(snapshot_same(s1, s2));
+	plan_build(&p, s1, s2, cfg);
+	assert_null(p.why);
+	assert_int_equal(p.n, 0);
+	plan_free(&p);
+	snapshot_free(s1);
+	snapshot_free(s2);
+	pmconfig_free(cfg);
+}
+
 /* Several servers retired at once are each kept once (a lookup among
  * the appended ones once let a wanted server in twice). */
 static void
@@ -520,6 +544,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_carry_ids),
+		cmocka_unit_test(test_carry_empty),
 		cmocka_unit_test(test_carry_many_retired),
 		cmocka_unit_test(test_plan_runtime),
 		cmocka_unit_test(test_plan_not_dynamic),
