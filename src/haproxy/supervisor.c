@@ -32,6 +32,7 @@ static void sup_restart_later(struct supervisor *s);
 static void sup_maybe_stopped(struct supervisor *s);
 static void sup_write_empty_state(struct supervisor *s);
 static void sup_become_idle(struct supervisor *s);
+static void sup_write_later(struct supervisor *s);
 
 static char *
 sup_new_path(const struct supervisor *s)
@@ -52,9 +53,11 @@ sup_init(struct supervisor *s, uv_loop_t *loop, const struct pm_config *cfg,
 	uv_timer_init(loop, &s->ready_timer);
 	uv_timer_init(loop, &s->restart_timer);
 	uv_timer_init(loop, &s->stop_timer);
+	uv_timer_init(loop, &s->write_timer);
 	s->reload_timer.data = s->ready_timer.data = s;
 	s->restart_timer.data = s->stop_timer.data = s;
-	s->open_timers = 4;
+	s->write_timer.data = s;
+	s->open_timers = 5;
 	s->rt = rt_new(loop);
 }
 
@@ -156,6 +159,7 @@ sup_begin_reload(struct supervisor *s)
 	s->reasons = NULL;
 	s->check_attempts = 0;
 	s->last_reload_ms = now_ms();
+	s->write_wanted = false;	/* the reload writes the file */
 	sup_begin_check(s);
 }
 
@@ -203,12 +207,44 @@ sup_schedule(struct supervisor *s)
 	uv_timer_start(&s->reload_timer, sup_on_reload_timer, delay, 0);
 }
 
+#define SUP_WRITE_DELAY_MS	20
+
+static void
+sup_on_write_timer(uv_timer_t *t)
+{
+	struct supervisor *s = t->data;
+	char *err = NULL;
+
+	/* A reload in flight writes the file itself. */
+	if (!s->write_wanted || s->live == NULL || (s->state != SUP_IDLE &&
+	    s->state != SUP_APPLYING))
+		return;
+	s->write_wanted = false;
+	if (write_file_atomic(s->cfg->config_path, s->live->text,
+	    strlen(s->live->text), &err) == -1) {
+		log_warnx("runtime: %s", err);
+		free(err);
+	}
+}
+
+/* haproxy.cfg follows what HAProxy runs after runtime commands (no check
+ * needed: rendered alike, and the next reload checks it), at most once
+ * per SUP_WRITE_DELAY_MS: the write fsyncs, which would hold up the loop
+ * at every batch of a storm. A restart writes the live text itself. */
+static void
+sup_write_later(struct supervisor *s)
+{
+	s->write_wanted = true;
+	if (!uv_is_active((uv_handle_t *)&s->write_timer))
+		uv_timer_start(&s->write_timer, sup_on_write_timer,
+		    SUP_WRITE_DELAY_MS, 0);
+}
+
 static void
 sup_on_applied(void *arg, enum rt_status st, size_t applied, const char *why)
 {
 	struct supervisor *s = arg;
 	struct snapshot *next = s->applying;
-	char *err = NULL;
 	uint64_t t = now_us();
 	double ms = (double)(t - s->apply_start_us) / 1000.0;
 	double live_ms = (double)(t - s->cur_change_since_us) / 1000.0;
@@ -234,14 +270,7 @@ sup_on_applied(void *arg, enum rt_status st, size_t applied, const char *why)
 		    s->cur_reasons ? s->cur_reasons : "change");
 		snapshot_free(s->live);
 		s->live = next;
-		/* What HAProxy runs now is what a restart must run: the
-		 * config on disk follows (no check needed: rendered alike,
-		 * and the next reload checks it). */
-		if (write_file_atomic(s->cfg->config_path, s->live->text,
-		    strlen(s->live->text), &err) == -1) {
-			log_warnx("runtime: %s", err);
-			free(err);
-		}
+		sup_write_later(s);
 	} else {
 		s->counters.rt_failures++;
 		log_warnx("haproxy[%d] runtime: %s after %zu of %zu commands; "
@@ -414,6 +443,8 @@ sup_fail_reload(struct supervisor *s, const char *why)
 	free(newpath);
 	snapshot_free(s->next);
 	s->next = NULL;
+	if (s->live != NULL)
+		sup_write_later(s);	/* runtime changes since the last one */
 	if (s->current == NULL && s->live == NULL)
 		sup_restart_later(s);	/* nothing serves: try again */
 	sup_become_idle(s);
@@ -868,6 +899,7 @@ sup_maybe_stopped(struct supervisor *s)
 	uv_close((uv_handle_t *)&s->ready_timer, sup_on_timer_close);
 	uv_close((uv_handle_t *)&s->restart_timer, sup_on_timer_close);
 	uv_close((uv_handle_t *)&s->stop_timer, sup_on_timer_close);
+	uv_close((uv_handle_t *)&s->write_timer, sup_on_timer_close);
 }
 
 static void
@@ -905,6 +937,7 @@ sup_stop(struct supervisor *s)
 	uv_timer_stop(&s->reload_timer);
 	uv_timer_stop(&s->ready_timer);
 	uv_timer_stop(&s->restart_timer);
+	uv_timer_stop(&s->write_timer);
 	stats_query_cancel(s->ready_query);
 	s->ready_query = NULL;
 	stats_query_cancel(s->save_query);

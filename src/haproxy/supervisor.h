@@ -85,6 +85,8 @@ struct supervisor {
 	uv_timer_t		 ready_timer;
 	uv_timer_t		 restart_timer;
 	uv_timer_t		 stop_timer;
+	uv_timer_t		 write_timer;	/* haproxy.cfg after runtime */
+	bool			 write_wanted;
 	int			 open_timers;
 
 	bool			 change_wanted;	/* plan at the next turn */

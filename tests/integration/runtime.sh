@@ -44,7 +44,8 @@ same_pid() { pm_assert_eq "$pid" "$(pm_hap_pid)" "$1: HAProxy pid unchanged"; }
 hosts rr 19811
 pm_expect_bodies "$rr" "b1"
 same_pid "server removed"
-grep -qE 'server 127\.0\.0\.1_19812 127\.0\.0\.1:19812 id 2 .*disabled$' "$PM_TMP/run/haproxy.cfg" ||
+# (haproxy.cfg follows runtime changes within tens of milliseconds)
+pm_wait_for grep -qE 'server 127\.0\.0\.1_19812 127\.0\.0\.1:19812 id 2 .*disabled$' "$PM_TMP/run/haproxy.cfg" ||
 	pm_fail "the removed server is not kept as disabled in haproxy.cfg"
 pm_stats "show servers state rr" | awk '$4 == "127.0.0.1_19812" && $7 % 2 == 1 {f = 1} END {exit !f}' ||
 	pm_fail "HAProxy does not have the removed server in maint"
@@ -58,7 +59,7 @@ pm_pass "a server returns: ready again, traffic follows"
 hosts rr 19811 19812 19813
 pm_expect_bodies "$rr" "b1 b2 b3"
 same_pid "server added"
-grep -qE 'server 127\.0\.0\.1_19813 127\.0\.0\.1:19813 id 3 check inter 1000$' "$PM_TMP/run/haproxy.cfg" ||
+pm_wait_for grep -qE 'server 127\.0\.0\.1_19813 127\.0\.0\.1:19813 id 3 check inter 1000$' "$PM_TMP/run/haproxy.cfg" ||
 	pm_fail "the added server is not in haproxy.cfg with id 3"
 pm_stats "show servers state rr" | awk '$4 == "127.0.0.1_19813" && $3 == 3 {f = 1} END {exit !f}' ||
 	pm_fail "HAProxy's dynamic server has not id 3"
@@ -94,6 +95,37 @@ pm_wait_reloads $((reloads + 1)) || pm_fail "balance source: no reload for a new
 up_19811() { pm_stats "show servers state src" | awk '$4 == "127.0.0.1_19811" && $6 == 2 && $7 % 2 == 0 {f = 1} END {exit !f}'; }
 pm_wait_for up_19811 || pm_fail "a server that returns with a reload is not running: $(pm_stats "show servers state src" | grep 19811)"
 pm_pass "a retired server that returns with a reload runs in the new HAProxy"
+
+# Reloads coalesce: 20 edits in ~0.3 s, each a new server in the balance
+# source backend (127.0.0.10-29, nothing listens), are a few reloads at
+# most: debounce_ms (10) and min_interval_ms (100) of the test config.
+reloads=$(pm_reload_count)
+burst=(127.0.0.1:19811 127.0.0.1:19812 127.0.0.1:19813)
+t0=$(pm__now_ms)
+for i in $(seq 10 29); do
+	burst+=("127.0.0.$i:19831")
+	printf '%s\n' "${burst[@]}" | pm_write_atomic "$PM_TMP/src.hosts"
+	sleep 0.015
+done
+t1=$(pm__now_ms)
+has_last() { grep -q 'server 127.0.0.29_19831 ' "$PM_TMP/run/haproxy.cfg"; }
+pm_wait_for has_last || pm_fail "the burst's last server never reached haproxy.cfg"
+sleep 0.3
+n=$(($(pm_reload_count) - reloads))
+max=$(((t1 - t0) / 100 + 2))
+((max < 20)) || pm_fail "the edits took $((t1 - t0)) ms: machine too slow to judge"
+((n >= 1 && n <= max)) || pm_fail "20 edits in $((t1 - t0)) ms gave $n reloads (expected 1 to $max)"
+pm_pass "20 edits that each need a reload, in $((t1 - t0)) ms: $n reloads"
+
+# Back to the three real servers: 20 retired at once, more than
+# max_disabled_servers (16): a reload, which keeps the 8 latest.
+reloads=$(pm_reload_count)
+hosts src 19811 19812 19813
+pm_wait_reloads $((reloads + 1)) || pm_fail "past max_disabled_servers: no reload"
+pm_log_has 'reload [0-9]+: service src: 20 retired servers, more than haproxy.max_disabled_servers \(16\) \[retired-bound\]' ||
+	pm_fail "past max_disabled_servers: the reload does not say why"
+n=$(awk '/^listen src/ {s = 1; next} /^[^ ]/ {s = 0} s && /disabled$/ {n++} END {print n + 0}' "$PM_TMP/run/haproxy.cfg")
+pm_assert_eq 8 "$n" "past max_disabled_servers, a reload keeps max_disabled_servers/2 retired servers"
 pid=$(pm_hap_pid)
 reloads=$(pm_reload_count)
 
