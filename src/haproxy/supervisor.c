@@ -262,9 +262,10 @@ sup_on_applied(void *arg, enum rt_status st, size_t applied, const char *why)
 		s->counters.servers_retired += s->plan.servers_retired;
 		s->counters.servers_returned += s->plan.servers_returned;
 		log_info("haproxy[%d] runtime: %zu commands in %.2f ms, live "
-		    "%.2f ms after the change, servers added %zu, retired %zu, "
-		    "returned %zu, no reload (%s)",
+		    "%.2f ms after the change (planned in %.2f ms), servers "
+		    "added %zu, retired %zu, returned %zu, no reload (%s)",
 		    sup_current_pid(s), s->plan.n, ms, live_ms,
+		    (double)s->plan_us / 1000.0,
 		    s->plan.servers_added,
 		    s->plan.servers_retired, s->plan.servers_returned,
 		    s->cur_reasons ? s->cur_reasons : "change");
@@ -315,6 +316,7 @@ sup_apply_changes(struct supervisor *s)
 		    "no HAProxy runs");
 		goto requeue;
 	}
+	uint64_t t_plan = now_us();
 	next = s->hooks.build(s->hooks.ctx, s->live, false);
 	if (snapshot_same(next, s->live)) {
 		log_debug("haproxy.cfg unchanged (%s): nothing to do",
@@ -336,6 +338,7 @@ sup_apply_changes(struct supervisor *s)
 	s->applying = next;
 	s->state = SUP_APPLYING;
 	s->apply_start_us = now_us();
+	s->plan_us = s->apply_start_us - t_plan;
 	log_debug("runtime: sending %zu commands to haproxy[%d]", s->plan.n,
 	    s->current->pid);
 	if (rt_send(s->rt, s->cfg->socket_path, s->current->pid, s->plan.v,

@@ -75,6 +75,7 @@ struct supervisor {
 	struct snapshot		*applying;	/* runtime batch in flight */
 	struct plan		 plan;
 	uint64_t		 apply_start_us;
+	uint64_t		 plan_us;	/* build + plan of the batch out */
 	uint64_t		 change_since_us;	/* oldest unplanned change */
 	uint64_t		 cur_change_since_us;	/* of the batch out */
 	bool			 starting_is_restart;

@@ -64,7 +64,7 @@ pm_wait_for grep -qE 'server 127\.0\.0\.1_19813 127\.0\.0\.1:19813 id 3 check in
 pm_stats "show servers state rr" | awk '$4 == "127.0.0.1_19813" && $3 == 3 {f = 1} END {exit !f}' ||
 	pm_fail "HAProxy's dynamic server has not id 3"
 pm_assert_eq "$reloads" "$(pm_reload_count)" "leave, return, add: no reload"
-pm_log_has 'runtime: [0-9]+ commands in [0-9.]+ ms, live [0-9.]+ ms after the change, servers added 1' ||
+pm_log_has 'runtime: [0-9]+ commands in [0-9.]+ ms, live [0-9.]+ ms after the change \(planned in [0-9.]+ ms\), servers added 1' ||
 	pm_fail "no log line for the runtime add"
 
 # ---- what must reload -------------------------------------------------------------
