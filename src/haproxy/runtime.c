@@ -9,6 +9,11 @@
 #include "util.h"
 
 #define RT_PROMPT	"\n> "
+/* HAProxy closes an idle CLI connection after `stats timeout` (10 s by
+ * default). A batch written just as it does so would get no reply and
+ * turn into a reload for nothing: a connection idle for this long is
+ * replaced by a new one instead. */
+#define RT_IDLE_MS	5000
 
 /* One connection; freed when its pipe is closed, which may be after the
  * rt_conn has moved on to a new one. */
@@ -20,6 +25,7 @@ struct rt_link {
 	bool		 closing;
 	struct sbuf	 in;
 	int		 pid;		/* verified HAProxy pid, or 0 */
+	uint64_t	 last_ms;	/* last batch ended */
 };
 
 struct rt_write {
@@ -156,6 +162,8 @@ rt_finish(struct rt_conn *c, enum rt_status st, size_t applied,
 	rt_batch_clear(c);
 	if (st != RT_OK)
 		rt_link_drop(c);
+	else if (c->link != NULL)
+		c->link->last_ms = now_ms();
 	if (cb != NULL)
 		cb(arg, st, applied, why);
 }
@@ -323,7 +331,8 @@ rt_send(struct rt_conn *c, const char *path, int pid,
 
 	if (c->busy || c->freeing)
 		return -1;
-	if (c->link != NULL && c->link->pid != 0 && c->link->pid != pid)
+	if (c->link != NULL && ((c->link->pid != 0 && c->link->pid != pid) ||
+	    now_ms() - c->link->last_ms > RT_IDLE_MS))
 		rt_link_drop(c);
 	c->busy = true;
 	c->cb = cb;
