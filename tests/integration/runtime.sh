@@ -9,7 +9,7 @@
 set -euo pipefail
 . "$PM_SRCDIR/tests/lib.sh"
 pm_setup
-pm_write_pmconfig
+PM_HAPROXY_EXTRA='  runtime_timeout_ms: 500' pm_write_pmconfig
 
 for i in 1 2 3 4; do
 	pm_start_httpd "b$i" "1981$i" >/dev/null || pm_fail "backend b$i"
@@ -258,10 +258,31 @@ for svc in m1 m2; do
 done
 pm_pass "after the churn, HAProxy's active servers are exactly the wanted ones"
 
+# ---- a HAProxy that does not answer reloads ------------------------------------
+
+# SIGSTOP: the stats socket still accepts, nothing answers. The change
+# must go live through a reload (the new HAProxy takes the socket and the
+# held listeners); the stopped one drains once it runs again.
+pid=$(pm_hap_pid)
+reloads=$(pm_reload_count)
+kill -STOP "$pid"
+cont_old() { kill -CONT "$pid" 2>/dev/null || true; }
+trap 'cont_old; pm__cleanup' EXIT
+hosts m1 19813 19814
+pm_wait_reloads $((reloads + 1)) || { cont_old; pm_fail "a HAProxy that does not answer: no reload"; }
+pm_log_has 'runtime: no complete answer within the timeout .*reloading instead' ||
+	{ cont_old; pm_fail "the runtime timeout is not logged"; }
+pm_log_has 'reload [0-9]+: runtime command failed: .* \[no-answer\]' ||
+	{ cont_old; pm_fail "the reload does not say why"; }
+pm_expect_bodies http://127.0.0.1:19805/ "b3 b4"
+cont_old
+trap pm__cleanup EXIT
+pm_pass "a HAProxy that does not answer on its socket: the change goes live by a reload"
+
 kill -USR1 "$PM_PID"
 pm_wait_for pm_log_has 'counters: runtime batches [1-9][0-9]*, commands [0-9]+, failed batches 1;' ||
 	pm_fail "SIGUSR1: no counters line"
-pm_log_has 'reloads [0-9]+ \(start 1, services [0-9]+, .*refused 1,' ||
+pm_log_has 'reloads [0-9]+ \(start 1, services [0-9]+, .*refused 1, no-answer 1,' ||
 	pm_fail "SIGUSR1: reloads by reason not as expected"
 pm_pass "SIGUSR1 logs the counters: $(grep -o 'counters: .*' "$PM_TMP/proxymgrd.log" | tail -n 1)"
 
