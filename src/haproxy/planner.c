@@ -243,6 +243,7 @@ plan_service(struct plan *p, const struct snapshot_service *l,
 	bool dynamic = plan_backend_dynamic(cfg->defaults,
 	    n->def->listen_options, &why);
 	bool check = plan_has_word(n->def->server_options, "check");
+	bool fixed_weight = plan_has_word(n->def->server_options, "weight");
 	size_t ndisabled = 0;
 
 	for (size_t i = 0; i < l->servers.n; i++)
@@ -309,7 +310,9 @@ plan_service(struct plan *p, const struct snapshot_service *l,
 			    ns->name);
 			p->servers_returned++;
 		}
-		if (ls->weight != ns->weight)
+		/* A weight in server_options comes last on the line and
+		 * wins over the discovered one: nothing to change then. */
+		if (ls->weight != ns->weight && !fixed_weight)
 			plan_add(p, "", "set weight %s/%s %d", be, ns->name,
 			    ns->weight > 0 ? ns->weight : 1);
 	}

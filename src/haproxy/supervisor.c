@@ -327,13 +327,24 @@ sup_apply_changes(struct supervisor *s)
 		return;
 	}
 	plan_build(&s->plan, s->live, next, s->cfg);
-	if (s->plan.why != NULL || s->plan.n == 0) {
-		sup_want_reload(s, s->plan.why ? s->plan.reason :
-		    PLAN_DEFINITION, s->plan.why ? s->plan.why : "the "
-		    "configuration changed beyond what runtime commands do");
+	if (s->plan.why != NULL) {
+		sup_want_reload(s, s->plan.reason, s->plan.why);
 		plan_free(&s->plan);
 		snapshot_free(next);
 		goto requeue;
+	}
+	if (s->plan.n == 0) {
+		/* The text differs in nothing HAProxy acts on (a discovered
+		 * weight that server_options overrides): it is what runs. */
+		log_debug("haproxy.cfg changed, HAProxy runs it as it is (%s)",
+		    s->cur_reasons ? s->cur_reasons : "");
+		plan_free(&s->plan);
+		snapshot_free(s->live);
+		s->live = next;
+		sup_write_later(s);
+		free(s->cur_reasons);
+		s->cur_reasons = NULL;
+		return;
 	}
 	s->applying = next;
 	s->state = SUP_APPLYING;

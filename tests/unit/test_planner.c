@@ -294,6 +294,31 @@ test_plan_runtime(void **state)
 	pmconfig_free(cfg);
 }
 
+/* A weight in server_options wins over the discovered one (it comes
+ * last on the server line): a changed SRV weight changes nothing. */
+static void
+test_plan_fixed_weight(void **state)
+{
+	struct pm_config *cfg = config("");
+	struct svc a = { "w", 8008, RR ", \"server_options\": [\"weight 10\"]",
+	    "10.0.0.1:80@5" };
+	struct svc b = { "w", 8008, RR ", \"server_options\": [\"weight 10\"]",
+	    "10.0.0.1:80@7" };
+	struct snapshot *s1, *s2;
+	struct plan p;
+
+	(void)state;
+	s1 = build(cfg, NULL, false, &a, 1);
+	s2 = build(cfg, s1, false, &b, 1);
+	plan_build(&p, s1, s2, cfg);
+	assert_null(p.why);
+	assert_int_equal(p.n, 0);
+	plan_free(&p);
+	snapshot_free(s1);
+	snapshot_free(s2);
+	pmconfig_free(cfg);
+}
+
 /* balance source: servers leave and return at runtime, but a new one
  * needs a reload; with hash-type consistent it does not. */
 static void
@@ -547,6 +572,7 @@ main(void)
 		cmocka_unit_test(test_carry_empty),
 		cmocka_unit_test(test_carry_many_retired),
 		cmocka_unit_test(test_plan_runtime),
+		cmocka_unit_test(test_plan_fixed_weight),
 		cmocka_unit_test(test_plan_not_dynamic),
 		cmocka_unit_test(test_plan_hostname),
 		cmocka_unit_test(test_plan_reloads),
