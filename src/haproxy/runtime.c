@@ -219,7 +219,6 @@ rt_check(struct rt_conn *c, struct rt_link *l)
 
 	while (c->busy && (got = rt_split_replies(l->in.buf, l->in.len,
 	    replies, 64, &used)) > 0) {
-		size_t consumed = 0;
 		for (size_t i = 0; i < got; i++) {
 			size_t k = c->n_got;
 			const char *r = replies[i];
@@ -228,7 +227,6 @@ rt_check(struct rt_conn *c, struct rt_link *l)
 				continue;
 			}
 			c->n_got++;
-			consumed++;
 			if (k == 1 && c->n_pre == 2) {
 				int pid = stats_info_pid(r);
 				if (pid != c->want_pid) {
@@ -252,7 +250,6 @@ rt_check(struct rt_conn *c, struct rt_link *l)
 				    NULL);
 			free(replies[i]);
 		}
-		(void)consumed;
 		if (c->link != l)
 			return;		/* dropped: buffers go with it */
 		memmove(l->in.buf, l->in.buf + used, l->in.len - used);

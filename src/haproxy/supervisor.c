@@ -172,9 +172,17 @@ sup_on_reload_timer(uv_timer_t *t)
 
 	if (s->state != SUP_IDLE)
 		return;
-	if (s->reload_wanted)
+	if (s->reload_wanted) {
+		uint64_t now = now_ms();
+		/* The timer may have been set for a change before the
+		 * reload was wanted: keep the reload's own time. */
+		if (now < s->reload_due_ms) {
+			uv_timer_start(&s->reload_timer, sup_on_reload_timer,
+			    s->reload_due_ms - now, 0);
+			return;
+		}
 		sup_begin_reload(s);
-	else if (s->change_wanted)
+	} else if (s->change_wanted)
 		sup_apply_changes(s);
 }
 
@@ -200,6 +208,7 @@ sup_schedule(struct supervisor *s)
 				delay = at - now + (uint64_t)rand() %
 				    (interval / 10 + 1);
 		}
+		s->reload_due_ms = now + delay;
 	}
 	if (uv_is_active((uv_handle_t *)&s->reload_timer) &&
 	    uv_timer_get_due_in(&s->reload_timer) <= delay)

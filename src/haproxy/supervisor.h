@@ -93,6 +93,7 @@ struct supervisor {
 	bool			 change_wanted;	/* plan at the next turn */
 	bool			 reload_wanted;
 	uint64_t		 reload_since_ms;
+	uint64_t		 reload_due_ms;
 	enum plan_reason	 reload_reason;	/* of the next reload */
 	char			*reload_why;
 	enum plan_reason	 cur_reason;	/* of the one in flight */
