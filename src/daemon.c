@@ -30,7 +30,8 @@ struct daemon {
 	uv_timer_t		 debounce;
 	char			*pending_why;
 	int			 pending_count;
-	uv_signal_t		 sig_term, sig_int, sig_hup;
+	uint64_t		 pending_since_us;	/* first change */
+	uv_signal_t		 sig_term, sig_int, sig_hup, sig_usr1;
 	bool			 stopping;
 	bool			 synced;	/* the source reported once */
 };
@@ -49,24 +50,27 @@ daemon_on_debounce(uv_timer_t *t)
 	free(d->pending_why);
 	d->pending_why = NULL;
 	d->pending_count = 0;
-	sup_request_reload(&d->sup, why);
+	sup_request_change(&d->sup, why, d->pending_since_us);
 	free(why);
 }
 
-/* Changes are collected for debounce_ms from the first one, so a burst is
- * one reload and the first change still goes live within the bound. */
+/* Changes are collected for runtime_debounce_ms from the first one (a
+ * millisecond by default: a burst is one runtime batch), then planned;
+ * the supervisor debounces and rate-limits the reloads. */
 static void
 daemon_on_change(void *ctx, const char *why)
 {
 	struct daemon *d = ctx;
 
 	log_debug("%s", why);
-	if (d->pending_why == NULL)
+	if (d->pending_why == NULL) {
 		d->pending_why = xstrdup(why);
+		d->pending_since_us = now_us();
+	}
 	d->pending_count++;
 	if (!uv_is_active((uv_handle_t *)&d->debounce))
 		uv_timer_start(&d->debounce, daemon_on_debounce,
-		    (uint64_t)d->cfg->debounce_ms, 0);
+		    (uint64_t)d->cfg->runtime_debounce_ms, 0);
 }
 
 static void
@@ -95,11 +99,11 @@ daemon_src_synced(void *ctx)
 }
 
 static struct snapshot *
-daemon_build(void *ctx, const struct snapshot *live)
+daemon_build(void *ctx, const struct snapshot *live, bool for_reload)
 {
 	struct daemon *d = ctx;
 
-	return model_snapshot(&d->model, d->cfg, live);
+	return model_snapshot(&d->model, d->cfg, live, for_reload);
 }
 
 static void
@@ -159,6 +163,8 @@ daemon_stopped(void *ctx)
 	uv_close((uv_handle_t *)&d->sig_term, daemon_on_close);
 	uv_close((uv_handle_t *)&d->sig_int, daemon_on_close);
 	uv_close((uv_handle_t *)&d->sig_hup, daemon_on_close);
+	uv_close((uv_handle_t *)&d->sig_usr1, daemon_on_close);
+	sup_log_counters(&d->sup);
 	log_info("stopped");
 }
 
@@ -188,6 +194,10 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 {
 	struct daemon *d = sig->data;
 
+	if (signum == SIGUSR1) {
+		sup_log_counters(&d->sup);
+		return;
+	}
 	if (signum == SIGHUP) {
 		struct pm_config *cfg = NULL, *old;
 		char *err = NULL;
@@ -286,10 +296,13 @@ daemon_run(const char *config_file)
 	uv_signal_init(d.loop, &d.sig_term);
 	uv_signal_init(d.loop, &d.sig_int);
 	uv_signal_init(d.loop, &d.sig_hup);
+	uv_signal_init(d.loop, &d.sig_usr1);
 	d.sig_term.data = d.sig_int.data = d.sig_hup.data = &d;
+	d.sig_usr1.data = &d;
 	uv_signal_start(&d.sig_term, daemon_on_signal, SIGTERM);
 	uv_signal_start(&d.sig_int, daemon_on_signal, SIGINT);
 	uv_signal_start(&d.sig_hup, daemon_on_signal, SIGHUP);
+	uv_signal_start(&d.sig_usr1, daemon_on_signal, SIGUSR1);
 
 	model_init(&d.model, d.loop, daemon_on_change, &d);
 	sup_init(&d.sup, d.loop, d.cfg, &hooks);
@@ -401,7 +414,7 @@ daemon_check(const char *config_file)
 	}
 	if (!d.synced && daemon_check_wait(&d) == -1)
 		goto out;
-	snap = model_snapshot(&d.model, cfg, NULL);
+	snap = model_snapshot(&d.model, cfg, NULL, true);
 	fputs(snap->text, stdout);
 	fflush(stdout);
 	tmp = xasprintf("/tmp/proxymgrd-check.%ld.cfg", (long)getpid());

@@ -305,7 +305,7 @@ model_pick_new(struct model *m, struct model_pick *picks,
 
 struct snapshot *
 model_snapshot(struct model *m, const struct pm_config *cfg,
-    const struct snapshot *live)
+    const struct snapshot *live, bool for_reload)
 {
 	struct snapshot *snap = snapshot_new();
 	struct model_pick *picks = xcalloc(m->n ? m->n : 1, sizeof(*picks));
@@ -315,8 +315,15 @@ model_snapshot(struct model *m, const struct pm_config *cfg,
 	for (size_t i = 0; i < m->n; i++) {
 		if (picks[i].def == NULL)
 			continue;
-		snapshot_add(snap, picks[i].def, picks[i].servers,
-		    picks[i].listener);
+		const struct snapshot_service *le = snapshot_find(live,
+		    m->v[i]->name);
+		struct snapshot_service *e = snapshot_add(snap, picks[i].def,
+		    picks[i].servers, picks[i].listener);
+		/* A refused service keeps its live entry as it is, ids and
+		 * retired servers included. */
+		if (le == NULL || picks[i].servers != &le->servers)
+			snapshot_carry(e, le, for_reload,
+			    cfg->max_disabled_servers);
 		listener_release(picks[i].listener);
 	}
 	free(picks);

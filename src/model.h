@@ -56,8 +56,9 @@ void model_sweep_unseen(struct model *m);
 /* Build the snapshot for the next HAProxy: the desired state, falling back
  * to the live snapshot's entry for a service HAProxy refused or whose port
  * cannot be had. A port stays with the service that holds it in the live
- * HAProxy. Rendered with cfg. */
+ * HAProxy. Servers keep their ids and retired ones stay disabled
+ * (snapshot_carry; for_reload trims them). Rendered with cfg. */
 struct snapshot *model_snapshot(struct model *m, const struct pm_config *cfg,
-    const struct snapshot *live);
+    const struct snapshot *live, bool for_reload);
 
 #endif

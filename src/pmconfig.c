@@ -12,7 +12,7 @@
 #include "util.h"
 #include "validate.h"
 
-enum cfg_kind { CFG_STR, CFG_INT, CFG_STRLIST };
+enum cfg_kind { CFG_STR, CFG_INT, CFG_STRLIST, CFG_BOOL };
 
 struct cfg_key {
 	const char	*name;
@@ -42,6 +42,8 @@ cfg_valid_sc_type(const char *s)
 			  v, w }
 #define INT(n, f, lo, hi) { n, CFG_INT, offsetof(struct pm_config, f), lo, hi, \
 			  NULL, NULL }
+#define BOOL(n, f)	{ n, CFG_BOOL, offsetof(struct pm_config, f), 0, 0, \
+			  NULL, NULL }
 #define LIST(n, f)	{ n, CFG_STRLIST, offsetof(struct pm_config, f), 0, 0, \
 			  NULL, NULL }
 #define CFG_PATH_WHAT	"a path without spaces or quotes"
@@ -58,12 +60,16 @@ static const struct cfg_key cfg_haproxy_keys[] = {
 	INT("max_old_processes", max_old_processes, 1, 64),
 	INT("start_timeout_ms", start_timeout_ms, 100, 600000),
 	INT("stop_timeout_ms", stop_timeout_ms, 0, 600000),
+	BOOL("runtime_api", runtime_api),
+	INT("max_disabled_servers", max_disabled_servers, 0, 10000),
+	INT("runtime_timeout_ms", runtime_timeout_ms, 10, 600000),
 	{ NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
 static const struct cfg_key cfg_reload_keys[] = {
 	INT("debounce_ms", debounce_ms, 0, 60000),
 	INT("min_interval_ms", min_interval_ms, 0, 600000),
+	INT("runtime_debounce_ms", runtime_debounce_ms, 0, 60000),
 	{ NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
@@ -201,6 +207,24 @@ bad_int:
 		    "from %ld to %ld", cp->source, cfg_line(node), section,
 		    key->name, key->min, key->max);
 	}
+	case CFG_BOOL: {
+		const char *v = (const char *)node->data.scalar.value;
+		if (node->type == YAML_SCALAR_NODE &&
+		    node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+			if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 ||
+			    strcmp(v, "on") == 0) {
+				*(bool *)field = true;
+				return 0;
+			}
+			if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0 ||
+			    strcmp(v, "off") == 0) {
+				*(bool *)field = false;
+				return 0;
+			}
+		}
+		return set_err(cp->err, "%s:%d: %s.%s: expected true or false",
+		    cp->source, cfg_line(node), section, key->name);
+	}
 	case CFG_STRLIST: {
 		size_t n = 0, i = 0;
 		char **list;
@@ -317,8 +341,12 @@ cfg_defaults(const char *source)
 	cfg->max_old_processes = 4;
 	cfg->start_timeout_ms = 10000;
 	cfg->stop_timeout_ms = 10000;
+	cfg->runtime_api = true;
+	cfg->max_disabled_servers = 16;
+	cfg->runtime_timeout_ms = 2000;
 	cfg->debounce_ms = 20;
 	cfg->min_interval_ms = 500;
+	cfg->runtime_debounce_ms = 1;
 	cfg->sc_type = xstrdup("file");
 	cfg->sc_path = xstrdup("/etc/proxymgr/services");
 	return cfg;

@@ -3,6 +3,8 @@
 #ifndef PM_PMCONFIG_H
 #define PM_PMCONFIG_H
 
+#include <stdbool.h>
+
 struct pm_config {
 	char	*file;
 
@@ -17,10 +19,14 @@ struct pm_config {
 	int	 max_old_processes;
 	int	 start_timeout_ms;
 	int	 stop_timeout_ms;
+	bool	 runtime_api;		/* server changes without a reload */
+	int	 max_disabled_servers;	/* retired servers kept per backend */
+	int	 runtime_timeout_ms;	/* a runtime batch must be answered by then */
 
 	/* reload: */
 	int	 debounce_ms;
 	int	 min_interval_ms;
+	int	 runtime_debounce_ms;	/* changes applied at runtime */
 
 	/* service_config: */
 	char	*sc_type;

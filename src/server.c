@@ -54,6 +54,9 @@ srvlist_add_weighted(struct server_list *l, const char *host, int port,
 	l->v[l->n].port = port;
 	l->v[l->n].name = server_make_name(host, port);
 	l->v[l->n].weight = weight;
+	l->v[l->n].id = 0;
+	l->v[l->n].disabled = false;
+	l->v[l->n].retired_seq = 0;
 	l->n++;
 }
 
@@ -93,9 +96,13 @@ void
 srvlist_copy(struct server_list *dst, const struct server_list *src)
 {
 	srvlist_init(dst);
-	for (size_t i = 0; i < src->n; i++)
+	for (size_t i = 0; i < src->n; i++) {
 		srvlist_add_weighted(dst, src->v[i].host, src->v[i].port,
 		    src->v[i].weight);
+		dst->v[i].id = src->v[i].id;
+		dst->v[i].disabled = src->v[i].disabled;
+		dst->v[i].retired_seq = src->v[i].retired_seq;
+	}
 }
 
 void
@@ -112,7 +119,8 @@ srvlist_equal(const struct server_list *a, const struct server_list *b)
 		return false;
 	for (size_t i = 0; i < a->n; i++)
 		if (strcmp(a->v[i].name, b->v[i].name) != 0 ||
-		    a->v[i].weight != b->v[i].weight)
+		    a->v[i].weight != b->v[i].weight ||
+		    a->v[i].disabled != b->v[i].disabled)
 			return false;
 	return true;
 }

@@ -5,12 +5,17 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct server {
 	char	*host;		/* IPv4/IPv6 literal or host name, no brackets */
 	int	 port;
 	char	*name;		/* stable HAProxy server name, from host and port */
 	int	 weight;	/* 0: HAProxy's default (SRV records set it) */
+	/* Set in snapshots only (0/false in the model's lists): */
+	int	 id;		/* HAProxy server id, stable while it is rendered */
+	bool	 disabled;	/* retired: rendered "disabled", may come back */
+	uint64_t retired_seq;	/* when it was retired (higher: later) */
 };
 
 struct server_list {

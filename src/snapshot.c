@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,11 @@ snapshot_render(struct snapshot *s, const struct pm_config *cfg)
 	render_line(&r, "global");
 	render_line(&r, "    stats socket %s mode 600 level admin",
 	    cfg->socket_path);
+	if (!snapshot_has_keyword(cfg->global, "server-state-file")) {
+		char *state = snapshot_state_path(cfg);
+		render_line(&r, "    server-state-file %s", state);
+		free(state);
+	}
 	if (!snapshot_has_keyword(cfg->global, "hard-stop-after"))
 		render_line(&r, "    hard-stop-after %s", cfg->hard_stop_after);
 	for (size_t i = 0; cfg->global[i] != NULL; i++)
@@ -114,6 +120,8 @@ snapshot_render(struct snapshot *s, const struct pm_config *cfg)
 	render_line(&r, "defaults");
 	for (size_t i = 0; cfg->defaults[i] != NULL; i++)
 		render_line(&r, "    %s", cfg->defaults[i]);
+	if (!snapshot_has_keyword(cfg->defaults, "load-server-state-from-file"))
+		render_line(&r, "    load-server-state-from-file global");
 	s->settings_last_line = r.line;
 
 	for (size_t i = 0; i < s->n; i++) {
@@ -129,11 +137,16 @@ snapshot_render(struct snapshot *s, const struct pm_config *cfg)
 		for (size_t j = 0; j < e->servers.n; j++) {
 			struct sbuf opts;
 			sbuf_init(&opts);
+			if (e->servers.v[j].id > 0)
+				sbuf_printf(&opts, " id %d", e->servers.v[j].id);
 			if (e->servers.v[j].weight > 0)
 				sbuf_printf(&opts, " weight %d",
 				    e->servers.v[j].weight);
 			for (size_t k = 0; def->server_options[k] != NULL; k++)
 				sbuf_printf(&opts, " %s", def->server_options[k]);
+			/* Last, so that no option can turn it back on. */
+			if (e->servers.v[j].disabled)
+				sbuf_puts(&opts, " disabled");
 			render_line(&r, "    server %s %s%s",
 			    e->servers.v[j].name,
 			    server_addr(&e->servers.v[j], addr, sizeof(addr)),
@@ -144,6 +157,125 @@ snapshot_render(struct snapshot *s, const struct pm_config *cfg)
 	}
 	free(s->text);
 	s->text = sbuf_take(&r.sb);
+}
+
+char *
+snapshot_state_path(const struct pm_config *cfg)
+{
+	return xasprintf("%s.state", cfg->config_path);
+}
+
+size_t
+snapshot_disabled_count(const struct snapshot_service *e)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < e->servers.n; i++)
+		if (e->servers.v[i].disabled)
+			n++;
+	return n;
+}
+
+/* Binary search among the first n servers of l (sorted by name). */
+static const struct server *
+snapshot_server_find(const struct server_list *l, size_t n, const char *name)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(l->v[mid].name, name);
+		if (c == 0)
+			return &l->v[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int
+snapshot_cmp_retired(const void *a, const void *b)
+{
+	const struct server *x = *(const struct server *const *)a;
+	const struct server *y = *(const struct server *const *)b;
+
+	return (y->retired_seq > x->retired_seq) -
+	    (y->retired_seq < x->retired_seq);
+}
+
+static int
+snapshot_cmp_name(const void *a, const void *b)
+{
+	const struct server *x = a, *y = b;
+
+	return strcmp(x->name, y->name);
+}
+
+/* Process-wide order of retirements; only compared, never shown. */
+static uint64_t snapshot_retire_seq;
+
+void
+snapshot_carry(struct snapshot_service *e,
+    const struct snapshot_service *live, bool trim, int max_disabled)
+{
+	struct server_list *l = &e->servers;
+	int next_id = 1;
+	size_t keep = SIZE_MAX, first_new;
+
+	if (live != NULL)
+		for (size_t i = 0; i < live->servers.n; i++)
+			if (live->servers.v[i].id >= next_id)
+				next_id = live->servers.v[i].id + 1;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct server *o = live ? snapshot_server_find(
+		    &live->servers, live->servers.n, l->v[i].name) : NULL;
+		l->v[i].disabled = false;
+		l->v[i].retired_seq = 0;
+		l->v[i].id = o != NULL && o->id > 0 ? o->id : next_id++;
+	}
+	if (live == NULL)
+		return;
+	/* Retired servers: in live, not wanted now. */
+	first_new = l->n;
+	for (size_t i = 0; i < live->servers.n; i++) {
+		const struct server *o = &live->servers.v[i];
+		/* Only the wanted ones are sorted: search those. */
+		if (o->id <= 0 || snapshot_server_find(l, first_new,
+		    o->name) != NULL)
+			continue;
+		srvlist_add_weighted(l, o->host, o->port, o->weight);
+		l->v[l->n - 1].id = o->id;
+		l->v[l->n - 1].disabled = true;
+		l->v[l->n - 1].retired_seq = o->disabled ? o->retired_seq :
+		    ++snapshot_retire_seq;
+	}
+	if (trim)
+		keep = max_disabled > 0 ? (size_t)max_disabled / 2 : 0;
+	if (l->n - first_new > keep) {
+		/* Keep the most recently retired. */
+		size_t nret = l->n - first_new;
+		struct server **order = xcalloc(nret, sizeof(*order));
+		for (size_t i = 0; i < nret; i++)
+			order[i] = &l->v[first_new + i];
+		qsort(order, nret, sizeof(*order), snapshot_cmp_retired);
+		for (size_t i = keep; i < nret; i++)
+			order[i]->id = -1;	/* marked for removal */
+		free(order);
+		size_t out = first_new;
+		for (size_t i = first_new; i < l->n; i++) {
+			if (l->v[i].id == -1) {
+				free(l->v[i].host);
+				free(l->v[i].name);
+				continue;
+			}
+			l->v[out++] = l->v[i];
+		}
+		l->n = out;
+	}
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), snapshot_cmp_name);
 }
 
 bool

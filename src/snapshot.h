@@ -41,6 +41,20 @@ const struct snapshot_service *snapshot_find(const struct snapshot *s,
     const char *name);
 void snapshot_free(struct snapshot *s);
 
+/* Give e's servers their HAProxy ids and keep retired ones: a server
+ * the live entry has keeps its id; a new one gets one above every id the
+ * live entry used (an id is never reused for another server while a
+ * state file may name it). A server of live that e lacks stays, rendered
+ * "disabled", so that it can come back without a reload; for a reload
+ * (trim) only the max_disabled/2 most recently retired stay, so that the
+ * next reload for the same reason is not the very next retirement. */
+void snapshot_carry(struct snapshot_service *e,
+    const struct snapshot_service *live, bool trim, int max_disabled);
+/* Number of retired (disabled) servers of e. */
+size_t snapshot_disabled_count(const struct snapshot_service *e);
+/* The server-state-file HAProxy loads at start: CONFIG_PATH.state. */
+char *snapshot_state_path(const struct pm_config *cfg);
+
 /* Same text and the same socket behind every fd: nothing to reload. The
  * text alone is not enough, "bind fd@4" reads the same on another port. */
 bool snapshot_same(const struct snapshot *a, const struct snapshot *b);

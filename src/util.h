@@ -51,5 +51,6 @@ int write_file_atomic(const char *path, const char *data, size_t len, char **err
 int mkdir_parents(const char *path, char **err);
 
 uint64_t now_ms(void);
+uint64_t now_us(void);
 
 #endif

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include "haproxy/check_report.h"
+#include "haproxy/planner.h"
 #include "haproxy/proc.h"
+#include "haproxy/runtime.h"
 #include "haproxy/stats.h"
 #include "haproxy/supervisor.h"
 #include "pmconfig.h"
@@ -28,6 +30,9 @@ static void sup_on_proc_done(struct hap_proc *p);
 static void sup_ready_poll_start(struct supervisor *s);
 static void sup_restart_later(struct supervisor *s);
 static void sup_maybe_stopped(struct supervisor *s);
+static void sup_write_empty_state(struct supervisor *s);
+static void sup_become_idle(struct supervisor *s);
+static void sup_write_later(struct supervisor *s);
 
 static char *
 sup_new_path(const struct supervisor *s)
@@ -48,9 +53,12 @@ sup_init(struct supervisor *s, uv_loop_t *loop, const struct pm_config *cfg,
 	uv_timer_init(loop, &s->ready_timer);
 	uv_timer_init(loop, &s->restart_timer);
 	uv_timer_init(loop, &s->stop_timer);
+	uv_timer_init(loop, &s->write_timer);
 	s->reload_timer.data = s->ready_timer.data = s;
 	s->restart_timer.data = s->stop_timer.data = s;
-	s->open_timers = 4;
+	s->write_timer.data = s;
+	s->open_timers = 5;
+	s->rt = rt_new(loop);
 }
 
 void
@@ -65,61 +73,306 @@ sup_current_pid(const struct supervisor *s)
 	return s->current ? s->current->pid : 0;
 }
 
+static void
+sup_append(char **list, const char *why)
+{
+	if (*list == NULL)
+		*list = xstrdup(why);
+	else if (strlen(*list) < SUP_REASONS_MAX) {
+		char *r = xasprintf("%s; %s", *list, why);
+		free(*list);
+		*list = r;
+	} else if (strstr(*list, "; ...") == NULL) {
+		char *r = xasprintf("%s; ...", *list);
+		free(*list);
+		*list = r;
+	}
+}
+
 void
-sup_request_reload(struct supervisor *s, const char *why)
+sup_request_change(struct supervisor *s, const char *why, uint64_t since_us)
 {
 	if (s->state == SUP_STOPPING)
 		return;
-	if (s->reasons == NULL)
-		s->reasons = xstrdup(why);
-	else if (strlen(s->reasons) < SUP_REASONS_MAX) {
-		char *r = xasprintf("%s; %s", s->reasons, why);
-		free(s->reasons);
-		s->reasons = r;
-	} else if (strstr(s->reasons, "; ...") == NULL) {
-		char *r = xasprintf("%s; ...", s->reasons);
-		free(s->reasons);
-		s->reasons = r;
-	}
-	s->reload_wanted = true;
+	if (s->change_since_us == 0 || since_us < s->change_since_us)
+		s->change_since_us = since_us;
+	sup_append(&s->reasons, why);
+	s->change_wanted = true;
 	sup_schedule(s);
 }
+
+/* The first reason of a reload is the one it is counted under. */
+static void
+sup_want_reload(struct supervisor *s, enum plan_reason r, const char *why)
+{
+	if (!s->reload_wanted) {
+		s->reload_wanted = true;
+		s->reload_since_ms = now_ms();
+		s->reload_reason = r;
+		free(s->reload_why);
+		s->reload_why = xstrdup(why);
+	}
+	sup_schedule(s);
+}
+
+void
+sup_log_counters(const struct supervisor *s)
+{
+	const struct sup_counters *c = &s->counters;
+	struct sbuf sb;
+
+	sbuf_init(&sb);
+	for (int r = PLAN_START; r < PLAN_REASONS; r++)
+		sbuf_printf(&sb, "%s%s %llu", r == PLAN_START ? "" : ", ",
+		    plan_reason_name((enum plan_reason)r),
+		    (unsigned long long)c->reloads_by[r]);
+	log_info("counters: runtime batches %llu, commands %llu, failed "
+	    "batches %llu; servers added %llu, retired %llu, returned %llu; "
+	    "reloads %llu (%s); failed reloads %llu; restarts %llu",
+	    (unsigned long long)c->rt_batches,
+	    (unsigned long long)c->rt_commands,
+	    (unsigned long long)c->rt_failures,
+	    (unsigned long long)c->servers_added,
+	    (unsigned long long)c->servers_retired,
+	    (unsigned long long)c->servers_returned,
+	    (unsigned long long)c->reloads, sb.buf,
+	    (unsigned long long)c->reload_failures,
+	    (unsigned long long)c->restarts);
+	sbuf_free(&sb);
+}
+
+static void
+sup_begin_reload(struct supervisor *s)
+{
+	s->reload_wanted = false;
+	s->change_wanted = false;	/* the reload builds from the model */
+	free(s->cur_reasons);
+	if (s->reasons != NULL)
+		s->cur_reasons = xasprintf("%s [%s]; changes: %s",
+		    s->reload_why, plan_reason_name(s->reload_reason),
+		    s->reasons);
+	else
+		s->cur_reasons = xasprintf("%s [%s]", s->reload_why,
+		    plan_reason_name(s->reload_reason));
+	s->cur_reason = s->reload_reason;
+	free(s->reasons);
+	s->reasons = NULL;
+	s->check_attempts = 0;
+	s->last_reload_ms = now_ms();
+	s->write_wanted = false;	/* the reload writes the file */
+	sup_begin_check(s);
+}
+
+static void sup_apply_changes(struct supervisor *s);
 
 static void
 sup_on_reload_timer(uv_timer_t *t)
 {
 	struct supervisor *s = t->data;
 
-	if (s->state != SUP_IDLE || !s->reload_wanted)
+	if (s->state != SUP_IDLE)
 		return;
-	s->reload_wanted = false;
-	free(s->cur_reasons);
-	s->cur_reasons = s->reasons;
-	s->reasons = NULL;
-	s->check_attempts = 0;
-	s->last_reload_ms = now_ms();
-	sup_begin_check(s);
+	if (s->reload_wanted) {
+		uint64_t now = now_ms();
+		/* The timer may have been set for a change before the
+		 * reload was wanted: keep the reload's own time. */
+		if (now < s->reload_due_ms) {
+			uv_timer_start(&s->reload_timer, sup_on_reload_timer,
+			    s->reload_due_ms - now, 0);
+			return;
+		}
+		sup_begin_reload(s);
+	} else if (s->change_wanted)
+		sup_apply_changes(s);
 }
 
-/* Rate limit: at most one reload per min_interval_ms, with up to 10% of
- * jitter so that a fleet does not reload in lockstep. */
+/* Reloads wait debounce_ms from the first change that needs one (a
+ * burst is one reload), and at most one per min_interval_ms, with up to
+ * 10% of jitter so that a fleet does not reload in lockstep. Changes
+ * that need no reload are planned at the next turn of the loop. */
 static void
 sup_schedule(struct supervisor *s)
 {
 	uint64_t now = now_ms(), at, delay = 0;
 	uint64_t interval = (uint64_t)s->cfg->min_interval_ms;
 
-	if (s->state != SUP_IDLE || !s->reload_wanted)
+	if (s->state != SUP_IDLE || (!s->reload_wanted && !s->change_wanted))
 		return;
-	if (s->live != NULL) {
-		at = s->last_reload_ms + interval;
+	if (s->reload_wanted) {
+		at = s->reload_since_ms + (uint64_t)s->cfg->debounce_ms;
 		if (at > now)
-			delay = at - now + (uint64_t)rand() % (interval / 10 + 1);
+			delay = at - now;
+		if (s->live != NULL) {
+			at = s->last_reload_ms + interval;
+			if (at > now && at - now > delay)
+				delay = at - now + (uint64_t)rand() %
+				    (interval / 10 + 1);
+		}
+		s->reload_due_ms = now + delay;
 	}
 	if (uv_is_active((uv_handle_t *)&s->reload_timer) &&
 	    uv_timer_get_due_in(&s->reload_timer) <= delay)
 		return;
 	uv_timer_start(&s->reload_timer, sup_on_reload_timer, delay, 0);
+}
+
+#define SUP_WRITE_DELAY_MS	20
+
+static void
+sup_on_write_timer(uv_timer_t *t)
+{
+	struct supervisor *s = t->data;
+	char *err = NULL;
+
+	/* A reload in flight writes the file itself. */
+	if (!s->write_wanted || s->live == NULL || (s->state != SUP_IDLE &&
+	    s->state != SUP_APPLYING))
+		return;
+	s->write_wanted = false;
+	if (write_file_atomic(s->cfg->config_path, s->live->text,
+	    strlen(s->live->text), &err) == -1) {
+		log_warnx("runtime: %s", err);
+		free(err);
+	}
+}
+
+/* haproxy.cfg follows what HAProxy runs after runtime commands (no check
+ * needed: rendered alike, and the next reload checks it), at most once
+ * per SUP_WRITE_DELAY_MS: the write fsyncs, which would hold up the loop
+ * at every batch of a storm. A restart writes the live text itself. */
+static void
+sup_write_later(struct supervisor *s)
+{
+	s->write_wanted = true;
+	if (!uv_is_active((uv_handle_t *)&s->write_timer))
+		uv_timer_start(&s->write_timer, sup_on_write_timer,
+		    SUP_WRITE_DELAY_MS, 0);
+}
+
+static void
+sup_on_applied(void *arg, enum rt_status st, size_t applied, const char *why)
+{
+	struct supervisor *s = arg;
+	struct snapshot *next = s->applying;
+	uint64_t t = now_us();
+	double ms = (double)(t - s->apply_start_us) / 1000.0;
+	double live_ms = (double)(t - s->cur_change_since_us) / 1000.0;
+
+	s->applying = NULL;
+	s->counters.rt_commands += applied;
+	if (s->state != SUP_APPLYING) {
+		snapshot_free(next);
+		plan_free(&s->plan);
+		return;
+	}
+	if (st == RT_OK) {
+		s->counters.rt_batches++;
+		s->counters.servers_added += s->plan.servers_added;
+		s->counters.servers_retired += s->plan.servers_retired;
+		s->counters.servers_returned += s->plan.servers_returned;
+		log_info("haproxy[%d] runtime: %zu commands in %.2f ms, live "
+		    "%.2f ms after the change (planned in %.2f ms), servers "
+		    "added %zu, retired %zu, returned %zu, no reload (%s)",
+		    sup_current_pid(s), s->plan.n, ms, live_ms,
+		    (double)s->plan_us / 1000.0,
+		    s->plan.servers_added,
+		    s->plan.servers_retired, s->plan.servers_returned,
+		    s->cur_reasons ? s->cur_reasons : "change");
+		snapshot_free(s->live);
+		s->live = next;
+		sup_write_later(s);
+	} else {
+		s->counters.rt_failures++;
+		log_warnx("haproxy[%d] runtime: %s after %zu of %zu commands; "
+		    "reloading instead", sup_current_pid(s), why, applied,
+		    s->plan.n);
+		snapshot_free(next);
+		char *rwhy = xasprintf("runtime command failed: %s", why);
+		sup_want_reload(s, st == RT_REFUSED ? PLAN_REFUSED :
+		    PLAN_NO_ANSWER, rwhy);
+		free(rwhy);
+		/* The changes it carried are what the reload is for. */
+		if (s->cur_reasons != NULL) {
+			char *r = s->reasons;
+			s->reasons = NULL;
+			sup_append(&s->reasons, s->cur_reasons);
+			if (r != NULL) {
+				sup_append(&s->reasons, r);
+				free(r);
+			}
+		}
+	}
+	plan_free(&s->plan);
+	sup_become_idle(s);
+}
+
+/* Plan the changes against what runs: runtime commands when the rules
+ * allow, else a reload. */
+static void
+sup_apply_changes(struct supervisor *s)
+{
+	struct snapshot *next;
+
+	s->change_wanted = false;
+	free(s->cur_reasons);
+	s->cur_reasons = s->reasons;
+	s->reasons = NULL;
+	s->cur_change_since_us = s->change_since_us ? s->change_since_us :
+	    now_us();
+	s->change_since_us = 0;
+	if (s->current == NULL || s->live == NULL) {
+		sup_want_reload(s, PLAN_START, s->live == NULL ? "start" :
+		    "no HAProxy runs");
+		goto requeue;
+	}
+	uint64_t t_plan = now_us();
+	next = s->hooks.build(s->hooks.ctx, s->live, false);
+	if (snapshot_same(next, s->live)) {
+		log_debug("haproxy.cfg unchanged (%s): nothing to do",
+		    s->cur_reasons ? s->cur_reasons : "");
+		snapshot_free(next);
+		free(s->cur_reasons);
+		s->cur_reasons = NULL;
+		return;
+	}
+	plan_build(&s->plan, s->live, next, s->cfg);
+	if (s->plan.why != NULL) {
+		sup_want_reload(s, s->plan.reason, s->plan.why);
+		plan_free(&s->plan);
+		snapshot_free(next);
+		goto requeue;
+	}
+	if (s->plan.n == 0) {
+		/* The text differs in nothing HAProxy acts on (a discovered
+		 * weight that server_options overrides): it is what runs. */
+		log_debug("haproxy.cfg changed, HAProxy runs it as it is (%s)",
+		    s->cur_reasons ? s->cur_reasons : "");
+		plan_free(&s->plan);
+		snapshot_free(s->live);
+		s->live = next;
+		sup_write_later(s);
+		free(s->cur_reasons);
+		s->cur_reasons = NULL;
+		return;
+	}
+	s->applying = next;
+	s->state = SUP_APPLYING;
+	s->apply_start_us = now_us();
+	s->plan_us = s->apply_start_us - t_plan;
+	log_debug("runtime: sending %zu commands to haproxy[%d]", s->plan.n,
+	    s->current->pid);
+	if (rt_send(s->rt, s->cfg->socket_path, s->current->pid, s->plan.v,
+	    s->plan.n, (unsigned)s->cfg->runtime_timeout_ms, sup_on_applied,
+	    s) == -1)
+		sup_on_applied(s, RT_NO_ANSWER, 0, "runtime connection busy");
+	return;
+requeue:
+	/* The reload carries the changes in its log line. */
+	if (s->cur_reasons != NULL) {
+		sup_append(&s->reasons, s->cur_reasons);
+		free(s->cur_reasons);
+		s->cur_reasons = NULL;
+	}
 }
 
 static void
@@ -136,13 +389,12 @@ sup_on_restart_timer(uv_timer_t *t)
 	}
 	if (s->live == NULL) {
 		/* Nothing ever started: try the whole reload again. */
-		s->reload_wanted = true;
-		if (s->reasons == NULL)
-			s->reasons = xstrdup("retrying the first start");
-		sup_schedule(s);
+		sup_want_reload(s, PLAN_START, "retrying the first start");
 		return;
 	}
 	char *err = NULL;
+	/* What the dead process knew of its servers is lost with it. */
+	sup_write_empty_state(s);
 	/* The file on disk may hold a config that failed; put back the
 	 * one the live snapshot was checked with. */
 	if (write_file_atomic(s->cfg->config_path, s->live->text,
@@ -150,7 +402,7 @@ sup_on_restart_timer(uv_timer_t *t)
 		log_warnx("restart: %s", err);
 		free(err);
 	}
-	s->restarts++;
+	s->counters.restarts++;
 	s->starting_is_restart = true;
 	s->starting = hap_proc_spawn(s->loop, HAP_PROC_RUN,
 	    s->cfg->haproxy_path, s->cfg->config_path, s->live,
@@ -202,7 +454,7 @@ sup_fail_reload(struct supervisor *s, const char *why)
 {
 	char *newpath = sup_new_path(s);
 
-	s->reload_failures++;
+	s->counters.reload_failures++;
 	if (s->current != NULL)
 		log_warnx("reload failed (%s): %s; haproxy[%d] keeps serving "
 		    "the previous configuration", s->cur_reasons ?
@@ -214,6 +466,8 @@ sup_fail_reload(struct supervisor *s, const char *why)
 	free(newpath);
 	snapshot_free(s->next);
 	s->next = NULL;
+	if (s->live != NULL)
+		sup_write_later(s);	/* runtime changes since the last one */
 	if (s->current == NULL && s->live == NULL)
 		sup_restart_later(s);	/* nothing serves: try again */
 	sup_become_idle(s);
@@ -224,7 +478,7 @@ sup_begin_check(struct supervisor *s)
 {
 	char *newpath, *err = NULL;
 
-	s->next = s->hooks.build(s->hooks.ctx, s->live);
+	s->next = s->hooks.build(s->hooks.ctx, s->live, true);
 	if (s->current != NULL && snapshot_same(s->next, s->live)) {
 		log_debug("haproxy.cfg unchanged (%s): no reload",
 		    s->cur_reasons ? s->cur_reasons : "");
@@ -292,7 +546,62 @@ sup_settings_blamed(const struct supervisor *s, const struct check_report *r)
 }
 
 static void
+sup_write_state(struct supervisor *s, const char *text)
+{
+	char *path = snapshot_state_path(s->cfg), *err = NULL;
+
+	if (write_file_atomic(path, text, strlen(text), &err) == -1) {
+		log_warnx("server state: %s", err);
+		free(err);
+	}
+	free(path);
+}
+
+/* Version 1 with no line: HAProxy starts from the config alone. */
+static void
+sup_write_empty_state(struct supervisor *s)
+{
+	sup_write_state(s, "1\n");
+}
+
+static void sup_spawn_next(struct supervisor *s);
+
+static void
+sup_on_state_dump(int status, const char *reply, void *arg)
+{
+	struct supervisor *s = arg;
+	char *text;
+
+	s->save_query = NULL;
+	if (s->state != SUP_SAVING)
+		return;
+	if (status != 0)
+		log_warnx("haproxy[%d]: show servers state: %s; the new HAProxy "
+		    "starts without the servers' state", sup_current_pid(s),
+		    uv_strerror(status));
+	text = plan_state_file(status == 0 ? reply : NULL, s->live, s->next);
+	sup_write_state(s, text);
+	free(text);
+	sup_spawn_next(s);
+}
+
+/* Health-check results and maint flags carry over to the new process:
+ * dump them from the running one just before it starts. */
+static void
 sup_begin_start(struct supervisor *s)
+{
+	if (s->current == NULL || s->live == NULL) {
+		sup_write_empty_state(s);
+		sup_spawn_next(s);
+		return;
+	}
+	s->state = SUP_SAVING;
+	s->save_query = stats_query(s->loop, s->cfg->socket_path,
+	    "show servers state", 1000, sup_on_state_dump, s);
+}
+
+static void
+sup_spawn_next(struct supervisor *s)
 {
 	char *newpath = sup_new_path(s), *err = NULL;
 
@@ -408,14 +717,17 @@ sup_start_ok(struct supervisor *s)
 		sup_soft_stop(s, s->current);
 	}
 	s->current = p;
+	/* Runtime commands go to the new process from now on. */
+	rt_reset(s->rt);
 	if (!s->starting_is_restart) {
 		snapshot_free(s->live);
 		s->live = s->next;
 		s->next = NULL;
-		s->reloads++;
+		s->counters.reloads++;
+		s->counters.reloads_by[s->cur_reason]++;
 		s->hooks.committed(s->hooks.ctx);
 		log_info("haproxy[%d] serves %zu services (reload %llu: %s)",
-		    p->pid, s->live->n, (unsigned long long)s->reloads,
+		    p->pid, s->live->n, (unsigned long long)s->counters.reloads,
 		    s->cur_reasons ? s->cur_reasons : "start");
 	} else
 		log_info("haproxy[%d] serves (restart on the running "
@@ -590,7 +902,8 @@ sup_on_timer_close(uv_handle_t *h)
 	s->live = NULL;
 	free(s->reasons);
 	free(s->cur_reasons);
-	s->reasons = s->cur_reasons = NULL;
+	free(s->reload_why);
+	s->reasons = s->cur_reasons = s->reload_why = NULL;
 	if (s->hooks.stopped != NULL)
 		s->hooks.stopped(s->hooks.ctx);
 }
@@ -603,10 +916,13 @@ sup_maybe_stopped(struct supervisor *s)
 		return;
 	if (uv_is_closing((uv_handle_t *)&s->reload_timer))
 		return;
+	rt_free(s->rt);
+	s->rt = NULL;
 	uv_close((uv_handle_t *)&s->reload_timer, sup_on_timer_close);
 	uv_close((uv_handle_t *)&s->ready_timer, sup_on_timer_close);
 	uv_close((uv_handle_t *)&s->restart_timer, sup_on_timer_close);
 	uv_close((uv_handle_t *)&s->stop_timer, sup_on_timer_close);
+	uv_close((uv_handle_t *)&s->write_timer, sup_on_timer_close);
 }
 
 static void
@@ -644,8 +960,12 @@ sup_stop(struct supervisor *s)
 	uv_timer_stop(&s->reload_timer);
 	uv_timer_stop(&s->ready_timer);
 	uv_timer_stop(&s->restart_timer);
+	uv_timer_stop(&s->write_timer);
 	stats_query_cancel(s->ready_query);
 	s->ready_query = NULL;
+	stats_query_cancel(s->save_query);
+	s->save_query = NULL;
+	rt_reset(s->rt);
 	if (s->checking != NULL)
 		hap_proc_signal(s->checking, SIGKILL);
 	if (s->starting != NULL)

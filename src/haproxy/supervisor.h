@@ -13,15 +13,20 @@
 
 #include <uv.h>
 
+#include "haproxy/planner.h"
+
 struct hap_proc;
+struct rt_conn;
 struct pm_config;
 struct service_def;
 struct snapshot;
 struct stats_query;
 
 struct sup_hooks {
-	/* Build and render the next snapshot. */
-	struct snapshot *(*build)(void *ctx, const struct snapshot *live);
+	/* Build and render the next snapshot; for_reload trims retired
+	 * servers (snapshot_carry). */
+	struct snapshot *(*build)(void *ctx, const struct snapshot *live,
+	    bool for_reload);
 	/* HAProxy refused this service's definition. */
 	void	(*reject)(void *ctx, const char *service,
 		    const struct service_def *def);
@@ -36,7 +41,21 @@ struct sup_hooks {
 	void	*ctx;
 };
 
-enum sup_state { SUP_IDLE, SUP_CHECKING, SUP_STARTING, SUP_STOPPING };
+/* APPLYING: a runtime batch is out. SAVING: the server state of the
+ * running HAProxy is being dumped for the next one. */
+enum sup_state { SUP_IDLE, SUP_APPLYING, SUP_CHECKING, SUP_SAVING,
+	SUP_STARTING, SUP_STOPPING };
+
+struct sup_counters {
+	uint64_t	 rt_batches;	/* applied without a reload */
+	uint64_t	 rt_commands;	/* commands HAProxy did as asked */
+	uint64_t	 rt_failures;	/* batches that turned into a reload */
+	uint64_t	 servers_added, servers_retired, servers_returned;
+	uint64_t	 reloads;	/* first start included */
+	uint64_t	 reloads_by[PLAN_REASONS];
+	uint64_t	 reload_failures;
+	uint64_t	 restarts;
+};
 
 struct supervisor {
 	uv_loop_t		*loop;
@@ -51,6 +70,14 @@ struct supervisor {
 	struct hap_proc		*starting;
 	struct hap_proc		*old;		/* soft-stopped, draining */
 	struct stats_query	*ready_query;
+	struct stats_query	*save_query;	/* show servers state */
+	struct rt_conn		*rt;
+	struct snapshot		*applying;	/* runtime batch in flight */
+	struct plan		 plan;
+	uint64_t		 apply_start_us;
+	uint64_t		 plan_us;	/* build + plan of the batch out */
+	uint64_t		 change_since_us;	/* oldest unplanned change */
+	uint64_t		 cur_change_since_us;	/* of the batch out */
 	bool			 starting_is_restart;
 	uint64_t		 start_deadline_ms;
 	int			 check_attempts;
@@ -59,10 +86,18 @@ struct supervisor {
 	uv_timer_t		 ready_timer;
 	uv_timer_t		 restart_timer;
 	uv_timer_t		 stop_timer;
+	uv_timer_t		 write_timer;	/* haproxy.cfg after runtime */
+	bool			 write_wanted;
 	int			 open_timers;
 
+	bool			 change_wanted;	/* plan at the next turn */
 	bool			 reload_wanted;
-	char			*reasons;	/* why the next reload */
+	uint64_t		 reload_since_ms;
+	uint64_t		 reload_due_ms;
+	enum plan_reason	 reload_reason;	/* of the next reload */
+	char			*reload_why;
+	enum plan_reason	 cur_reason;	/* of the one in flight */
+	char			*reasons;	/* changes since the last plan */
 	char			*cur_reasons;	/* why the one in flight */
 	uint64_t		 last_reload_ms;
 	int			 restart_backoff_ms;
@@ -70,16 +105,19 @@ struct supervisor {
 	bool			 retake_socket;	/* see sup_start_failed */
 	bool			 hard_kill_sent;
 
-	/* Counters, logged with each reload. */
-	uint64_t		 reloads;
-	uint64_t		 reload_failures;
-	uint64_t		 restarts;
+	struct sup_counters	 counters;
 };
 
 void sup_init(struct supervisor *s, uv_loop_t *loop,
     const struct pm_config *cfg, const struct sup_hooks *hooks);
 void sup_set_config(struct supervisor *s, const struct pm_config *cfg);
-void sup_request_reload(struct supervisor *s, const char *why);
+/* Something in the model changed (why says what) at since_us (now_us()
+ * clock, for the change-to-live time): plan it at once, as runtime
+ * commands or a reload. */
+void sup_request_change(struct supervisor *s, const char *why,
+    uint64_t since_us);
+/* One log line with every counter. */
+void sup_log_counters(const struct supervisor *s);
 /* Soft-stop every HAProxy, hard-stop past stop_timeout_ms, then call
  * hooks.stopped and release everything. */
 void sup_stop(struct supervisor *s);

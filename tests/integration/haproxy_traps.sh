@@ -18,9 +18,12 @@ fi
 exec ${HAPROXY:-haproxy} "\$@"
 SH
 chmod +x "$PM_TMP/slow-haproxy"
+# Server changes must reload here (runtime_api off): the checks are about
+# reloads.
 HAPROXY=$PM_TMP/slow-haproxy PM_HAPROXY_EXTRA='  max_old_processes: 1
   hard_stop_after: 3s
-  start_timeout_ms: 1500' pm_write_pmconfig
+  start_timeout_ms: 1500
+  runtime_api: false' pm_write_pmconfig
 
 pm_start_httpd b1 19511 >/dev/null || pm_fail "backend b1"
 pm_start_httpd b2 19512 >/dev/null || pm_fail "backend b2"

@@ -93,7 +93,9 @@ zd_load_end() {
 for i in 1 2 3; do
 	pm_start_httpd "b$i" "1961$i" >/dev/null || pm_fail "backend b$i"
 done
-pm_write_pmconfig
+# runtime_api off: each server change is a reload, which is what this
+# test is about (with it on, they would be runtime commands).
+PM_HAPROXY_EXTRA='  runtime_api: false' pm_write_pmconfig
 zd_write_hosts 2
 cat >"$PM_TMP/services/web.json" <<JSON
 {"type": "file", "file": "$PM_TMP/web.hosts", "port": 19600,

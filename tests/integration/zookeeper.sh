@@ -64,7 +64,9 @@ pm_zk $ZK put /service_config/testservice "$DOC_BLOB"
 pm_zk $ZK put /services/testservice/s1 '{"address": "127.0.0.1",
  "port": 20011}'
 pm_expect_bodies http://127.0.0.1:20001/ "a"
-grep -q 'server 127.0.0.1_20011 127.0.0.1:20011 check inter 2000' "$CFG" ||
+# cfg_has REGEX: haproxy.cfg (rewritten shortly after runtime changes) has it.
+cfg_has() { grep -qE -- "$1" "$CFG"; }
+pm_wait_for cfg_has 'server 127.0.0.1_20011 127.0.0.1:20011 (id [0-9]+ )?check inter 2000' ||
 	pm_fail "server line with the service's server_options missing"
 pm_pass "ProxyMgr's examples work as written"
 
@@ -72,7 +74,7 @@ pm_pass "ProxyMgr's examples work as written"
 pm_zk $ZK put /services/testservice/i-b \
 	'{"host": "127.0.0.1", "port": 20012, "name": "i-b", "weight": 10}'
 pm_expect_bodies http://127.0.0.1:20001/ "a b"
-grep -q 'server 127.0.0.1_20012 127.0.0.1:20012 weight 10 check' "$CFG" ||
+pm_wait_for cfg_has 'server 127.0.0.1_20012 127.0.0.1:20012 (id [0-9]+ )?weight 10 check' ||
 	pm_fail "nerve's weight not on the server line"
 pm_pass "nerve's format (host, name, weight) is a server"
 pm_zk $ZK rm /services/testservice/s1

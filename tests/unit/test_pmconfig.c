@@ -101,9 +101,42 @@ assert_defaults(const struct pm_config *cfg)
 	assert_int_equal(cfg->stop_timeout_ms, 10000);
 	assert_int_equal(cfg->debounce_ms, 20);
 	assert_int_equal(cfg->min_interval_ms, 500);
+	assert_int_equal(cfg->runtime_debounce_ms, 1);
+	assert_true(cfg->runtime_api);
+	assert_int_equal(cfg->max_disabled_servers, 16);
+	assert_int_equal(cfg->runtime_timeout_ms, 2000);
 	assert_string_equal(cfg->sc_type, "file");
 	assert_string_equal(cfg->sc_path, "/etc/proxymgr/services");
 	assert_null(cfg->sc_servers);
+}
+
+/* The runtime API settings, and the one boolean key. */
+static void
+test_runtime_settings(void **state)
+{
+	struct pm_config *cfg;
+
+	(void)state;
+	cfg = parse_ok("haproxy:\n  runtime_api: false\n"
+	    "  max_disabled_servers: 0\n  runtime_timeout_ms: 500\n"
+	    "reload:\n  runtime_debounce_ms: 0\n");
+	assert_false(cfg->runtime_api);
+	assert_int_equal(cfg->max_disabled_servers, 0);
+	assert_int_equal(cfg->runtime_timeout_ms, 500);
+	assert_int_equal(cfg->runtime_debounce_ms, 0);
+	pmconfig_free(cfg);
+	cfg = parse_ok("haproxy:\n  runtime_api: yes\n");
+	assert_true(cfg->runtime_api);
+	pmconfig_free(cfg);
+	expect_err("haproxy:\n  path: x\n  runtime_api: 'false'\n", 3,
+	    "haproxy.runtime_api: expected true or false", NULL);
+	expect_err("haproxy:\n  runtime_api: 1\n", 2,
+	    "haproxy.runtime_api: expected true or false", NULL);
+	expect_err("haproxy:\n  runtime_api: [true]\n", 2,
+	    "haproxy.runtime_api: expected true or false", NULL);
+	expect_err("haproxy:\n  max_disabled_servers: -1\n", 2,
+	    "haproxy.max_disabled_servers: expected an integer from 0 to 10000",
+	    NULL);
 }
 
 /* ---- good input ---- */
@@ -635,6 +668,7 @@ main(void)
 		cmocka_unit_test(test_err_list_expected),
 		cmocka_unit_test(test_err_list_items),
 		cmocka_unit_test(test_err_integer),
+		cmocka_unit_test(test_runtime_settings),
 		cmocka_unit_test(test_err_bind_address),
 		cmocka_unit_test(test_err_service_config),
 		cmocka_unit_test(test_err_root_not_mapping),

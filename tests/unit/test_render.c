@@ -87,7 +87,9 @@ add_service(struct fixture *f, const char *name, const char *svc)
 	if (listener_acquire(def->bind_address ? def->bind_address :
 	    f->cfg->bind_address, def->port, &l, &err) != 0)
 		fail_msg("listener: %s", err);
-	snapshot_add(f->snap, def, &servers, l);
+	/* Ids 1..n, as for a service new to the running HAProxy. */
+	snapshot_carry(snapshot_add(f->snap, def, &servers, l), NULL, true,
+	    f->cfg->max_disabled_servers);
 	/* The snapshot holds its own references and copy. */
 	listener_release(l);
 	svcdef_unref(def);
@@ -182,11 +184,12 @@ test_minimal(void **state)
 	assert_int_equal(f->snap->n, 1);
 	assert_int_equal(f->snap->v[0].child_fd, SNAPSHOT_FIRST_FD);
 	assert_int_equal(f->snap->v[0].servers.n, 0);
-	/* Lines: 1 comment, 2 global, 3 stats, 4 hard-stop-after, 5 blank,
-	 * 6 defaults; 7 blank, 8 listen, 9 bind. */
-	assert_int_equal(f->snap->settings_last_line, 6);
-	assert_int_equal(f->snap->v[0].first_line, 8);
-	assert_int_equal(f->snap->v[0].last_line, 9);
+	/* Lines: 1 comment, 2 global, 3 stats, 4 server-state-file,
+	 * 5 hard-stop-after, 6 blank, 7 defaults, 8 load-server-state;
+	 * 9 blank, 10 listen, 11 bind. */
+	assert_int_equal(f->snap->settings_last_line, 8);
+	assert_int_equal(f->snap->v[0].first_line, 10);
+	assert_int_equal(f->snap->v[0].last_line, 11);
 	fixture_free(f);
 }
 
@@ -239,9 +242,10 @@ test_full_lines(void **state)
 	struct fixture *f = *state;
 
 	fixture_build(f, "full", svcs);
-	/* 1 comment, 2 global, 3 stats, 4 hard-stop-after, 5-6 global lines,
-	 * 7 blank, 8 defaults, 9-13 defaults lines. */
-	assert_int_equal(f->snap->settings_last_line, 13);
+	/* 1 comment, 2 global, 3 stats, 4 server-state-file,
+	 * 5 hard-stop-after, 6-7 global lines, 8 blank, 9 defaults,
+	 * 10-14 defaults lines, 15 load-server-state-from-file. */
+	assert_int_equal(f->snap->settings_last_line, 15);
 	api = snapshot_find(f->snap, "api");
 	web = snapshot_find(f->snap, "web");
 	assert_non_null(api);
@@ -251,37 +255,37 @@ test_full_lines(void **state)
 	assert_null(snapshot_find(f->snap, "nope"));
 	assert_null(snapshot_find(f->snap, "ap"));
 	assert_null(snapshot_find(NULL, "api"));
-	/* 14 blank, 15 listen api, 16 bind, 17-18 options, 19-21 servers;
-	 * 22 blank, 23 listen web, 24 bind, 25-26 options, 27-28 servers. */
-	assert_int_equal(api->first_line, 15);
-	assert_int_equal(api->last_line, 21);
-	assert_int_equal(web->first_line, 23);
-	assert_int_equal(web->last_line, 28);
+	/* 16 blank, 17 listen api, 18 bind, 19-20 options, 21-23 servers;
+	 * 24 blank, 25 listen web, 26 bind, 27-28 options, 29-30 servers. */
+	assert_int_equal(api->first_line, 17);
+	assert_int_equal(api->last_line, 23);
+	assert_int_equal(web->first_line, 25);
+	assert_int_equal(web->last_line, 30);
 
 	assert_null(snapshot_service_at_line(f->snap, 0));
 	assert_null(snapshot_service_at_line(f->snap, 1));
-	assert_null(snapshot_service_at_line(f->snap, 13));
-	assert_null(snapshot_service_at_line(f->snap, 14));
-	assert_ptr_equal(snapshot_service_at_line(f->snap, 15), api);
-	assert_ptr_equal(snapshot_service_at_line(f->snap, 19), api);
+	assert_null(snapshot_service_at_line(f->snap, 15));
+	assert_null(snapshot_service_at_line(f->snap, 16));
+	assert_ptr_equal(snapshot_service_at_line(f->snap, 17), api);
 	assert_ptr_equal(snapshot_service_at_line(f->snap, 21), api);
-	assert_null(snapshot_service_at_line(f->snap, 22));
-	assert_ptr_equal(snapshot_service_at_line(f->snap, 23), web);
-	assert_ptr_equal(snapshot_service_at_line(f->snap, 28), web);
-	assert_null(snapshot_service_at_line(f->snap, 29));
+	assert_ptr_equal(snapshot_service_at_line(f->snap, 23), api);
+	assert_null(snapshot_service_at_line(f->snap, 24));
+	assert_ptr_equal(snapshot_service_at_line(f->snap, 25), web);
+	assert_ptr_equal(snapshot_service_at_line(f->snap, 30), web);
+	assert_null(snapshot_service_at_line(f->snap, 31));
 	assert_null(snapshot_service_at_line(f->snap, -1));
 
-	/* The ranges agree with the text: line 15 is "listen api", line 23
-	 * "listen web", and the text has 28 lines. */
+	/* The ranges agree with the text: line 17 is "listen api", line 25
+	 * "listen web", and the text has 30 lines. */
 	{
 		const char *p = f->snap->text;
 		int line = 1;
 		while (*p != '\0') {
-			if (line == 15)
+			if (line == 17)
 				assert_memory_equal(p, "listen api\n", 11);
-			if (line == 23)
+			if (line == 25)
 				assert_memory_equal(p, "listen web\n", 11);
-			if (line == 28)
+			if (line == 30)
 				assert_memory_equal(p, "    server 127.0.0.2_9000",
 				    25);
 			p = strchr(p, '\n');
@@ -289,7 +293,7 @@ test_full_lines(void **state)
 			p++;
 			line++;
 		}
-		assert_int_equal(line - 1, 28);
+		assert_int_equal(line - 1, 30);
 	}
 	fixture_free(f);
 }
@@ -306,8 +310,8 @@ test_render_twice(void **state)
 	first = xstrdup(f->snap->text);
 	snapshot_render(f->snap, f->cfg);
 	assert_string_equal(f->snap->text, first);
-	assert_int_equal(f->snap->v[1].last_line, 28);
-	assert_int_equal(f->snap->settings_last_line, 13);
+	assert_int_equal(f->snap->v[1].last_line, 30);
+	assert_int_equal(f->snap->settings_last_line, 15);
 	free(first);
 	fixture_free(f);
 }
@@ -327,11 +331,12 @@ test_hardstop_keyword_match(void **state)
 	s = snapshot_new();
 	snapshot_render(s, cfg);
 	assert_non_null(strstr(s->text, "\n    hard-stop-after 60s\n"));
-	/* No services: the text ends with the (empty) defaults section. */
-	assert_int_equal(s->settings_last_line, 7);
+	/* No services: the text ends with the defaults section. */
+	assert_int_equal(s->settings_last_line, 9);
 	assert_non_null(strstr(s->text, "\ndefaults\n"));
-	assert_string_equal(s->text + strlen(s->text) - strlen("defaults\n"),
-	    "defaults\n");
+	assert_string_equal(s->text + strlen(s->text) -
+	    strlen("defaults\n    load-server-state-from-file global\n"),
+	    "defaults\n    load-server-state-from-file global\n");
 	assert_null(snapshot_service_at_line(s, 3));
 	snapshot_free(s);
 	pmconfig_free(cfg);

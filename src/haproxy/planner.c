@@ -1,0 +1,490 @@
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "haproxy/planner.h"
+#include "pmconfig.h"
+#include "server.h"
+#include "service.h"
+#include "snapshot.h"
+#include "util.h"
+#include "validate.h"
+
+#define PLAN_ADDED	"New server registered."
+#define SRV_ADMF_FMAINT	0x01	/* HAProxy's "forced maint" admin flag */
+
+static const char *const plan_reason_names[PLAN_REASONS] = {
+	[PLAN_RUNTIME] = "runtime",
+	[PLAN_START] = "start",
+	[PLAN_SERVICES] = "services",
+	[PLAN_DEFINITION] = "definition",
+	[PLAN_SETTINGS] = "settings",
+	[PLAN_NOT_DYNAMIC] = "not-dynamic",
+	[PLAN_RETIRED] = "retired-bound",
+	[PLAN_REFUSED] = "refused",
+	[PLAN_NO_ANSWER] = "no-answer",
+	[PLAN_FORCED] = "forced",
+};
+
+const char *
+plan_reason_name(enum plan_reason r)
+{
+	return r < PLAN_REASONS ? plan_reason_names[r] : "?";
+}
+
+static void plan_reload(struct plan *p, enum plan_reason r, const char *fmt,
+    ...) PM_PRINTF(3, 4);
+
+/* The first reason found is the one counted and logged. */
+static void
+plan_reload(struct plan *p, enum plan_reason r, const char *fmt, ...)
+{
+	va_list ap;
+	struct sbuf sb;
+
+	if (p->why != NULL)
+		return;
+	sbuf_init(&sb);
+	va_start(ap, fmt);
+	sbuf_vprintf(&sb, fmt, ap);
+	va_end(ap);
+	p->why = sbuf_take(&sb);
+	p->reason = r;
+}
+
+static void plan_add(struct plan *p, const char *expect, const char *fmt,
+    ...) PM_PRINTF(3, 4);
+
+static void
+plan_add(struct plan *p, const char *expect, const char *fmt, ...)
+{
+	va_list ap;
+	struct sbuf sb;
+
+	sbuf_init(&sb);
+	va_start(ap, fmt);
+	sbuf_vprintf(&sb, fmt, ap);
+	va_end(ap);
+	p->v = xrealloc(p->v, (p->n + 1) * sizeof(*p->v));
+	p->v[p->n].cmd = sbuf_take(&sb);
+	p->v[p->n].expect = xstrdup(expect);
+	p->n++;
+}
+
+void
+plan_free(struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->v[i].cmd);
+		free(p->v[i].expect);
+	}
+	free(p->v);
+	free(p->why);
+	memset(p, 0, sizeof(*p));
+}
+
+/* The first word of a config line and where the rest starts. */
+static bool
+plan_word(const char *line, const char *kw, const char **rest)
+{
+	size_t n = strlen(kw);
+
+	while (*line == ' ' || *line == '\t')
+		line++;
+	if (strncmp(line, kw, n) != 0 || (line[n] != ' ' && line[n] != '\t' &&
+	    line[n] != '\0'))
+		return false;
+	line += n;
+	while (*line == ' ' || *line == '\t')
+		line++;
+	*rest = line;
+	return true;
+}
+
+/* The arguments of the last line starting with kw, listen_options first. */
+static const char *
+plan_last(char *const *defaults, char *const *listen, const char *kw)
+{
+	const char *found = NULL, *rest;
+
+	for (size_t i = 0; listen != NULL && listen[i] != NULL; i++)
+		if (plan_word(listen[i], kw, &rest))
+			found = rest;
+	if (found != NULL)
+		return found;
+	for (size_t i = 0; defaults != NULL && defaults[i] != NULL; i++)
+		if (plan_word(defaults[i], kw, &rest))
+			found = rest;
+	return found;
+}
+
+static bool
+plan_starts(const char *s, const char *word)
+{
+	size_t n = strlen(word);
+
+	return strncmp(s, word, n) == 0 && (s[n] == '\0' || s[n] == ' ' ||
+	    s[n] == '\t' || s[n] == '(');
+}
+
+bool
+plan_backend_dynamic(char *const *defaults, char *const *listen_options,
+    const char **why)
+{
+	static const char *const dynamic[] = { "roundrobin", "leastconn",
+	    "first", "random", NULL };
+	static const char *const hashed[] = { "source", "uri", "url_param",
+	    "hdr", "rdp-cookie", "hash", NULL };
+	const char *balance, *hash;
+
+	if (plan_last(defaults, listen_options, "default-server") != NULL) {
+		*why = "a default-server line (dynamic servers do not inherit "
+		    "it)";
+		return false;
+	}
+	balance = plan_last(defaults, listen_options, "balance");
+	if (balance == NULL)
+		return true;	/* roundrobin */
+	for (size_t i = 0; dynamic[i] != NULL; i++)
+		if (plan_starts(balance, dynamic[i]))
+			return true;
+	for (size_t i = 0; hashed[i] != NULL; i++) {
+		if (!plan_starts(balance, hashed[i]))
+			continue;
+		hash = plan_last(defaults, listen_options, "hash-type");
+		if (hash != NULL && plan_starts(hash, "consistent"))
+			return true;
+		*why = "a hash balance algorithm without hash-type consistent";
+		return false;
+	}
+	*why = "a balance algorithm that takes no dynamic server";
+	return false;
+}
+
+/* Whether the options hold the word w (options may hold several words). */
+static bool
+plan_has_word(char *const *opts, const char *w)
+{
+	size_t n = strlen(w);
+
+	for (size_t i = 0; opts[i] != NULL; i++) {
+		const char *s = opts[i];
+		while (*s != '\0') {
+			while (*s == ' ' || *s == '\t')
+				s++;
+			size_t len = strcspn(s, " \t");
+			if (len == n && strncmp(s, w, n) == 0)
+				return true;
+			s += len;
+		}
+	}
+	return false;
+}
+
+static bool
+plan_nullable_equal(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* Bytes of the first nlines lines of text. */
+static size_t
+plan_prefix(const char *text, int nlines)
+{
+	const char *p = text;
+
+	for (int i = 0; i < nlines && *p != '\0'; i++) {
+		const char *nl = strchr(p, '\n');
+		p = nl ? nl + 1 : p + strlen(p);
+	}
+	return (size_t)(p - text);
+}
+
+static bool
+plan_same_settings(const struct snapshot *a, const struct snapshot *b)
+{
+	size_t la = plan_prefix(a->text, a->settings_last_line);
+	size_t lb = plan_prefix(b->text, b->settings_last_line);
+
+	return la == lb && memcmp(a->text, b->text, la) == 0;
+}
+
+static const struct server *
+plan_find(const struct server_list *l, const char *name)
+{
+	size_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(l->v[mid].name, name);
+		if (c == 0)
+			return &l->v[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* New, returned and reweighted servers first, retirements last: a
+ * backend never runs short while one server replaces another. */
+static void
+plan_service(struct plan *p, const struct snapshot_service *l,
+    const struct snapshot_service *n, const struct pm_config *cfg)
+{
+	const char *be = n->def->name, *why = NULL;
+	char addr[300];
+	bool dynamic = plan_backend_dynamic(cfg->defaults,
+	    n->def->listen_options, &why);
+	bool check = plan_has_word(n->def->server_options, "check");
+	bool fixed_weight = plan_has_word(n->def->server_options, "weight");
+	size_t ndisabled = 0;
+
+	for (size_t i = 0; i < l->servers.n; i++)
+		if (plan_find(&n->servers, l->servers.v[i].name) == NULL)
+			plan_reload(p, PLAN_RETIRED, "service %s: retired "
+			    "server %s dropped", be, l->servers.v[i].name);
+	for (size_t i = 0; i < n->servers.n; i++) {
+		const struct server *ns = &n->servers.v[i];
+		const struct server *ls = plan_find(&l->servers, ns->name);
+
+		if (ns->disabled) {
+			ndisabled++;
+			if (ls == NULL)
+				plan_reload(p, PLAN_DEFINITION, "service %s: "
+				    "server %s is new and retired", be,
+				    ns->name);
+			continue;
+		}
+		if (ls != NULL && ls->id != ns->id) {
+			plan_reload(p, PLAN_DEFINITION, "service %s: server %s "
+			    "changed its id", be, ns->name);
+			continue;
+		}
+		if (ls == NULL) {
+			if (!dynamic) {
+				plan_reload(p, PLAN_NOT_DYNAMIC, "service %s: new "
+				    "server %s, and the backend has %s", be,
+				    ns->name, why);
+				continue;
+			}
+			if (!val_ip(ns->host)) {
+				plan_reload(p, PLAN_NOT_DYNAMIC, "service %s: new "
+				    "server %s has a host name, which HAProxy "
+				    "resolves only at start", be, ns->name);
+				continue;
+			}
+			if (plan_has_word(n->def->server_options, "enabled")) {
+				plan_reload(p, PLAN_NOT_DYNAMIC, "service %s: new "
+				    "server %s, and server_options has "
+				    "'enabled'", be, ns->name);
+				continue;
+			}
+			struct sbuf sb;
+			sbuf_init(&sb);
+			if (ns->weight > 0)
+				sbuf_printf(&sb, " weight %d", ns->weight);
+			for (size_t k = 0; n->def->server_options[k] != NULL;
+			    k++)
+				sbuf_printf(&sb, " %s",
+				    n->def->server_options[k]);
+			plan_add(p, PLAN_ADDED, "add server %s/%s %s id %d%s",
+			    be, ns->name, server_addr(ns, addr, sizeof(addr)),
+			    ns->id, sb.buf ? sb.buf : "");
+			sbuf_free(&sb);
+			plan_add(p, "", "enable server %s/%s", be, ns->name);
+			if (check)
+				plan_add(p, "", "enable health %s/%s", be,
+				    ns->name);
+			p->servers_added++;
+			continue;
+		}
+		if (ls->disabled) {
+			plan_add(p, "", "set server %s/%s state ready", be,
+			    ns->name);
+			p->servers_returned++;
+		}
+		/* A weight in server_options comes last on the line and
+		 * wins over the discovered one: nothing to change then. */
+		if (ls->weight != ns->weight && !fixed_weight)
+			plan_add(p, "", "set weight %s/%s %d", be, ns->name,
+			    ns->weight > 0 ? ns->weight : 1);
+	}
+	for (size_t i = 0; i < n->servers.n; i++) {
+		const struct server *ns = &n->servers.v[i];
+		const struct server *ls = plan_find(&l->servers, ns->name);
+
+		if (ns->disabled && ls != NULL && !ls->disabled) {
+			plan_add(p, "", "set server %s/%s state maint", be,
+			    ns->name);
+			p->servers_retired++;
+		}
+	}
+	if (ndisabled > (size_t)cfg->max_disabled_servers)
+		plan_reload(p, PLAN_RETIRED, "service %s: %zu retired servers, "
+		    "more than haproxy.max_disabled_servers (%d)", be,
+		    ndisabled, cfg->max_disabled_servers);
+}
+
+static void
+plan_compare_def(struct plan *p, const struct snapshot_service *l,
+    const struct snapshot_service *n)
+{
+	const struct service_def *a = l->def, *b = n->def;
+
+	if (l->listener != n->listener || a->port != b->port ||
+	    !plan_nullable_equal(a->bind_address, b->bind_address))
+		plan_reload(p, PLAN_DEFINITION, "service %s: port or address "
+		    "changed", b->name);
+	else if (!strv_equal(a->listen_options, b->listen_options))
+		plan_reload(p, PLAN_DEFINITION, "service %s: listen_options "
+		    "changed", b->name);
+	else if (!strv_equal(a->server_options, b->server_options))
+		plan_reload(p, PLAN_DEFINITION, "service %s: server_options "
+		    "changed", b->name);
+}
+
+void
+plan_build(struct plan *p, const struct snapshot *live,
+    const struct snapshot *next, const struct pm_config *cfg)
+{
+	memset(p, 0, sizeof(*p));
+	p->reason = PLAN_RUNTIME;
+	if (live == NULL) {
+		plan_reload(p, PLAN_START, "start");
+		return;
+	}
+	if (!cfg->runtime_api) {
+		plan_reload(p, PLAN_FORCED, "haproxy.runtime_api is off");
+		return;
+	}
+	if (!plan_same_settings(live, next))
+		plan_reload(p, PLAN_SETTINGS, "haproxy settings changed");
+	for (size_t i = 0, j = 0; i < live->n || j < next->n;) {
+		int c = i == live->n ? 1 : j == next->n ? -1 :
+		    strcmp(live->v[i].def->name, next->v[j].def->name);
+		if (c < 0) {
+			plan_reload(p, PLAN_SERVICES, "service %s removed",
+			    live->v[i].def->name);
+			i++;
+		} else if (c > 0) {
+			plan_reload(p, PLAN_SERVICES, "service %s added",
+			    next->v[j].def->name);
+			j++;
+		} else {
+			if (live->v[i].child_fd != next->v[j].child_fd)
+				plan_reload(p, PLAN_SERVICES, "service %s moved "
+				    "to another fd", next->v[j].def->name);
+			plan_compare_def(p, &live->v[i], &next->v[j]);
+			if (p->why == NULL)
+				plan_service(p, &live->v[i], &next->v[j], cfg);
+			i++;
+			j++;
+		}
+	}
+	if (p->why != NULL) {
+		/* A reload: no command goes out. */
+		char *why = p->why;
+		enum plan_reason r = p->reason;
+		p->why = NULL;
+		plan_free(p);
+		p->why = why;
+		p->reason = r;
+	}
+}
+
+static const struct snapshot_service *
+plan_service_named(const struct snapshot *s, const char *name)
+{
+	return s != NULL ? snapshot_find(s, name) : NULL;
+}
+
+/* One line of `show servers state` (version 1): fields split on spaces.
+ * 4: be_name, 3: srv_name, 4: srv_addr, 6: srv_admin_state, 18: srv_port
+ * (0-based). Returns the rewritten line, or NULL to drop it. */
+static char *
+plan_state_line(char *line, const struct snapshot *live,
+    const struct snapshot *next)
+{
+	char *f[64], *save = NULL, *tok;
+	size_t nf = 0;
+	const struct snapshot_service *ne, *le;
+	const struct server *ns, *ls;
+	char *end;
+	long admin;
+	struct sbuf sb;
+
+	for (tok = strtok_r(line, " ", &save); tok != NULL && nf < 64;
+	    tok = strtok_r(NULL, " ", &save))
+		f[nf++] = tok;
+	if (nf < 19)
+		return NULL;
+	if ((ne = plan_service_named(next, f[1])) == NULL ||
+	    (ns = plan_find(&ne->servers, f[3])) == NULL)
+		return NULL;
+	if (atoi(f[18]) != ns->port ||
+	    (val_ip(ns->host) && !val_ipv6(ns->host) &&
+	    strcmp(f[4], ns->host) != 0))
+		return NULL;
+	admin = strtol(f[6], &end, 10);
+	if (*end != '\0' || admin < 0)
+		return NULL;
+	le = plan_service_named(live, f[1]);
+	ls = le != NULL ? plan_find(&le->servers, f[3]) : NULL;
+	/* A server that comes back (or that proxymgrd never had running)
+	 * starts afresh, as `set server ready` would have it: its line
+	 * would bring back the maint's stopped state too, for good when
+	 * it has no checks. */
+	if (!ns->disabled && (ls == NULL || ls->disabled))
+		return NULL;
+	if (ns->disabled)
+		admin |= SRV_ADMF_FMAINT;
+	sbuf_init(&sb);
+	for (size_t i = 0; i < nf; i++) {
+		if (i > 0)
+			sbuf_puts(&sb, " ");
+		if (i == 6)
+			sbuf_printf(&sb, "%ld", admin);
+		else
+			sbuf_puts(&sb, f[i]);
+	}
+	return sbuf_take(&sb);
+}
+
+char *
+plan_state_file(const char *dump, const struct snapshot *live,
+    const struct snapshot *next)
+{
+	struct sbuf out;
+	char *copy = xstrdup(dump != NULL ? dump : ""), *save = NULL, *line;
+	bool first = true;
+
+	sbuf_init(&out);
+	sbuf_puts(&out, "1\n");
+	for (line = strtok_r(copy, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (first) {
+			first = false;
+			if (strcmp(line, "1") != 0)
+				break;	/* not a version we know */
+			continue;
+		}
+		if (line[0] == '#') {
+			sbuf_printf(&out, "%s\n", line);
+			continue;
+		}
+		char *l = plan_state_line(line, live, next);
+		if (l != NULL) {
+			sbuf_printf(&out, "%s\n", l);
+			free(l);
+		}
+	}
+	free(copy);
+	return sbuf_take(&out);
+}

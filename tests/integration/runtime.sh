@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# Server changes without a reload, against a real HAProxy: servers leave,
+# return and are added over the runtime API while the same HAProxy pid
+# serves and traffic follows; what HAProxy cannot do at runtime reloads
+# (balance source, a new service, a refused command); health-check state
+# and an operator's maint survive a reload; 1,000 membership changes cause
+# no reload and leave HAProxy exactly as proxymgrd believes it is.
+# Ports 19800-19839.
+set -euo pipefail
+. "$PM_SRCDIR/tests/lib.sh"
+pm_setup
+PM_HAPROXY_EXTRA='  runtime_timeout_ms: 500' pm_write_pmconfig
+
+for i in 1 2 3 4; do
+	pm_start_httpd "b$i" "1981$i" >/dev/null || pm_fail "backend b$i"
+done
+hosts() { # hosts NAME PORT...: the host file of NAME lists these ports
+	local name=$1 p
+	shift
+	for p in "$@"; do echo "127.0.0.1:$p"; done | pm_write_atomic "$PM_TMP/$name.hosts"
+}
+service() { # service NAME PORT LISTEN_OPTIONS_JSON SERVER_OPTIONS_JSON
+	cat >"$PM_TMP/services/.$1.tmp" <<JSON
+{"type": "file", "file": "$PM_TMP/$1.hosts", "port": $2,
+ "listen_options": $3, "server_options": $4}
+JSON
+	mv "$PM_TMP/services/.$1.tmp" "$PM_TMP/services/$1.json"
+}
+hosts rr 19811 19812
+hosts src 19811
+service rr 19800 '["balance roundrobin"]' '["check inter 1000"]'
+service src 19801 '["balance source"]' '[]'
+pm_start_proxymgrd
+pm_expect_bodies http://127.0.0.1:19800/ "b1 b2"
+pm_expect_bodies http://127.0.0.1:19801/ "b1"
+
+rr=http://127.0.0.1:19800/
+pid=$(pm_hap_pid)
+reloads=$(pm_reload_count)
+same_pid() { pm_assert_eq "$pid" "$(pm_hap_pid)" "$1: HAProxy pid unchanged"; }
+
+# ---- roundrobin: leave, return, add, all at runtime ----------------------------
+
+hosts rr 19811
+pm_expect_bodies "$rr" "b1"
+same_pid "server removed"
+# (haproxy.cfg follows runtime changes within tens of milliseconds)
+pm_wait_for grep -qE 'server 127\.0\.0\.1_19812 127\.0\.0\.1:19812 id 2 .*disabled$' "$PM_TMP/run/haproxy.cfg" ||
+	pm_fail "the removed server is not kept as disabled in haproxy.cfg"
+pm_stats "show servers state rr" | awk '$4 == "127.0.0.1_19812" && $7 % 2 == 1 {f = 1} END {exit !f}' ||
+	pm_fail "HAProxy does not have the removed server in maint"
+pm_pass "a server leaves: maint in HAProxy, 'disabled' in haproxy.cfg"
+
+hosts rr 19811 19812
+pm_expect_bodies "$rr" "b1 b2"
+same_pid "server returned"
+pm_pass "a server returns: ready again, traffic follows"
+
+hosts rr 19811 19812 19813
+pm_expect_bodies "$rr" "b1 b2 b3"
+same_pid "server added"
+pm_wait_for grep -qE 'server 127\.0\.0\.1_19813 127\.0\.0\.1:19813 id 3 check inter 1000$' "$PM_TMP/run/haproxy.cfg" ||
+	pm_fail "the added server is not in haproxy.cfg with id 3"
+pm_stats "show servers state rr" | awk '$4 == "127.0.0.1_19813" && $3 == 3 {f = 1} END {exit !f}' ||
+	pm_fail "HAProxy's dynamic server has not id 3"
+pm_assert_eq "$reloads" "$(pm_reload_count)" "leave, return, add: no reload"
+pm_log_has 'runtime: [0-9]+ commands in [0-9.]+ ms, live [0-9.]+ ms after the change \(planned in [0-9.]+ ms\), servers added 1' ||
+	pm_fail "no log line for the runtime add"
+
+# ---- what must reload -------------------------------------------------------------
+
+hosts src 19811 19812
+pm_wait_reloads $((reloads + 1)) || pm_fail "balance source: no reload for a new server"
+pm_log_has 'reload [0-9]+: service src: new server 127\.0\.0\.1_19812, .*\[not-dynamic\]' ||
+	pm_fail "balance source: the reload does not say why"
+pm_wait_for grep -q 'server 127.0.0.1_19812 127.0.0.1:19812 id 2$' "$PM_TMP/run/haproxy.cfg" ||
+	pm_fail "balance source: new server not in haproxy.cfg"
+new_pid() { local p; p=$(pm_hap_pid) && [[ -n $p && $p != "$pid" ]]; }
+pm_wait_for new_pid || pm_fail "balance source: HAProxy pid did not change"
+pm_pass "balance source: a new server reloads, with the reason logged"
+pid=$(pm_hap_pid)
+reloads=$(pm_reload_count)
+pm_expect_bodies "$rr" "b1 b2 b3"
+
+hosts src 19812
+sleep 0.3
+pm_assert_eq "$reloads" "$(pm_reload_count)" "balance source: a server that leaves needs no reload"
+same_pid "balance source, server removed"
+
+# The retired server comes back along with a new one: a reload. The new
+# HAProxy must run it (not restore its maint's stopped state from the
+# state file: without checks nothing would ever bring it up).
+hosts src 19811 19812 19813
+pm_wait_reloads $((reloads + 1)) || pm_fail "balance source: no reload for a new server"
+up_19811() { pm_stats "show servers state src" | awk '$4 == "127.0.0.1_19811" && $6 == 2 && $7 % 2 == 0 {f = 1} END {exit !f}'; }
+pm_wait_for up_19811 || pm_fail "a server that returns with a reload is not running: $(pm_stats "show servers state src" | grep 19811)"
+pm_pass "a retired server that returns with a reload runs in the new HAProxy"
+
+# Reloads coalesce: 20 edits in ~0.3 s, each a new server in the balance
+# source backend (127.0.0.10-29, nothing listens), are a few reloads at
+# most: debounce_ms (10) and min_interval_ms (100) of the test config.
+reloads=$(pm_reload_count)
+burst=(127.0.0.1:19811 127.0.0.1:19812 127.0.0.1:19813)
+t0=$(pm__now_ms)
+for i in $(seq 10 29); do
+	burst+=("127.0.0.$i:19831")
+	printf '%s\n' "${burst[@]}" | pm_write_atomic "$PM_TMP/src.hosts"
+	sleep 0.015
+done
+t1=$(pm__now_ms)
+has_last() { grep -q 'server 127.0.0.29_19831 ' "$PM_TMP/run/haproxy.cfg"; }
+pm_wait_for has_last || pm_fail "the burst's last server never reached haproxy.cfg"
+sleep 0.3
+n=$(($(pm_reload_count) - reloads))
+max=$(((t1 - t0) / 100 + 2))
+((max < 20)) || pm_fail "the edits took $((t1 - t0)) ms: machine too slow to judge"
+((n >= 1 && n <= max)) || pm_fail "20 edits in $((t1 - t0)) ms gave $n reloads (expected 1 to $max)"
+pm_pass "20 edits that each need a reload, in $((t1 - t0)) ms: $n reloads"
+
+# Back to the three real servers: 20 retired at once, more than
+# max_disabled_servers (16): a reload, which keeps the 8 latest.
+reloads=$(pm_reload_count)
+hosts src 19811 19812 19813
+pm_wait_reloads $((reloads + 1)) || pm_fail "past max_disabled_servers: no reload"
+pm_log_has 'reload [0-9]+: service src: 20 retired servers, more than haproxy.max_disabled_servers \(16\) \[retired-bound\]' ||
+	pm_fail "past max_disabled_servers: the reload does not say why"
+n=$(awk '/^listen src/ {s = 1; next} /^[^ ]/ {s = 0} s && /disabled$/ {n++} END {print n + 0}' "$PM_TMP/run/haproxy.cfg")
+pm_assert_eq 8 "$n" "past max_disabled_servers, a reload keeps max_disabled_servers/2 retired servers"
+pid=$(pm_hap_pid)
+reloads=$(pm_reload_count)
+
+hosts hc 19813 19819 # 19819: nothing listens
+service hc 19802 '["balance roundrobin"]' '["check inter 300 fall 1 rise 1"]'
+pm_wait_reloads $((reloads + 1)) || pm_fail "new service: no reload"
+pm_log_has 'reload [0-9]+: service hc added \[services\]' || pm_fail "new service: reason not logged"
+pm_expect_bodies http://127.0.0.1:19802/ "b3"
+pm_pass "a new service reloads"
+
+# ---- state survives a reload ------------------------------------------------------
+
+# 127.0.0.1_19819 is down by its checks; 127.0.0.1_19813 is put into maint
+# by an operator. After a reload (the new service "hc2") the new HAProxy
+# has both at once, and the dead one's last change is not reset.
+down_19819() { pm_stats "show servers state hc" | awk '$4 == "127.0.0.1_19819" && $6 == 0 {f = 1} END {exit !f}'; }
+pm_wait_for down_19819 || pm_fail "the dead server never went down"
+pm_stats "set server hc/127.0.0.1_19813 state maint" >/dev/null
+pm_stats "show servers state hc" | awk '$4 == "127.0.0.1_19813" && $7 == 1 {f = 1} END {exit !f}' ||
+	pm_fail "operator maint not set"
+sleep 2.2
+pid=$(pm_hap_pid)
+reloads=$(pm_reload_count)
+hosts hc2 19814
+service hc2 19803 '[]' '[]'
+pm_wait_reloads $((reloads + 1)) || pm_fail "hc2: no reload"
+pm_wait_for new_pid || pm_fail "hc2: HAProxy pid did not change"
+state=$(pm_stats "show servers state hc")
+awk '$4 == "127.0.0.1_19819" && $6 == 0 && $10 >= 2 {f = 1} END {exit !f}' <<<"$state" ||
+	pm_fail "health state not carried over: $(grep 19819 <<<"$state")"
+awk '$4 == "127.0.0.1_19813" && $7 % 2 == 1 {f = 1} END {exit !f}' <<<"$state" ||
+	pm_fail "operator maint not carried over: $(grep 19813 <<<"$state")"
+codes=$(for i in 1 2 3 4 5 6; do pm_curl_body http://127.0.0.1:19802/ -o /dev/null -w '%{http_code} '; done)
+[[ $codes == "503 503 503 503 503 503 " ]] ||
+	pm_fail "hc: a server in maint or down takes traffic (HTTP codes: $codes)"
+pm_pass "health-check state (down for 2+ s) and an operator's maint survive a reload"
+pm_stats "set server hc/127.0.0.1_19813 state ready" >/dev/null
+pm_expect_bodies http://127.0.0.1:19802/ "b3"
+
+# ---- a refused command reloads, with the right config -----------------------------
+
+# 2.6.12 refuses 'cookie' on a dynamic server.
+hosts ck 19811
+service ck 19804 '["balance roundrobin"]' '["cookie c1"]'
+pm_expect_bodies http://127.0.0.1:19804/ "b1"
+pid=$(pm_hap_pid)
+reloads=$(pm_reload_count)
+hosts ck 19811 19812
+pm_wait_reloads $((reloads + 1)) || pm_fail "refused command: no reload"
+pm_log_has "runtime: 'add server ck/127\.0\.0\.1_19812 127\.0\.0\.1:19812 id 2 cookie c1' got ''cookie' option is not accepted" ||
+	pm_fail "refused command: the refusal is not logged"
+pm_log_has 'reload [0-9]+: runtime command failed: .* \[refused\]' ||
+	pm_fail "refused command: the reload does not say why"
+grep -q 'server 127.0.0.1_19812 127.0.0.1:19812 id 2 cookie c1$' "$PM_TMP/run/haproxy.cfg" ||
+	pm_fail "refused command: the reload's haproxy.cfg lacks the server"
+pm_expect_bodies http://127.0.0.1:19804/ "b1 b2"
+pm_pass "a refused runtime command turns into a reload that serves the change"
+
+# ---- 1,000 membership changes, zero reloads ---------------------------------------
+
+# Two services, each with a pool of 8 servers (127.0.0.1-8, nothing
+# listening, no checks); 125 rounds flip 4 servers of each, one host-file
+# write per service and round, 40 ms apart (the file watcher lets writes
+# settle for 20 ms): 1,000 server membership changes in all. Then both
+# are set to real backends: what HAProxy reports must be exactly that.
+hosts m1 19811
+hosts m2 19812
+service m1 19805 '["balance roundrobin"]' '[]'
+service m2 19806 '["balance leastconn"]' '[]'
+pm_expect_bodies http://127.0.0.1:19805/ "b1"
+pm_expect_bodies http://127.0.0.1:19806/ "b2"
+pid=$(pm_hap_pid)
+reloads=$(pm_reload_count)
+# membership_done: servers added + retired + returned so far (SIGUSR1).
+membership_done() {
+	local n
+	n=$(grep -c 'counters: ' "$PM_TMP/proxymgrd.log" || true)
+	kill -USR1 "$PM_PID"
+	counters_logged() { (($(grep -c 'counters: ' "$PM_TMP/proxymgrd.log") > $1)); }
+	pm_wait_for counters_logged "$n" || pm_fail "SIGUSR1: no counters line"
+	grep -o 'servers added [0-9]*, retired [0-9]*, returned [0-9]*' "$PM_TMP/proxymgrd.log" |
+		tail -n 1 | awk '{print $3 + $5 + $7}' | tr -d ,
+}
+declare -A in1=() in2=()
+changes=0
+RANDOM=7
+write_pool() { # write_pool FILE ASSOC_NAME REAL_PORT
+	local -n set=$2
+	{
+		echo "127.0.0.1:$3"
+		for k in "${!set[@]}"; do echo "127.0.0.$k:19830"; done
+	} | pm_write_atomic "$PM_TMP/$1.hosts"
+}
+done0=$(membership_done)
+t0=$(pm__now_ms)
+for ((round = 0; round < 125; round++)); do
+	for set in in1 in2; do
+		declare -n s=$set
+		a=$((RANDOM % 8))
+		for d in 0 1 3 5; do
+			k=$(((a + d) % 8 + 1))
+			if [[ -n ${s[$k]:-} ]]; then unset "s[$k]"; else s[$k]=1; fi
+			changes=$((changes + 1))
+		done
+		unset -n s
+	done
+	write_pool m1 in1 19811
+	write_pool m2 in2 19812
+	sleep 0.04
+	(($(pm__now_ms) - t0 < 60000)) || pm_fail "the churn loop took over 60 s"
+done
+t1=$(pm__now_ms)
+in1=() in2=()
+write_pool m1 in1 19813
+write_pool m2 in2 19814
+pm_expect_bodies http://127.0.0.1:19805/ "b3"
+pm_expect_bodies http://127.0.0.1:19806/ "b4"
+applied=$(($(membership_done) - done0))
+# A write that lands within another's settle time merges with it: allow
+# a few, but most changes must have reached HAProxy one by one.
+((applied >= changes * 8 / 10)) ||
+	pm_fail "only $applied of $changes membership changes reached HAProxy separately"
+pm_assert_eq "$reloads" "$(pm_reload_count)" \
+	"$changes membership changes in $((t1 - t0)) ms ($applied applied by HAProxy): no reload"
+same_pid "$changes membership changes"
+for svc in m1 m2; do
+	active=$(pm_stats "show servers state $svc" | awk '$1 ~ /^[0-9]+$/ && NF > 20 && $7 % 2 == 0 {print $4}' | sort | tr '\n' ' ')
+	[[ $active == "127.0.0.1_1981"[34]" " ]] ||
+		pm_fail "$svc: HAProxy's active servers are '$active'"
+done
+pm_pass "after the churn, HAProxy's active servers are exactly the wanted ones"
+
+# ---- a HAProxy that does not answer reloads ------------------------------------
+
+# SIGSTOP: the stats socket still accepts, nothing answers. The change
+# must go live through a reload (the new HAProxy takes the socket and the
+# held listeners); the stopped one drains once it runs again.
+pid=$(pm_hap_pid)
+reloads=$(pm_reload_count)
+kill -STOP "$pid"
+cont_old() { kill -CONT "$pid" 2>/dev/null || true; }
+trap 'cont_old; pm__cleanup' EXIT
+hosts m1 19813 19814
+pm_wait_reloads $((reloads + 1)) || { cont_old; pm_fail "a HAProxy that does not answer: no reload"; }
+pm_log_has 'runtime: no complete answer within the timeout .*reloading instead' ||
+	{ cont_old; pm_fail "the runtime timeout is not logged"; }
+pm_log_has 'reload [0-9]+: runtime command failed: .* \[no-answer\]' ||
+	{ cont_old; pm_fail "the reload does not say why"; }
+pm_expect_bodies http://127.0.0.1:19805/ "b3 b4"
+cont_old
+trap pm__cleanup EXIT
+pm_pass "a HAProxy that does not answer on its socket: the change goes live by a reload"
+
+kill -USR1 "$PM_PID"
+pm_wait_for pm_log_has 'counters: runtime batches [1-9][0-9]*, commands [0-9]+, failed batches 1;' ||
+	pm_fail "SIGUSR1: no counters line"
+pm_log_has 'reloads [0-9]+ \(start 1, services [0-9]+, .*refused 1, no-answer 1,' ||
+	pm_fail "SIGUSR1: reloads by reason not as expected"
+pm_pass "SIGUSR1 logs the counters: $(grep -o 'counters: .*' "$PM_TMP/proxymgrd.log" | tail -n 1)"
+
+pm_stop_proxymgrd
+pm_assert_eq 0 "$PM_RC" "proxymgrd exits 0"

@@ -1,0 +1,585 @@
+/* Unit tests for the planner (src/haproxy/planner.c) and the id and
+ * retired-server bookkeeping it relies on (snapshot_carry): which changes
+ * are runtime commands, with which expected replies, and which reload,
+ * for which reason; and the server-state file handed to a new HAProxy. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "haproxy/listener.h"
+#include "haproxy/planner.h"
+#include "pmconfig.h"
+#include "server.h"
+#include "service.h"
+#include "snapshot.h"
+#include "util.h"
+
+#define RR	"\"listen_options\": [\"balance roundrobin\"]"
+#define CHECK	"\"server_options\": [\"check inter 2000\"]"
+
+struct svc {
+	const char	*name;
+	int		 port;
+	const char	*extra;		/* more JSON keys, or NULL */
+	const char	*servers;	/* "1.2.3.4:80 5.6.7.8:80" */
+};
+
+static struct pm_config *
+config(const char *yml)
+{
+	struct pm_config *cfg = NULL;
+	char *err = NULL;
+
+	if (pmconfig_parse(yml, strlen(yml), "test.yml", &cfg, &err) != 0)
+		fail_msg("config: %s", err);
+	return cfg;
+}
+
+/* The next snapshot as model_snapshot builds it: desired servers, carried
+ * from live. */
+static struct snapshot *
+build(const struct pm_config *cfg, const struct snapshot *live, bool trim,
+    const struct svc *svcs, size_t n)
+{
+	struct snapshot *s = snapshot_new();
+
+	for (size_t i = 0; i < n; i++) {
+		char *json = xasprintf("{\"type\": \"static\", \"port\": %d, "
+		    "\"servers\": []%s%s}", svcs[i].port,
+		    svcs[i].extra ? ", " : "", svcs[i].extra ? svcs[i].extra :
+		    "");
+		struct service_def *def = NULL;
+		struct listener *l = NULL;
+		struct server_list list;
+		char *err = NULL, *copy, *tok, *save = NULL;
+
+		if (svcdef_parse(svcs[i].name, json, strlen(json), "test",
+		    &def, &err) != 0)
+			fail_msg("%s: %s", json, err);
+		free(json);
+		srvlist_init(&list);
+		copy = xstrdup(svcs[i].servers);
+		for (tok = strtok_r(copy, " ", &save); tok != NULL;
+		    tok = strtok_r(NULL, " ", &save)) {
+			char *colon = strrchr(tok, ':');
+			int w = 0;
+			char *at = strchr(tok, '@');
+			if (at != NULL) {
+				*at = '\0';
+				w = atoi(at + 1);
+			}
+			*colon = '\0';
+			srvlist_add_weighted(&list, tok, atoi(colon + 1), w);
+		}
+		free(copy);
+		srvlist_finish(&list);
+		assert_int_equal(listener_acquire("127.0.0.1", svcs[i].port, &l,
+		    &err), 0);
+		struct snapshot_service *e = snapshot_add(s, def, &list, l);
+		snapshot_carry(e, snapshot_find(live, svcs[i].name), trim,
+		    cfg->max_disabled_servers);
+		listener_release(l);
+		svcdef_unref(def);
+		srvlist_free(&list);
+	}
+	snapshot_render(s, cfg);
+	return s;
+}
+
+static const struct server *
+srv(const struct snapshot *s, const char *svc, const char *name)
+{
+	const struct snapshot_service *e = snapshot_find(s, svc);
+
+	assert_non_null(e);
+	for (size_t i = 0; i < e->servers.n; i++)
+		if (strcmp(e->servers.v[i].name, name) == 0)
+			return &e->servers.v[i];
+	return NULL;
+}
+
+static void
+assert_cmds(const struct plan *p, const char *const *want)
+{
+	size_t n = 0;
+
+	while (want[2 * n] != NULL)
+		n++;
+	if (p->why != NULL)
+		fail_msg("reload planned: %s", p->why);
+	for (size_t i = 0; i < n && i < p->n; i++) {
+		assert_string_equal(p->v[i].cmd, want[2 * i]);
+		assert_string_equal(p->v[i].expect, want[2 * i + 1]);
+	}
+	assert_int_equal(p->n, n);
+}
+
+static void
+assert_reload(const struct plan *p, enum plan_reason r, const char *part)
+{
+	if (p->why == NULL)
+		fail_msg("no reload planned (%zu commands)", p->n);
+	if (strstr(p->why, part) == NULL)
+		fail_msg("reload reason '%s' lacks '%s'", p->why, part);
+	assert_int_equal(p->reason, r);
+	assert_int_equal(p->n, 0);
+}
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	listener_set_placeholder(true);
+	return 0;
+}
+
+/* ---- snapshot_carry: ids and retired servers ---- */
+
+static void
+test_carry_ids(void **state)
+{
+	struct pm_config *cfg = config("");
+	struct svc a = { "web", 8000, RR, "10.0.0.2:80 10.0.0.1:80" };
+	struct svc b = { "web", 8000, RR, "10.0.0.3:80 10.0.0.2:80" };
+	struct svc c = { "web", 8000, RR,
+	    "10.0.0.1:80 10.0.0.2:80 10.0.0.3:80 10.0.0.4:80" };
+	struct snapshot *s1, *s2, *s3;
+
+	(void)state;
+	s1 = build(cfg, NULL, false, &a, 1);
+	assert_int_equal(srv(s1, "web", "10.0.0.1_80")->id, 1);
+	assert_int_equal(srv(s1, "web", "10.0.0.2_80")->id, 2);
+	assert_non_null(strstr(s1->text, "server 10.0.0.1_80 10.0.0.1:80 id 1\n"));
+
+	/* .1 leaves: kept, disabled, same id; .3 is new: id 3. */
+	s2 = build(cfg, s1, false, &b, 1);
+	assert_int_equal(snapshot_find(s2, "web")->servers.n, 3);
+	assert_true(srv(s2, "web", "10.0.0.1_80")->disabled);
+	assert_int_equal(srv(s2, "web", "10.0.0.1_80")->id, 1);
+	assert_false(srv(s2, "web", "10.0.0.2_80")->disabled);
+	assert_int_equal(srv(s2, "web", "10.0.0.2_80")->id, 2);
+	assert_int_equal(srv(s2, "web", "10.0.0.3_80")->id, 3);
+	assert_non_null(strstr(s2->text,
+	    "server 10.0.0.1_80 10.0.0.1:80 id 1 disabled\n"));
+
+	/* .1 comes back with its id; .4 gets 4, never a reused one. */
+	s3 = build(cfg, s2, false, &c, 1);
+	assert_false(srv(s3, "web", "10.0.0.1_80")->disabled);
+	assert_int_equal(srv(s3, "web", "10.0.0.1_80")->id, 1);
+	assert_int_equal(srv(s3, "web", "10.0.0.4_80")->id, 4);
+	assert_int_equal(snapshot_find(s3, "web")->servers.n, 4);
+	snapshot_free(s1);
+	snapshot_free(s2);
+	snapshot_free(s3);
+	pmconfig_free(cfg);
+}
+
+/* No servers, now and before (a DNS name never resolved): nothing to
+ * sort, nothing to plan (UBSan once caught a qsort of NULL here). */
+static void
+test_carry_empty(void **state)
+{
+	struct pm_config *cfg = config("");
+	struct svc a = { "dns", 8009, RR, "" };
+	struct snapshot *s1, *s2;
+	struct plan p;
+
+	(void)state;
+	s1 = build(cfg, NULL, false, &a, 1);
+	s2 = build(cfg, s1, false, &a, 1);
+	assert_int_equal(snapshot_find(s2, "dns")->servers.n, 0);
+	assert_true(snapshot_same(s1, s2));
+	plan_build(&p, s1, s2, cfg);
+	assert_null(p.why);
+	assert_int_equal(p.n, 0);
+	plan_free(&p);
+	snapshot_free(s1);
+	snapshot_free(s2);
+	pmconfig_free(cfg);
+}
+
+/* Several servers retired at once are each kept once (a lookup among
+ * the appended ones once let a wanted server in twice). */
+static void
+test_carry_many_retired(void **state)
+{
+	struct pm_config *cfg = config("haproxy:\n  max_disabled_servers: 4\n");
+	struct svc a = { "web", 8000, RR,
+	    "10.0.0.1:80 10.0.0.2:80 10.0.0.3:80 10.0.0.4:80 10.0.0.5:80" };
+	struct svc b = { "web", 8000, RR, "10.0.0.5:80" };
+	struct svc c = { "web", 8000, RR, "10.0.0.4:80" };
+	struct snapshot *s1, *s2, *s3, *s4;
+	const struct snapshot_service *e;
+
+	(void)state;
+	s1 = build(cfg, NULL, false, &a, 1);
+	s2 = build(cfg, s1, false, &b, 1);
+	e = snapshot_find(s2, "web");
+	assert_int_equal(e->servers.n, 5);
+	assert_int_equal(snapshot_disabled_count(e), 4);
+	for (size_t i = 1; i < e->servers.n; i++)
+		assert_true(strcmp(e->servers.v[i - 1].name,
+		    e->servers.v[i].name) < 0);
+	s3 = build(cfg, s2, false, &c, 1);
+	e = snapshot_find(s3, "web");
+	assert_int_equal(e->servers.n, 5);
+	assert_false(srv(s3, "web", "10.0.0.4_80")->disabled);
+	assert_true(srv(s3, "web", "10.0.0.5_80")->disabled);
+	/* A reload keeps max_disabled_servers/2 = 2, the latest retired:
+	 * .5 (retired last), then one of the four retired together. */
+	s4 = build(cfg, s3, true, &c, 1);
+	e = snapshot_find(s4, "web");
+	assert_int_equal(snapshot_disabled_count(e), 2);
+	assert_non_null(srv(s4, "web", "10.0.0.5_80"));
+	assert_false(srv(s4, "web", "10.0.0.4_80")->disabled);
+	snapshot_free(s1);
+	snapshot_free(s2);
+	snapshot_free(s3);
+	snapshot_free(s4);
+	pmconfig_free(cfg);
+}
+
+/* ---- plan_build: runtime commands ---- */
+
+static void
+test_plan_runtime(void **state)
+{
+	struct pm_config *cfg = config("");
+	struct svc a = { "web", 8000, RR ", " CHECK, "10.0.0.1:80 10.0.0.2:80" };
+	struct svc b = { "web", 8000, RR ", " CHECK, "10.0.0.2:80 10.0.0.3:80@5" };
+	struct svc c = { "web", 8000, RR ", " CHECK,
+	    "10.0.0.1:80 10.0.0.2:80@7 10.0.0.3:80@5" };
+	struct snapshot *s1, *s2, *s3;
+	struct plan p;
+	static const char *const want2[] = {
+		"add server web/10.0.0.3_80 10.0.0.3:80 id 3 weight 5 "
+		    "check inter 2000", "New server registered.",
+		"enable server web/10.0.0.3_80", "",
+		"enable health web/10.0.0.3_80", "",
+		"set server web/10.0.0.1_80 state maint", "",
+		NULL,
+	};
+	static const char *const want3[] = {
+		"set server web/10.0.0.1_80 state ready", "",
+		"set weight web/10.0.0.2_80 7", "",
+		NULL,
+	};
+
+	(void)state;
+	s1 = build(cfg, NULL, false, &a, 1);
+	s2 = build(cfg, s1, false, &b, 1);
+	plan_build(&p, s1, s2, cfg);
+	assert_cmds(&p, want2);
+	assert_int_equal(p.servers_added, 1);
+	assert_int_equal(p.servers_retired, 1);
+	assert_int_equal(p.reason, PLAN_RUNTIME);
+	plan_free(&p);
+
+	s3 = build(cfg, s2, false, &c, 1);
+	plan_build(&p, s2, s3, cfg);
+	assert_cmds(&p, want3);
+	assert_int_equal(p.servers_returned, 1);
+	plan_free(&p);
+	snapshot_free(s1);
+	snapshot_free(s2);
+	snapshot_free(s3);
+	pmconfig_free(cfg);
+}
+
+/* A weight in server_options wins over the discovered one (it comes
+ * last on the server line): a changed SRV weight changes nothing. */
+static void
+test_plan_fixed_weight(void **state)
+{
+	struct pm_config *cfg = config("");
+	struct svc a = { "w", 8008, RR ", \"server_options\": [\"weight 10\"]",
+	    "10.0.0.1:80@5" };
+	struct svc b = { "w", 8008, RR ", \"server_options\": [\"weight 10\"]",
+	    "10.0.0.1:80@7" };
+	struct snapshot *s1, *s2;
+	struct plan p;
+
+	(void)state;
+	s1 = build(cfg, NULL, false, &a, 1);
+	s2 = build(cfg, s1, false, &b, 1);
+	plan_build(&p, s1, s2, cfg);
+	assert_null(p.why);
+	assert_int_equal(p.n, 0);
+	plan_free(&p);
+	snapshot_free(s1);
+	snapshot_free(s2);
+	pmconfig_free(cfg);
+}
+
+/* balance source: servers leave and return at runtime, but a new one
+ * needs a reload; with hash-type consistent it does not. */
+static void
+test_plan_not_dynamic(void **state)
+{
+	struct pm_config *cfg = config("");
+	struct svc a = { "s", 8001, "\"listen_options\": [\"balance source\"]",
+	    "10.0.0.1:80 10.0.0.2:80" };
+	struct svc b = { "s", 8001, "\"listen_options\": [\"balance source\"]",
+	    "10.0.0.2:80" };
+	struct svc c = { "s", 8001, "\"listen_options\": [\"balance source\"]",
+	    "10.0.0.1:80 10.0.0.2:80 10.0.0.3:80" };
+	struct svc d = { "s", 8001, "\"listen_options\": [\"balance source\", "
+	    "\"hash-type consistent\"]", "10.0.0.1:80 10.0.0.2:80" };
+	struct svc e = { "s", 8001, "\"listen_options\": [\"balance source\", "
+	    "\"hash-type consistent\"]", "10.0.0.1:80 10.0.0.2:80 10.0.0.3:80" };
+	struct snapshot *s1, *s2, *s3, *s4, *s5;
+	struct plan p;
+	static const char *const want[] = {
+		"set server s/10.0.0.1_80 state maint", "", NULL };
+
+	(void)state;
+	s1 = build(cfg, NULL, false, &a, 1);
+	s2 = build(cfg, s1, false, &b, 1);
+	plan_build(&p, s1, s2, cfg);
+	assert_cmds(&p, want);
+	plan_free(&p);
+	s3 = build(cfg, s1, false, &c, 1);
+	plan_build(&p, s1, s3, cfg);
+	assert_reload(&p, PLAN_NOT_DYNAMIC, "balance algorithm");
+	plan_free(&p);
+	s4 = build(cfg, NULL, false, &d, 1);
+	s5 = build(cfg, s4, false, &e, 1);
+	plan_build(&p, s4, s5, cfg);
+	assert_null(p.why);
+	assert_int_equal(p.n, 2);
+	plan_free(&p);
+	snapshot_free(s1);
+	snapshot_free(s2);
+	snapshot_free(s3);
+	snapshot_free(s4);
+	snapshot_free(s5);
+	pmconfig_free(cfg);
+}
+
+static void
+test_plan_hostname(void **state)
+{
+	struct pm_config *cfg = config("");
+	struct svc a = { "w", 8002, RR, "10.0.0.1:80" };
+	struct svc b = { "w", 8002, RR, "10.0.0.1:80 backend.example:80" };
+	struct snapshot *s1, *s2;
+	struct plan p;
+
+	(void)state;
+	s1 = build(cfg, NULL, false, &a, 1);
+	s2 = build(cfg, s1, false, &b, 1);
+	plan_build(&p, s1, s2, cfg);
+	assert_reload(&p, PLAN_NOT_DYNAMIC, "host name");
+	plan_free(&p);
+	snapshot_free(s1);
+	snapshot_free(s2);
+	pmconfig_free(cfg);
+}
+
+static void
+test_plan_reloads(void **state)
+{
+	struct pm_config *cfg = config("");
+	struct pm_config *cfg2 = config("haproxy:\n  global: [\"maxconn 10\"]\n");
+	struct pm_config *off = config("haproxy:\n  runtime_api: false\n");
+	struct svc one[] = { { "a", 8003, RR, "10.0.0.1:80" } };
+	struct svc two[] = { { "a", 8003, RR, "10.0.0.1:80" },
+	    { "b", 8004, RR, "10.0.0.1:80" } };
+	struct svc port[] = { { "a", 8005, RR, "10.0.0.1:80" } };
+	struct svc lo[] = { { "a", 8003, "\"listen_options\": [\"balance "
+	    "leastconn\"]", "10.0.0.1:80" } };
+	struct svc so[] = { { "a", 8003, RR ", " CHECK, "10.0.0.1:80" } };
+	struct svc more[] = { { "a", 8003, RR, "10.0.0.1:80 10.0.0.2:80" } };
+	struct snapshot *s1, *s;
+	struct plan p;
+
+	(void)state;
+	s1 = build(cfg, NULL, false, one, 1);
+	plan_build(&p, NULL, s1, cfg);
+	assert_reload(&p, PLAN_START, "start");
+	plan_free(&p);
+
+	s = build(cfg, s1, false, two, 2);
+	plan_build(&p, s1, s, cfg);
+	assert_reload(&p, PLAN_SERVICES, "service b added");
+	plan_free(&p);
+	plan_build(&p, s, s1, cfg);
+	assert_reload(&p, PLAN_SERVICES, "service b removed");
+	plan_free(&p);
+	snapshot_free(s);
+
+	s = build(cfg, s1, false, port, 1);
+	plan_build(&p, s1, s, cfg);
+	assert_reload(&p, PLAN_DEFINITION, "port");
+	plan_free(&p);
+	snapshot_free(s);
+
+	s = build(cfg, s1, false, lo, 1);
+	plan_build(&p, s1, s, cfg);
+	assert_reload(&p, PLAN_DEFINITION, "listen_options");
+	plan_free(&p);
+	snapshot_free(s);
+
+	s = build(cfg, s1, false, so, 1);
+	plan_build(&p, s1, s, cfg);
+	assert_reload(&p, PLAN_DEFINITION, "server_options");
+	plan_free(&p);
+	snapshot_free(s);
+
+	s = build(cfg2, s1, false, one, 1);
+	plan_build(&p, s1, s, cfg2);
+	assert_reload(&p, PLAN_SETTINGS, "settings");
+	plan_free(&p);
+	snapshot_free(s);
+
+	s = build(off, s1, false, more, 1);
+	plan_build(&p, s1, s, off);
+	assert_reload(&p, PLAN_FORCED, "runtime_api");
+	plan_free(&p);
+	snapshot_free(s);
+
+	snapshot_free(s1);
+	pmconfig_free(cfg);
+	pmconfig_free(cfg2);
+	pmconfig_free(off);
+}
+
+/* Past max_disabled_servers retired servers in a backend: reload. */
+static void
+test_plan_retired_bound(void **state)
+{
+	struct pm_config *cfg = config("haproxy:\n  max_disabled_servers: 1\n");
+	struct svc a = { "w", 8006, RR, "10.0.0.1:80 10.0.0.2:80 10.0.0.3:80" };
+	struct svc b = { "w", 8006, RR, "10.0.0.2:80 10.0.0.3:80" };
+	struct svc c = { "w", 8006, RR, "10.0.0.3:80" };
+	struct snapshot *s1, *s2, *s3;
+	struct plan p;
+
+	(void)state;
+	s1 = build(cfg, NULL, false, &a, 1);
+	s2 = build(cfg, s1, false, &b, 1);
+	plan_build(&p, s1, s2, cfg);
+	assert_null(p.why);
+	plan_free(&p);
+	s3 = build(cfg, s2, false, &c, 1);
+	plan_build(&p, s2, s3, cfg);
+	assert_reload(&p, PLAN_RETIRED, "max_disabled_servers");
+	plan_free(&p);
+	snapshot_free(s1);
+	snapshot_free(s2);
+	snapshot_free(s3);
+	pmconfig_free(cfg);
+}
+
+static void
+test_backend_dynamic(void **state)
+{
+	char *none[] = { NULL };
+	char *rr[] = { "balance roundrobin", NULL };
+	char *src[] = { "balance source", NULL };
+	char *srcc[] = { "balance source", "hash-type consistent sdbm", NULL };
+	char *hdr[] = { "balance hdr(host)", NULL };
+	char *rnd[] = { "balance random(2)", NULL };
+	char *srr[] = { "balance static-rr", NULL };
+	char *ds[] = { "default-server inter 1s", NULL };
+	char *both[] = { "balance source", "balance leastconn", NULL };
+	const char *why = NULL;
+
+	(void)state;
+	assert_true(plan_backend_dynamic(none, none, &why));
+	assert_true(plan_backend_dynamic(none, rr, &why));
+	assert_false(plan_backend_dynamic(none, src, &why));
+	assert_true(plan_backend_dynamic(none, srcc, &why));
+	assert_false(plan_backend_dynamic(none, hdr, &why));
+	assert_true(plan_backend_dynamic(none, rnd, &why));
+	assert_false(plan_backend_dynamic(none, srr, &why));
+	assert_false(plan_backend_dynamic(none, ds, &why));
+	assert_non_null(strstr(why, "default-server"));
+	assert_false(plan_backend_dynamic(ds, rr, &why));
+	/* defaults apply unless the section says otherwise */
+	assert_false(plan_backend_dynamic(src, none, &why));
+	assert_true(plan_backend_dynamic(src, rr, &why));
+	assert_true(plan_backend_dynamic(none, both, &why));
+}
+
+/* ---- the server-state file ---- */
+
+#define HDR "# be_id be_name srv_id srv_name srv_addr srv_op_state " \
+	"srv_admin_state srv_uweight srv_iweight srv_time_since_last_change " \
+	"srv_check_status srv_check_result srv_check_health srv_check_state " \
+	"srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port " \
+	"srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr " \
+	"srv_agent_port\n"
+#define LINE(srv, addr, admin, port) "3 w " srv " " addr " 2 " admin \
+	" 1 1 5 6 3 4 6 0 0 1 - " port " - 0 0 - - 0\n"
+
+static void
+test_state_file(void **state)
+{
+	struct pm_config *cfg = config("");
+	/* live: .1 up, .2 retired (disabled), .3 up, .4 up */
+	struct svc l0 = { "w", 8007, RR,
+	    "10.0.0.1:80 10.0.0.2:80 10.0.0.3:80 10.0.0.4:80" };
+	struct svc l1 = { "w", 8007, RR, "10.0.0.1:80 10.0.0.3:80 10.0.0.4:80" };
+	/* next: .1 up, .2 back, .3 and .4 retired, .5 new */
+	struct svc n1 = { "w", 8007, RR, "10.0.0.1:80 10.0.0.2:80 10.0.0.5:80" };
+	struct snapshot *s0, *live, *next;
+	char *out;
+	const char *dump = "1\n" HDR
+	    LINE("1 10.0.0.1_80", "10.0.0.1", "1", "80")	/* operator maint */
+	    LINE("2 10.0.0.2_80", "10.0.0.2", "5", "80")	/* retired by us */
+	    LINE("3 10.0.0.3_80", "10.0.0.3", "0", "80")	/* retired now */
+	    LINE("4 10.0.0.4_80", "10.0.0.4", "0", "81")	/* port differs */
+	    LINE("9 gone_80", "10.0.0.9", "0", "80")		/* not in next */
+	    "3 other 1 x 10.0.0.1 2 0 1 1 5 6 3 4 6 0 0 1 - 80 - 0 0 - - 0\n";
+
+	(void)state;
+	s0 = build(cfg, NULL, false, &l0, 1);
+	live = build(cfg, s0, false, &l1, 1);
+	next = build(cfg, live, false, &n1, 1);
+	out = plan_state_file(dump, live, next);
+	/* .1 as it was (an operator's maint), .2 (back) starts afresh, .3
+	 * (retired now) gets the maint flag, .4 (port) and the rest go. */
+	assert_string_equal(out, "1\n" HDR
+	    LINE("1 10.0.0.1_80", "10.0.0.1", "1", "80")
+	    LINE("3 10.0.0.3_80", "10.0.0.3", "1", "80"));
+	free(out);
+	out = plan_state_file("2\nwhatever\n", live, next);
+	assert_string_equal(out, "1\n");
+	free(out);
+	out = plan_state_file(NULL, live, next);
+	assert_string_equal(out, "1\n");
+	free(out);
+	snapshot_free(s0);
+	snapshot_free(live);
+	snapshot_free(next);
+	pmconfig_free(cfg);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_carry_ids),
+		cmocka_unit_test(test_carry_empty),
+		cmocka_unit_test(test_carry_many_retired),
+		cmocka_unit_test(test_plan_runtime),
+		cmocka_unit_test(test_plan_fixed_weight),
+		cmocka_unit_test(test_plan_not_dynamic),
+		cmocka_unit_test(test_plan_hostname),
+		cmocka_unit_test(test_plan_reloads),
+		cmocka_unit_test(test_plan_retired_bound),
+		cmocka_unit_test(test_backend_dynamic),
+		cmocka_unit_test(test_state_file),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, NULL);
+}
