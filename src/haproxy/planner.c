@@ -74,14 +74,32 @@ plan_add(struct plan *p, const char *expect, const char *fmt, ...)
 	p->n++;
 }
 
+/* Retirements wait in their own list until plan_build puts them last. */
+static void
+plan_add_retirement(struct plan *p, const char *be, const char *server)
+{
+	p->retire = xrealloc(p->retire, (p->nretire + 1) * sizeof(*p->retire));
+	p->retire[p->nretire].cmd = xasprintf("set server %s/%s state maint",
+	    be, server);
+	p->retire[p->nretire].expect = xstrdup("");
+	p->nretire++;
+}
+
+static void
+plan_cmds_free(struct plan_cmd *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].cmd);
+		free(v[i].expect);
+	}
+	free(v);
+}
+
 void
 plan_free(struct plan *p)
 {
-	for (size_t i = 0; i < p->n; i++) {
-		free(p->v[i].cmd);
-		free(p->v[i].expect);
-	}
-	free(p->v);
+	plan_cmds_free(p->v, p->n);
+	plan_cmds_free(p->retire, p->nretire);
 	free(p->why);
 	memset(p, 0, sizeof(*p));
 }
@@ -134,17 +152,24 @@ bool
 plan_backend_dynamic(char *const *defaults, char *const *listen_options,
     const char **why)
 {
+	if (plan_last(defaults, listen_options, "default-server") != NULL) {
+		*why = "a default-server line (dynamic servers do not inherit "
+		    "it)";
+		return false;
+	}
+	return plan_algorithm_dynamic(defaults, listen_options, why);
+}
+
+bool
+plan_algorithm_dynamic(char *const *defaults, char *const *listen_options,
+    const char **why)
+{
 	static const char *const dynamic[] = { "roundrobin", "leastconn",
 	    "first", "random", NULL };
 	static const char *const hashed[] = { "source", "uri", "url_param",
 	    "hdr", "rdp-cookie", "hash", NULL };
 	const char *balance, *hash;
 
-	if (plan_last(defaults, listen_options, "default-server") != NULL) {
-		*why = "a default-server line (dynamic servers do not inherit "
-		    "it)";
-		return false;
-	}
 	balance = plan_last(defaults, listen_options, "balance");
 	if (balance == NULL)
 		return true;	/* roundrobin */
@@ -182,6 +207,23 @@ plan_has_word(char *const *opts, const char *w)
 		}
 	}
 	return false;
+}
+
+/* The first server keyword that HAProxy 2.6.12's `add server` refuses
+ * (checked against it; "enabled" it takes but can leave the backend with
+ * no active server), or NULL. Such a server needs a reload. */
+static const char *
+plan_refused_keyword(char *const *server_options)
+{
+	static const char *const refused[] = { "enabled", "cookie",
+	    "resolvers", "init-addr", "resolve-prefer", "resolve-net",
+	    "resolve-opts", "redir", "max-reuse", "socks4", "namespace",
+	    "log-proto", "proto", "track", NULL };
+
+	for (size_t i = 0; refused[i] != NULL; i++)
+		if (plan_has_word(server_options, refused[i]))
+			return refused[i];
+	return NULL;
 }
 
 static bool
@@ -232,13 +274,16 @@ plan_find(const struct server_list *l, const char *name)
 	return NULL;
 }
 
-/* New, returned and reweighted servers first, retirements last: a
- * backend never runs short while one server replaces another. */
+/* New, returned and reweighted servers go in the first phase,
+ * retirements in the second, sent only once every reply of the first was
+ * right: HAProxy runs each command whatever became of the one before, so
+ * a refused add would otherwise leave a backend with its only server in
+ * maint. */
 static void
 plan_service(struct plan *p, const struct snapshot_service *l,
     const struct snapshot_service *n, const struct pm_config *cfg)
 {
-	const char *be = n->def->name, *why = NULL;
+	const char *be = n->def->name, *why = NULL, *kw;
 	char addr[300];
 	bool dynamic = plan_backend_dynamic(cfg->defaults,
 	    n->def->listen_options, &why);
@@ -280,10 +325,12 @@ plan_service(struct plan *p, const struct snapshot_service *l,
 				    "resolves only at start", be, ns->name);
 				continue;
 			}
-			if (plan_has_word(n->def->server_options, "enabled")) {
+			if ((kw = plan_refused_keyword(
+			    n->def->server_options)) != NULL) {
 				plan_reload(p, PLAN_NOT_DYNAMIC, "service %s: new "
-				    "server %s, and server_options has "
-				    "'enabled'", be, ns->name);
+				    "server %s, and server_options has '%s', "
+				    "which add server refuses", be, ns->name,
+				    kw);
 				continue;
 			}
 			struct sbuf sb;
@@ -312,17 +359,26 @@ plan_service(struct plan *p, const struct snapshot_service *l,
 		}
 		/* A weight in server_options comes last on the line and
 		 * wins over the discovered one: nothing to change then. */
-		if (ls->weight != ns->weight && !fixed_weight)
+		if (ls->weight != ns->weight && !fixed_weight) {
+			const char *algo_why = NULL;
+			/* A static algorithm takes only 0% and 100%. */
+			if (!plan_algorithm_dynamic(cfg->defaults,
+			    n->def->listen_options, &algo_why)) {
+				plan_reload(p, PLAN_NOT_DYNAMIC, "service %s: "
+				    "weight of %s changed, and the backend has "
+				    "%s", be, ns->name, algo_why);
+				continue;
+			}
 			plan_add(p, "", "set weight %s/%s %d", be, ns->name,
 			    ns->weight > 0 ? ns->weight : 1);
+		}
 	}
 	for (size_t i = 0; i < n->servers.n; i++) {
 		const struct server *ns = &n->servers.v[i];
 		const struct server *ls = plan_find(&l->servers, ns->name);
 
 		if (ns->disabled && ls != NULL && !ls->disabled) {
-			plan_add(p, "", "set server %s/%s state maint", be,
-			    ns->name);
+			plan_add_retirement(p, be, ns->name);
 			p->servers_retired++;
 		}
 	}
@@ -396,7 +452,15 @@ plan_build(struct plan *p, const struct snapshot *live,
 		plan_free(p);
 		p->why = why;
 		p->reason = r;
+		return;
 	}
+	p->first_phase = p->n;
+	p->v = xrealloc(p->v, (p->n + p->nretire + 1) * sizeof(*p->v));
+	memcpy(&p->v[p->n], p->retire, p->nretire * sizeof(*p->v));
+	p->n += p->nretire;
+	free(p->retire);
+	p->retire = NULL;
+	p->nretire = 0;
 }
 
 static const struct snapshot_service *
@@ -406,8 +470,9 @@ plan_service_named(const struct snapshot *s, const char *name)
 }
 
 /* One line of `show servers state` (version 1): fields split on spaces.
- * 4: be_name, 3: srv_name, 4: srv_addr, 6: srv_admin_state, 18: srv_port
- * (0-based). Returns the rewritten line, or NULL to drop it. */
+ * 1: be_name, 3: srv_name, 4: srv_addr, 6: srv_admin_state,
+ * 7: srv_uweight, 18: srv_port (0-based). Returns the rewritten line, or
+ * NULL to drop it. */
 static char *
 plan_state_line(char *line, const struct snapshot *live,
     const struct snapshot *next)
@@ -445,12 +510,23 @@ plan_state_line(char *line, const struct snapshot *live,
 		return NULL;
 	if (ns->disabled)
 		admin |= SRV_ADMF_FMAINT;
+	/* HAProxy takes the file's weight when the config's is the one the
+	 * file started from: a weight set at runtime would come back over
+	 * the config. Unless server_options fixes it, the weight is the one
+	 * next renders. */
+	bool set_weight = !plan_has_word(ne->def->server_options, "weight");
 	sbuf_init(&sb);
 	for (size_t i = 0; i < nf; i++) {
 		if (i > 0)
 			sbuf_puts(&sb, " ");
 		if (i == 6)
 			sbuf_printf(&sb, "%ld", admin);
+		else if (i == 7 && set_weight)
+			sbuf_printf(&sb, "%d", ns->weight > 0 ? ns->weight : 1);
+		else if (i == 4 && !val_ip(ns->host))
+			/* A host name is resolved again, not taken from the
+			 * address the old process had for it. */
+			sbuf_puts(&sb, "-");
 		else
 			sbuf_puts(&sb, f[i]);
 	}

@@ -39,6 +39,11 @@ struct plan {
 	char			*why;	/* reload: in words; NULL otherwise */
 	struct plan_cmd		*v;
 	size_t			 n;
+	/* v[0, first_phase) adds, returns and weights; the rest, the
+	 * retirements, go out only once all of those were answered right. */
+	size_t			 first_phase;
+	struct plan_cmd		*retire;	/* while building */
+	size_t			 nretire;
 	size_t			 servers_added, servers_retired,
 				 servers_returned;
 };
@@ -56,6 +61,11 @@ void plan_free(struct plan *p);
  * inherit it and differ from the rendered one). Fills *why if not. */
 bool plan_backend_dynamic(char *const *defaults, char *const *listen_options,
     const char **why);
+
+/* Whether the balance algorithm takes dynamic servers and weights other
+ * than 0% and 100% (the algorithm part of plan_backend_dynamic). */
+bool plan_algorithm_dynamic(char *const *defaults,
+    char *const *listen_options, const char **why);
 
 /* The server-state file for the next HAProxy, from `show servers state`
  * of the running one: only lines of servers that next has, at the same

@@ -249,11 +249,36 @@ sup_write_later(struct supervisor *s)
 		    SUP_WRITE_DELAY_MS, 0);
 }
 
+static void sup_on_applied(void *arg, enum rt_status st, size_t applied,
+    const char *why);
+
+/* Send the plan's commands [from, s->phase_end). */
+static void
+sup_send_phase(struct supervisor *s, size_t from)
+{
+	if (rt_send(s->rt, s->cfg->socket_path, s->current->pid,
+	    &s->plan.v[from], s->phase_end - from,
+	    (unsigned)s->cfg->runtime_timeout_ms, sup_on_applied, s) == -1)
+		sup_on_applied(s, RT_NO_ANSWER, 0, "runtime connection busy");
+}
+
 static void
 sup_on_applied(void *arg, enum rt_status st, size_t applied, const char *why)
 {
 	struct supervisor *s = arg;
-	struct snapshot *next = s->applying;
+	struct snapshot *next;
+
+	s->applied += applied;
+	if (st == RT_OK && s->state == SUP_APPLYING &&
+	    s->phase_end < s->plan.n) {
+		/* First phase answered right: now the retirements. */
+		size_t from = s->phase_end;
+		s->phase_end = s->plan.n;
+		sup_send_phase(s, from);
+		return;
+	}
+	applied = s->applied;
+	next = s->applying;
 	uint64_t t = now_us();
 	double ms = (double)(t - s->apply_start_us) / 1000.0;
 	double live_ms = (double)(t - s->cur_change_since_us) / 1000.0;
@@ -283,6 +308,10 @@ sup_on_applied(void *arg, enum rt_status st, size_t applied, const char *why)
 		sup_write_later(s);
 	} else {
 		s->counters.rt_failures++;
+		/* Some commands may have been run: what HAProxy does is no
+		 * longer known. The reload must happen, without the state
+		 * of the servers that are in doubt. */
+		s->rt_dirty = true;
 		log_warnx("haproxy[%d] runtime: %s after %zu of %zu commands; "
 		    "reloading instead", sup_current_pid(s), why, applied,
 		    s->plan.n);
@@ -361,10 +390,10 @@ sup_apply_changes(struct supervisor *s)
 	s->plan_us = s->apply_start_us - t_plan;
 	log_debug("runtime: sending %zu commands to haproxy[%d]", s->plan.n,
 	    s->current->pid);
-	if (rt_send(s->rt, s->cfg->socket_path, s->current->pid, s->plan.v,
-	    s->plan.n, (unsigned)s->cfg->runtime_timeout_ms, sup_on_applied,
-	    s) == -1)
-		sup_on_applied(s, RT_NO_ANSWER, 0, "runtime connection busy");
+	s->applied = 0;
+	s->phase_end = s->plan.first_phase > 0 ? s->plan.first_phase :
+	    s->plan.n;
+	sup_send_phase(s, 0);
 	return;
 requeue:
 	/* The reload carries the changes in its log line. */
@@ -479,7 +508,8 @@ sup_begin_check(struct supervisor *s)
 	char *newpath, *err = NULL;
 
 	s->next = s->hooks.build(s->hooks.ctx, s->live, true);
-	if (s->current != NULL && snapshot_same(s->next, s->live)) {
+	if (s->current != NULL && !s->rt_dirty &&
+	    snapshot_same(s->next, s->live)) {
 		log_debug("haproxy.cfg unchanged (%s): no reload",
 		    s->cur_reasons ? s->cur_reasons : "");
 		snapshot_free(s->next);
@@ -590,7 +620,7 @@ sup_on_state_dump(int status, const char *reply, void *arg)
 static void
 sup_begin_start(struct supervisor *s)
 {
-	if (s->current == NULL || s->live == NULL) {
+	if (s->current == NULL || s->live == NULL || s->rt_dirty) {
 		sup_write_empty_state(s);
 		sup_spawn_next(s);
 		return;
@@ -711,6 +741,7 @@ sup_start_ok(struct supervisor *s)
 
 	uv_timer_stop(&s->ready_timer);
 	s->starting = NULL;
+	s->rt_dirty = false;
 	if (s->current != NULL) {
 		log_info("haproxy[%d] soft-stopped, draining its connections",
 		    s->current->pid);

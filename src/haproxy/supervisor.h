@@ -74,6 +74,11 @@ struct supervisor {
 	struct rt_conn		*rt;
 	struct snapshot		*applying;	/* runtime batch in flight */
 	struct plan		 plan;
+	size_t			 phase_end;	/* of the phase in flight */
+	size_t			 applied;	/* commands answered right */
+	/* A runtime batch failed: HAProxy may have run part of it, so the
+	 * next reload is not skipped and carries no server state. */
+	bool			 rt_dirty;
 	uint64_t		 apply_start_us;
 	uint64_t		 plan_us;	/* build + plan of the batch out */
 	uint64_t		 change_since_us;	/* oldest unplanned change */

@@ -167,19 +167,21 @@ pm_expect_bodies http://127.0.0.1:19802/ "b3"
 
 # ---- a refused command reloads, with the right config -----------------------------
 
-# 2.6.12 refuses 'cookie' on a dynamic server.
+# 2.6.12 refuses 'non-stick' on a dynamic server (the planner screens the
+# refusals it knows, such as 'cookie': this one it lets through on purpose,
+# as it would one it does not know).
 hosts ck 19811
-service ck 19804 '["balance roundrobin"]' '["cookie c1"]'
+service ck 19804 '["balance roundrobin"]' '["non-stick"]'
 pm_expect_bodies http://127.0.0.1:19804/ "b1"
 pid=$(pm_hap_pid)
 reloads=$(pm_reload_count)
 hosts ck 19811 19812
 pm_wait_reloads $((reloads + 1)) || pm_fail "refused command: no reload"
-pm_log_has "runtime: 'add server ck/127\.0\.0\.1_19812 127\.0\.0\.1:19812 id 2 cookie c1' got ''cookie' option is not accepted" ||
+pm_log_has "runtime: 'add server ck/127\.0\.0\.1_19812 127\.0\.0\.1:19812 id 2 non-stick' got ''non-stick' option is not accepted" ||
 	pm_fail "refused command: the refusal is not logged"
 pm_log_has 'reload [0-9]+: runtime command failed: .* \[refused\]' ||
 	pm_fail "refused command: the reload does not say why"
-grep -q 'server 127.0.0.1_19812 127.0.0.1:19812 id 2 cookie c1$' "$PM_TMP/run/haproxy.cfg" ||
+grep -q 'server 127.0.0.1_19812 127.0.0.1:19812 id 2 non-stick$' "$PM_TMP/run/haproxy.cfg" ||
 	pm_fail "refused command: the reload's haproxy.cfg lacks the server"
 pm_expect_bodies http://127.0.0.1:19804/ "b1 b2"
 pm_pass "a refused runtime command turns into a reload that serves the change"

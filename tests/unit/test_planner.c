@@ -564,6 +564,108 @@ test_state_file(void **state)
 	pmconfig_free(cfg);
 }
 
+/* Retirements go in a second phase, after every service's adds: HAProxy
+ * runs each command whatever became of the one before. */
+static void
+test_plan_two_phases(void **state)
+{
+	struct pm_config *cfg = config("");
+	struct svc a[] = { { "a", 8010, RR, "10.0.0.1:80" },
+	    { "b", 8011, RR, "10.0.0.5:80" } };
+	struct svc b[] = { { "a", 8010, RR, "10.0.0.3:80" },
+	    { "b", 8011, RR, "10.0.0.6:80" } };
+	struct snapshot *s1, *s2;
+	struct plan p;
+	static const char *const want[] = {
+		"add server a/10.0.0.3_80 10.0.0.3:80 id 2",
+		    "New server registered.",
+		"enable server a/10.0.0.3_80", "",
+		"add server b/10.0.0.6_80 10.0.0.6:80 id 2",
+		    "New server registered.",
+		"enable server b/10.0.0.6_80", "",
+		"set server a/10.0.0.1_80 state maint", "",
+		"set server b/10.0.0.5_80 state maint", "",
+		NULL,
+	};
+
+	(void)state;
+	s1 = build(cfg, NULL, false, a, 2);
+	s2 = build(cfg, s1, false, b, 2);
+	plan_build(&p, s1, s2, cfg);
+	assert_cmds(&p, want);
+	assert_int_equal(p.first_phase, 4);
+	plan_free(&p);
+	snapshot_free(s1);
+	snapshot_free(s2);
+	pmconfig_free(cfg);
+}
+
+/* Keywords `add server` refuses on 2.6.12, and weights in a backend whose
+ * algorithm takes only 0% and 100%: a reload instead. */
+static void
+test_plan_refused_by_haproxy(void **state)
+{
+	struct pm_config *cfg = config("");
+	struct svc a = { "c", 8012, "\"listen_options\": [\"balance "
+	    "roundrobin\"], \"server_options\": [\"check\", \"cookie s\"]",
+	    "10.0.0.1:80" };
+	struct svc b = { "c", 8012, "\"listen_options\": [\"balance "
+	    "roundrobin\"], \"server_options\": [\"check\", \"cookie s\"]",
+	    "10.0.0.1:80 10.0.0.2:80" };
+	struct svc c = { "h", 8013, "\"listen_options\": [\"balance source\"]",
+	    "10.0.0.1:80@5" };
+	struct svc d = { "h", 8013, "\"listen_options\": [\"balance source\"]",
+	    "10.0.0.1:80@7" };
+	struct snapshot *s1, *s2, *s3, *s4;
+	struct plan p;
+
+	(void)state;
+	s1 = build(cfg, NULL, false, &a, 1);
+	s2 = build(cfg, s1, false, &b, 1);
+	plan_build(&p, s1, s2, cfg);
+	assert_reload(&p, PLAN_NOT_DYNAMIC, "'cookie', which add server refuses");
+	plan_free(&p);
+	s3 = build(cfg, NULL, false, &c, 1);
+	s4 = build(cfg, s3, false, &d, 1);
+	plan_build(&p, s3, s4, cfg);
+	assert_reload(&p, PLAN_NOT_DYNAMIC, "weight of 10.0.0.1_80 changed");
+	plan_free(&p);
+	snapshot_free(s1);
+	snapshot_free(s2);
+	snapshot_free(s3);
+	snapshot_free(s4);
+	pmconfig_free(cfg);
+}
+
+/* The state file carries the weight the new config renders (HAProxy would
+ * keep a runtime one over it), and no old address for a host name. */
+static void
+test_state_file_weight_and_names(void **state)
+{
+	struct pm_config *cfg = config("");
+	struct svc l = { "w", 8007, RR, "10.0.0.1:80@5 backend.example:80" };
+	struct svc n = { "w", 8007, RR, "10.0.0.1:80@7 backend.example:80" };
+	struct snapshot *live, *next;
+	char *out;
+	const char *dump = "1\n" HDR
+	    "3 w 1 10.0.0.1_80 10.0.0.1 2 0 5 5 5 6 3 4 6 0 0 1 - 80 - 0 0 - - 0\n"
+	    "3 w 2 backend.example_80 10.0.0.9 2 0 1 1 5 6 3 4 6 0 0 1 - 80 - 0 "
+	    "0 - - 0\n";
+
+	(void)state;
+	live = build(cfg, NULL, false, &l, 1);
+	next = build(cfg, live, false, &n, 1);
+	out = plan_state_file(dump, live, next);
+	assert_string_equal(out, "1\n" HDR
+	    "3 w 1 10.0.0.1_80 10.0.0.1 2 0 7 5 5 6 3 4 6 0 0 1 - 80 - 0 0 - - 0\n"
+	    "3 w 2 backend.example_80 - 2 0 1 1 5 6 3 4 6 0 0 1 - 80 - 0 0 - - "
+	    "0\n");
+	free(out);
+	snapshot_free(live);
+	snapshot_free(next);
+	pmconfig_free(cfg);
+}
+
 int
 main(void)
 {
@@ -579,6 +681,9 @@ main(void)
 		cmocka_unit_test(test_plan_retired_bound),
 		cmocka_unit_test(test_backend_dynamic),
 		cmocka_unit_test(test_state_file),
+		cmocka_unit_test(test_plan_two_phases),
+		cmocka_unit_test(test_plan_refused_by_haproxy),
+		cmocka_unit_test(test_state_file_weight_and_names),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
