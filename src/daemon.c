@@ -14,10 +14,13 @@
 #include "haproxy/supervisor.h"
 #include "model.h"
 #include "pmconfig.h"
+#include "sdlisten.h"
+#include "sdnotify.h"
 #include "service.h"
 #include "service_config/source.h"
 #include "snapshot.h"
 #include "util.h"
+#include "wrapper.h"
 
 struct daemon {
 	uv_loop_t		*loop;
@@ -34,6 +37,9 @@ struct daemon {
 	uv_signal_t		 sig_term, sig_int, sig_hup, sig_usr1;
 	bool			 stopping;
 	bool			 synced;	/* the source reported once */
+	struct wrapper		*wrapper;	/* named listeners, user cfg */
+	const char		*pidfile;
+	bool			 ready_sent;	/* sd_notify READY=1 */
 };
 
 static void
@@ -103,7 +109,12 @@ daemon_build(void *ctx, const struct snapshot *live, bool for_reload)
 {
 	struct daemon *d = ctx;
 
-	return model_snapshot(&d->model, d->cfg, live, for_reload);
+	struct snapshot *snap = model_snapshot(&d->model, d->cfg, live,
+	    for_reload);
+
+	if (d->wrapper != NULL)
+		wrapper_attach(d->wrapper, snap, d->cfg);
+	return snap;
 }
 
 static void
@@ -143,6 +154,13 @@ daemon_committed(void *ctx)
 
 	pmconfig_free(d->prev_cfg);
 	d->prev_cfg = NULL;
+	/* systemd (Type=notify): ready once a HAProxy serves, and again
+	 * after each reload. */
+	sdnotifyf("READY=1\nSTATUS=haproxy[%d] serves\nMAINPID=%ld",
+	    sup_current_pid(&d->sup), (long)getpid());
+	if (!d->ready_sent)
+		log_debug("ready (first HAProxy serves)");
+	d->ready_sent = true;
 }
 
 static void
@@ -158,6 +176,8 @@ daemon_stopped(void *ctx)
 
 	svcsrc_stop(d->source);
 	d->source = NULL;
+	wrapper_free(d->wrapper);
+	d->wrapper = NULL;
 	model_free(&d->model);
 	uv_close((uv_handle_t *)&d->debounce, daemon_on_close);
 	uv_close((uv_handle_t *)&d->sig_term, daemon_on_close);
@@ -204,6 +224,15 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 
 		if (d->stopping)
 			return;
+		/* Reload even if nothing differs: certificates, map files. */
+		if (d->wrapper != NULL)
+			wrapper_bump(d->wrapper);
+		if (d->config_file == NULL) {
+			log_info("SIGHUP: reloading %s", d->cfg->user_config);
+			sdnotify("RELOADING=1");
+			daemon_on_change(d, "SIGHUP");
+			return;
+		}
 		log_info("SIGHUP: re-reading %s", d->config_file);
 		if (pmconfig_load(d->config_file, &cfg, &err) == -1) {
 			log_warnx("%s; keeping the running configuration", err);
@@ -226,6 +255,11 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 		else
 			pmconfig_free(old);
 		sup_set_config(&d->sup, d->cfg);
+		if (wrapper_configure(d->wrapper, d->cfg, &err) == -1) {
+			log_warnx("%s", err);
+			free(err);
+		}
+		sdnotify("RELOADING=1");
 		daemon_on_change(d, "proxymgr.yml re-read");
 		return;
 	}
@@ -235,6 +269,7 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 		return;
 	}
 	log_info("%s: stopping HAProxy gracefully", strsignal(signum));
+	sdnotify("STOPPING=1");
 	d->stopping = true;
 	uv_timer_stop(&d->debounce);
 	sup_stop(&d->sup);
@@ -265,6 +300,13 @@ daemon_find_program(const char *prog)
 int
 daemon_run(const char *config_file)
 {
+	return daemon_run_with(config_file, NULL, NULL);
+}
+
+int
+daemon_run_with(const char *config_file, struct pm_config *cfg,
+    const char *pidfile)
+{
 	struct daemon d;
 	struct sup_hooks hooks = {
 		.build = daemon_build,
@@ -278,9 +320,14 @@ daemon_run(const char *config_file)
 
 	memset(&d, 0, sizeof(d));
 	d.loop = uv_default_loop();
-	d.config_file = xstrdup(config_file);
-	if (pmconfig_load(config_file, &d.cfg, &err) == -1)
+	d.config_file = config_file ? xstrdup(config_file) : NULL;
+	d.pidfile = pidfile;
+	if (cfg != NULL)
+		d.cfg = cfg;
+	else if (pmconfig_load(config_file, &d.cfg, &err) == -1)
 		fatalx("%s", err);
+	if (config_file == NULL)
+		config_file = d.cfg->file;
 	if (!daemon_find_program(d.cfg->haproxy_path))
 		fatalx("%s: haproxy.path: '%s' is not an executable program "
 		    "(install haproxy, or set haproxy.path)", config_file,
@@ -290,6 +337,12 @@ daemon_run(const char *config_file)
 		fatalx("%s", err);
 	signal(SIGPIPE, SIG_IGN);
 	srand((unsigned)getpid() ^ (unsigned)now_ms());
+	sdlisten_init();
+	d.wrapper = wrapper_new(d.loop, daemon_on_change, &d);
+	if (wrapper_configure(d.wrapper, d.cfg, &err) == -1)
+		fatalx("%s", err);
+	if (pidfile != NULL && wrapper_pidfile_write(pidfile, &err) == -1)
+		fatalx("%s", err);
 
 	uv_timer_init(d.loop, &d.debounce);
 	d.debounce.data = &d;
@@ -306,8 +359,10 @@ daemon_run(const char *config_file)
 
 	model_init(&d.model, d.loop, daemon_on_change, &d);
 	sup_init(&d.sup, d.loop, d.cfg, &hooks);
-	log_info("starting: %s, HAProxy %s, config %s, stats socket %s",
-	    config_file, d.cfg->haproxy_path, d.cfg->config_path,
+	log_info("starting: %s, HAProxy %s, config %s%s%s, stats socket %s",
+	    config_file, d.cfg->haproxy_path,
+	    d.cfg->user_config ? d.cfg->user_config : "",
+	    d.cfg->user_config ? " + " : "", d.cfg->config_path,
 	    d.cfg->socket_path);
 	if (daemon_start_source(&d, &err) == -1)
 		fatalx("%s: %s", config_file, err);
@@ -317,6 +372,7 @@ daemon_run(const char *config_file)
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(d.loop) != 0)
 		log_warnx("event loop closed with handles still open");
+	wrapper_pidfile_remove(pidfile);
 	pmconfig_free(d.cfg);
 	pmconfig_free(d.prev_cfg);
 	free(d.pending_why);
@@ -415,6 +471,8 @@ daemon_check(const char *config_file)
 	if (!d.synced && daemon_check_wait(&d) == -1)
 		goto out;
 	snap = model_snapshot(&d.model, cfg, NULL, true);
+	d.wrapper = wrapper_new(d.loop, NULL, NULL);
+	wrapper_attach(d.wrapper, snap, cfg);
 	fputs(snap->text, stdout);
 	fflush(stdout);
 	tmp = xasprintf("/tmp/proxymgrd-check.%ld.cfg", (long)getpid());
@@ -440,6 +498,7 @@ daemon_check(const char *config_file)
 	unlink(tmp);
 	free(tmp);
 	snapshot_free(snap);
+	wrapper_free(d.wrapper);
 out:
 	svcsrc_stop(d.source);
 	model_free(&d.model);

@@ -2,32 +2,86 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "cli.h"
 #include "daemon.h"
 #include "log.h"
+#include "pmconfig.h"
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-"usage: proxymgrd -c FILE [-d] [--check]\n"
+"usage: proxymgrd -c FILE [-d] [--check] [-p PIDFILE]\n"
+"       proxymgrd -c haproxy.cfg -s NAME=ADDR:PORT [-s ...] [-b HAPROXY]\n"
+"                 [-p PIDFILE] [--run-dir DIR] [--hard-stop-after TIME]\n"
+"                 [--max-old-processes N] [--reload-interval-ms MS] [-d]\n"
 "\n"
 "Keeps a local HAProxy in step with service discovery: renders haproxy.cfg\n"
 "from service definitions, holds the listen sockets itself and reloads\n"
 "HAProxy without refusing or resetting a connection.\n"
 "\n"
-"  -c, --config FILE  proxymgr.yml to run from (required)\n"
-"  -d, --debug        log debug messages too\n"
-"      --check        load everything, print the haproxy.cfg it would run,\n"
-"                     validate it with `haproxy -c` and exit: 0 if all is\n"
-"                     well, 1 on any error\n"
-"  -V, --version      print the version and exit\n"
-"  -h, --help         print this help and exit\n"
+"With -s (RAProxy's command line), -c names a haproxy.cfg you write, no\n"
+"proxymgr.yml is read, and each NAME is an environment variable holding\n"
+"the fd of a socket proxymgrd listens on: `bind fd@${NAME}`. The file is\n"
+"watched: a change on disk, or SIGHUP, reloads HAProxy without a drop.\n"
 "\n"
-"Signals: SIGHUP re-reads FILE; SIGTERM or SIGINT stop HAProxy gracefully\n"
-"and exit.\n");
+"  -c, --config FILE    proxymgr.yml to run from (required); with -s, the\n"
+"                       haproxy.cfg to run\n"
+"  -s, --service NAME=ADDR:PORT\n"
+"                       a named listener (repeatable); ADDR:PORT,\n"
+"                       [IPv6]:PORT, *:PORT or PORT (all IPv4 addresses)\n"
+"  -b, --binary PATH    HAProxy binary (with -s; default: haproxy on PATH)\n"
+"  -p, --pid FILE       write proxymgrd's pid there (removed on exit):\n"
+"                       `kill -HUP $(cat FILE)` reloads\n"
+"      --run-dir DIR    with -s: where the stats socket and proxymgrd's\n"
+"                       part of the config go (default /run/proxymgrd)\n"
+"      --hard-stop-after TIME\n"
+"                       with -s: old HAProxy processes are stopped this\n"
+"                       long after a reload at the latest (default 60s)\n"
+"      --max-old-processes N\n"
+"                       with -s: old processes draining at once (default 4)\n"
+"      --reload-interval-ms MS\n"
+"                       with -s: at most one reload per MS (default 500)\n"
+"  -d, --debug          log debug messages too\n"
+"      --check          load everything, print the haproxy.cfg it would run,\n"
+"                       validate it with `haproxy -c` and exit: 0 if all is\n"
+"                       well, 1 on any error (proxymgr.yml only)\n"
+"  -V, --version        print the version and exit\n"
+"  -h, --help           print this help and exit\n"
+"\n"
+"Signals: SIGHUP re-reads FILE (with -s: reloads HAProxy); SIGTERM or\n"
+"SIGINT stop HAProxy gracefully and exit.\n"
+"Under systemd (Type=notify) READY=1 is sent once HAProxy serves, and\n"
+"sockets passed by socket activation (LISTEN_FDS) are used for the\n"
+"listener with the same address and port.\n");
+}
+
+enum {
+	OPT_CHECK = 256,
+	OPT_RUN_DIR,
+	OPT_HARD_STOP,
+	OPT_MAX_OLD,
+	OPT_INTERVAL,
+};
+
+static int
+main_int(const char *opt, const char *v, long lo, long hi)
+{
+	char *end;
+	long n = strtol(v, &end, 10);
+
+	if (*v == '\0' || *end != '\0' || n < lo || n > hi) {
+		fprintf(stderr, "proxymgrd: %s: expected an integer from %ld "
+		    "to %ld\n", opt, lo, hi);
+		exit(2);
+	}
+	return (int)n;
 }
 
 int
@@ -35,25 +89,66 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "service", required_argument, NULL, 's' },
+		{ "binary", required_argument, NULL, 'b' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
+		{ "hard-stop-after", required_argument, NULL, OPT_HARD_STOP },
+		{ "max-old-processes", required_argument, NULL, OPT_MAX_OLD },
+		{ "reload-interval-ms", required_argument, NULL, OPT_INTERVAL },
 		{ "debug", no_argument, NULL, 'd' },
-		{ "check", no_argument, NULL, 'C' },
+		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config_file = NULL;
-	bool debug = false, check = false;
-	int ch;
+	struct cli_wrapper w = { .min_interval_ms = -1 };
+	const char *config_file = NULL, *pidfile = NULL;
+	bool debug = false, check = false, wrapper_only = false;
+	char *abs_pid = NULL;
+	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "c:dVh", longopts, NULL)) != -1) {
+	w.services = calloc((size_t)argc + 1, sizeof(*w.services));
+	if (w.services == NULL)
+		return 1;
+	while ((ch = getopt_long(argc, argv, "c:s:b:p:dVh", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			config_file = optarg;
 			break;
+		case 's':
+			w.services[w.nservices++] = optarg;
+			break;
+		case 'b':
+			w.binary = optarg;
+			wrapper_only = true;
+			break;
+		case 'p':
+			pidfile = optarg;
+			break;
+		case OPT_RUN_DIR:
+			w.run_dir = optarg;
+			wrapper_only = true;
+			break;
+		case OPT_HARD_STOP:
+			w.hard_stop_after = optarg;
+			wrapper_only = true;
+			break;
+		case OPT_MAX_OLD:
+			w.max_old = main_int("--max-old-processes", optarg,
+			    1, 64);
+			wrapper_only = true;
+			break;
+		case OPT_INTERVAL:
+			w.min_interval_ms = main_int("--reload-interval-ms",
+			    optarg, 0, 600000);
+			wrapper_only = true;
+			break;
 		case 'd':
 			debug = true;
 			break;
-		case 'C':
+		case OPT_CHECK:
 			check = true;
 			break;
 		case 'V':
@@ -78,6 +173,39 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (wrapper_only && w.nservices == 0) {
+		fprintf(stderr, "proxymgrd: -b, --run-dir, --hard-stop-after, "
+		    "--max-old-processes and --reload-interval-ms go with -s "
+		    "(in proxymgr.yml they are haproxy.* and reload.* keys)\n");
+		return 2;
+	}
 	log_init(debug);
-	return check ? daemon_check(config_file) : daemon_run(config_file);
+	if (pidfile != NULL) {
+		/* Relative to where proxymgrd was started, as given. */
+		abs_pid = strdup(pidfile);
+		pmconfig_absolutize(&abs_pid);
+	}
+	if (w.nservices > 0) {
+		struct pm_config *cfg;
+		char *err = NULL;
+
+		if (check) {
+			fprintf(stderr, "proxymgrd: --check is for proxymgr.yml; "
+			    "with -s, run `haproxy -c -f FILE` yourself\n");
+			return 2;
+		}
+		w.haproxy_cfg = config_file;
+		if (access(config_file, R_OK) == -1)
+			fatal("%s", config_file);
+		if (cli_wrapper_config(&w, &cfg, &err) == -1)
+			fatalx("%s", err);
+		free(w.services);
+		rc = daemon_run_with(NULL, cfg, abs_pid);
+	} else {
+		free(w.services);
+		rc = check ? daemon_check(config_file) :
+		    daemon_run_with(config_file, NULL, abs_pid);
+	}
+	free(abs_pid);
+	return rc;
 }

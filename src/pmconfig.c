@@ -33,7 +33,8 @@ cfg_valid_path(const char *s)
 static bool
 cfg_valid_sc_type(const char *s)
 {
-	return strcmp(s, "file") == 0 || strcmp(s, "zookeeper") == 0;
+	return strcmp(s, "file") == 0 || strcmp(s, "zookeeper") == 0 ||
+	    strcmp(s, "none") == 0;
 }
 
 #define STR(n, f)	{ n, CFG_STR, offsetof(struct pm_config, f), 0, 0, \
@@ -63,6 +64,8 @@ static const struct cfg_key cfg_haproxy_keys[] = {
 	BOOL("runtime_api", runtime_api),
 	INT("max_disabled_servers", max_disabled_servers, 0, 10000),
 	INT("runtime_timeout_ms", runtime_timeout_ms, 10, 600000),
+	BOOL("managed", managed),
+	STRV("rendered_path", rendered_path, cfg_valid_path, CFG_PATH_WHAT),
 	{ NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
@@ -74,7 +77,7 @@ static const struct cfg_key cfg_reload_keys[] = {
 };
 
 static const struct cfg_key cfg_service_config_keys[] = {
-	STRV("type", sc_type, cfg_valid_sc_type, "a known type (known: file, zookeeper)"),
+	STRV("type", sc_type, cfg_valid_sc_type, "a known type (known: file, zookeeper, none)"),
 	STR("path", sc_path),
 	STR("servers", sc_servers),
 	{ NULL, 0, 0, 0, 0, NULL, NULL },
@@ -320,8 +323,8 @@ cfg_parse_section(struct cfg_parse *cp, struct pm_config *cfg,
 	return 0;
 }
 
-static struct pm_config *
-cfg_defaults(const char *source)
+struct pm_config *
+pmconfig_defaults(const char *source)
 {
 	struct pm_config *cfg = xcalloc(1, sizeof(*cfg));
 
@@ -344,6 +347,7 @@ cfg_defaults(const char *source)
 	cfg->runtime_api = true;
 	cfg->max_disabled_servers = 16;
 	cfg->runtime_timeout_ms = 2000;
+	cfg->managed = true;
 	cfg->debounce_ms = 20;
 	cfg->min_interval_ms = 500;
 	cfg->runtime_debounce_ms = 1;
@@ -358,6 +362,22 @@ cfg_check(struct pm_config *cfg, struct cfg_parse *cp)
 {
 	int line;
 
+	if (!cfg->managed) {
+		if (cfg_seen_line(cp, "haproxy", "config_path") == 0)
+			return set_err(cp->err, "%s:%d: haproxy.config_path is "
+			    "required with managed: false (the haproxy.cfg you "
+			    "write)", cp->source, cfg_seen_line(cp, "haproxy",
+			    "managed"));
+		/* Only named listeners unless services are asked for. */
+		if (cfg_seen_line(cp, "service_config", NULL) == 0) {
+			free(cfg->sc_type);
+			cfg->sc_type = xstrdup("none");
+		}
+	} else if ((line = cfg_seen_line(cp, "haproxy", "rendered_path")) > 0)
+		return set_err(cp->err, "%s:%d: haproxy.rendered_path: only "
+		    "used with managed: false", cp->source, line);
+	if (strcmp(cfg->sc_type, "none") == 0)
+		return 0;
 	if (strcmp(cfg->sc_type, "file") == 0) {
 		if ((line = cfg_seen_line(cp, "service_config", "servers")) > 0)
 			return set_err(cp->err, "%s:%d: service_config.servers: "
@@ -389,11 +409,167 @@ cfg_check(struct pm_config *cfg, struct cfg_parse *cp)
 	return 0;
 }
 
+bool
+pmconfig_valid_listener_name(const char *name)
+{
+	static const char *const reserved[] = {
+		"PATH", "HOME", "SHELL", "USER", "TMPDIR", "TZ", "LANG",
+		"NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
+		NULL,
+	};
+
+	if (name[0] == '\0' || strlen(name) > 64 ||
+	    !((name[0] >= 'A' && name[0] <= 'Z') ||
+	    (name[0] >= 'a' && name[0] <= 'z') || name[0] == '_'))
+		return false;
+	for (const char *p = name; *p != '\0'; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '_'))
+			return false;
+	return !str_in(name, reserved) && strncmp(name, "HAPROXY_", 8) != 0 &&
+	    strncmp(name, "LD_", 3) != 0 && strncmp(name, "LC_", 3) != 0 &&
+	    strncmp(name, "PROXYMGRD_", 10) != 0;
+}
+
+int
+pmconfig_parse_addr(const char *spec, char **addr, int *port, char **err)
+{
+	const char *p, *colon;
+	char *host, *end;
+	long n;
+
+	if (spec[0] == '[') {
+		if ((p = strchr(spec, ']')) == NULL || p[1] != ':')
+			return set_err(err, "'%s': expected [IPv6]:PORT", spec);
+		host = xasprintf("%.*s", (int)(p - spec - 1), spec + 1);
+		colon = p + 1;
+	} else if ((colon = strrchr(spec, ':')) != NULL) {
+		host = xasprintf("%.*s", (int)(colon - spec), spec);
+		if (strchr(host, ':') != NULL) {
+			free(host);
+			return set_err(err, "'%s': write an IPv6 address in "
+			    "brackets, [ADDR]:PORT", spec);
+		}
+	} else {
+		host = xstrdup("0.0.0.0");
+		colon = spec - 1;
+	}
+	if (host[0] == '\0' || strcmp(host, "*") == 0) {
+		free(host);
+		host = xstrdup("0.0.0.0");
+	}
+	errno = 0;
+	n = strtol(colon + 1, &end, 10);
+	if (errno != 0 || end == colon + 1 || *end != '\0' || n < 1 ||
+	    n > 65535) {
+		free(host);
+		return set_err(err, "'%s': expected ADDR:PORT with a port from "
+		    "1 to 65535", spec);
+	}
+	if (!val_ip(host)) {
+		set_err(err, "'%s': '%s' is not an IPv4 or IPv6 address", spec,
+		    host);
+		free(host);
+		return -1;
+	}
+	*addr = host;
+	*port = (int)n;
+	return 0;
+}
+
+int
+pmconfig_add_listener(struct pm_config *cfg, const char *name,
+    const char *addr, int port, char **err)
+{
+	for (size_t i = 0; i < cfg->nlisteners; i++) {
+		if (strcmp(cfg->listeners[i].name, name) == 0)
+			return set_err(err, "listener %s is given twice", name);
+		if (cfg->listeners[i].port == port &&
+		    strcmp(cfg->listeners[i].addr, addr) == 0)
+			return set_err(err, "listeners %s and %s both have %s "
+			    "port %d", cfg->listeners[i].name, name, addr, port);
+	}
+	cfg->listeners = xrealloc(cfg->listeners,
+	    (cfg->nlisteners + 1) * sizeof(*cfg->listeners));
+	cfg->listeners[cfg->nlisteners].name = xstrdup(name);
+	cfg->listeners[cfg->nlisteners].addr = xstrdup(addr);
+	cfg->listeners[cfg->nlisteners].port = port;
+	cfg->nlisteners++;
+	return 0;
+}
+
+void
+pmconfig_set_unmanaged(struct pm_config *cfg)
+{
+	cfg->managed = false;
+	free(cfg->user_config);
+	cfg->user_config = cfg->config_path;
+	if (cfg->rendered_path != NULL)
+		cfg->config_path = xstrdup(cfg->rendered_path);
+	else {
+		const char *slash = strrchr(cfg->socket_path, '/');
+		cfg->config_path = slash == NULL ? xstrdup("proxymgrd.cfg") :
+		    xasprintf("%.*s/proxymgrd.cfg",
+		    (int)(slash - cfg->socket_path), cfg->socket_path);
+	}
+}
+
+/* listeners: a mapping of NAME: ADDR:PORT. */
+static int
+cfg_parse_listeners(struct cfg_parse *cp, struct pm_config *cfg,
+    yaml_node_t *node)
+{
+	yaml_node_pair_t *pair;
+
+	if (cfg_is_null(node))
+		return 0;
+	if (node->type != YAML_MAPPING_NODE)
+		return set_err(cp->err, "%s:%d: listeners: expected a mapping "
+		    "of NAME: ADDR:PORT, found %s", cp->source, cfg_line(node),
+		    cfg_node_kind(node));
+	for (pair = node->data.mapping.pairs.start;
+	    pair < node->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = yaml_document_get_node(cp->doc, pair->key);
+		yaml_node_t *v = yaml_document_get_node(cp->doc, pair->value);
+		const char *name = (const char *)k->data.scalar.value;
+		char *addr = NULL, *why = NULL;
+		int port, rc;
+
+		if (k->type != YAML_SCALAR_NODE ||
+		    !pmconfig_valid_listener_name(name))
+			return set_err(cp->err, "%s:%d: listeners: '%s' is not a "
+			    "usable name ([A-Za-z_][A-Za-z0-9_]*, at most 64, "
+			    "not PATH, HOME, HAPROXY_*, LD_*, LC_*, LISTEN_*, "
+			    "...)", cp->source, cfg_line(k),
+			    k->type == YAML_SCALAR_NODE ? name : "?");
+		if (v->type != YAML_SCALAR_NODE)
+			return set_err(cp->err, "%s:%d: listeners.%s: expected "
+			    "ADDR:PORT, found %s", cp->source, cfg_line(v), name,
+			    cfg_node_kind(v));
+		if (pmconfig_parse_addr((const char *)v->data.scalar.value,
+		    &addr, &port, &why) == -1) {
+			set_err(cp->err, "%s:%d: listeners.%s: %s", cp->source,
+			    cfg_line(v), name, why);
+			free(why);
+			return -1;
+		}
+		rc = pmconfig_add_listener(cfg, name, addr, port, &why);
+		free(addr);
+		if (rc == -1) {
+			set_err(cp->err, "%s:%d: listeners.%s: %s", cp->source,
+			    cfg_line(k), name, why);
+			free(why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 pmconfig_parse(const char *text, size_t len, const char *source,
     struct pm_config **out, char **err)
 {
-	struct pm_config *cfg = cfg_defaults(source);
+	struct pm_config *cfg = pmconfig_defaults(source);
 	struct cfg_parse cp = { .source = source, .err = err };
 	yaml_parser_t parser;
 	yaml_document_t doc;
@@ -436,6 +612,14 @@ pmconfig_parse(const char *text, size_t len, const char *source,
 				    cfg_line(k), dup);
 				goto done;
 			}
+			if (k->type == YAML_SCALAR_NODE && strcmp("listeners",
+			    (const char *)k->data.scalar.value) == 0) {
+				cfg_note_seen(&cp, "listeners", NULL,
+				    cfg_line(k));
+				if (cfg_parse_listeners(&cp, cfg, v) == -1)
+					goto done;
+				continue;
+			}
 			for (sec = cfg_sections; sec->name != NULL; sec++)
 				if (k->type == YAML_SCALAR_NODE &&
 				    strcmp(sec->name,
@@ -443,7 +627,7 @@ pmconfig_parse(const char *text, size_t len, const char *source,
 					break;
 			if (sec->name == NULL) {
 				set_err(err, "%s:%d: unknown key '%s' (known: "
-				    "haproxy, reload, service_config)", source,
+				    "haproxy, listeners, reload, service_config)", source,
 				    cfg_line(k), k->type == YAML_SCALAR_NODE ?
 				    (const char *)k->data.scalar.value : "?");
 				goto done;
@@ -455,6 +639,8 @@ pmconfig_parse(const char *text, size_t len, const char *source,
 	}
 	if (cfg_check(cfg, &cp) == -1)
 		goto done;
+	if (!cfg->managed)
+		pmconfig_set_unmanaged(cfg);
 	*out = cfg;
 	cfg = NULL;
 	rc = 0;
@@ -467,8 +653,8 @@ done:
 
 /* HAProxy takes only absolute unix socket paths; make both paths absolute
  * against the directory proxymgrd was started in. */
-static void
-cfg_absolutize(char **path)
+void
+pmconfig_absolutize(char **path)
 {
 	char cwd[4096];
 
@@ -493,8 +679,10 @@ pmconfig_load(const char *path, struct pm_config **out, char **err)
 	rc = pmconfig_parse(text, len, path, out, err);
 	free(text);
 	if (rc == 0) {
-		cfg_absolutize(&(*out)->config_path);
-		cfg_absolutize(&(*out)->socket_path);
+		pmconfig_absolutize(&(*out)->config_path);
+		pmconfig_absolutize(&(*out)->socket_path);
+		if ((*out)->user_config != NULL)
+			pmconfig_absolutize(&(*out)->user_config);
 	}
 	return rc;
 }
@@ -512,6 +700,13 @@ pmconfig_free(struct pm_config *cfg)
 	strv_free(cfg->global);
 	strv_free(cfg->defaults);
 	free(cfg->hard_stop_after);
+	free(cfg->user_config);
+	free(cfg->rendered_path);
+	for (size_t i = 0; i < cfg->nlisteners; i++) {
+		free(cfg->listeners[i].name);
+		free(cfg->listeners[i].addr);
+	}
+	free(cfg->listeners);
 	free(cfg->sc_type);
 	free(cfg->sc_path);
 	free(cfg->sc_servers);

@@ -4,6 +4,16 @@
 #define PM_PMCONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
+
+/* A named listener (listeners: NAME: ADDR:PORT, or -s NAME=ADDR:PORT): a
+ * socket proxymgrd holds and passes to HAProxy, whose hand-written config
+ * binds it with "bind fd@${NAME}". */
+struct pm_listener {
+	char	*name;
+	char	*addr;
+	int	 port;
+};
 
 struct pm_config {
 	char	*file;
@@ -28,6 +38,15 @@ struct pm_config {
 	int	 min_interval_ms;
 	int	 runtime_debounce_ms;	/* changes applied at runtime */
 
+	/* Hand-written HAProxy config (haproxy.managed: false, or -s on the
+	 * command line): HAProxy runs with -f user_config -f config_path,
+	 * config_path then holds only what proxymgrd renders itself. */
+	bool	 managed;
+	char	*user_config;
+	char	*rendered_path;
+	struct pm_listener *listeners;	/* listeners: */
+	size_t	 nlisteners;
+
 	/* service_config: */
 	char	*sc_type;
 	char	*sc_path;
@@ -40,5 +59,23 @@ int pmconfig_parse(const char *text, size_t len, const char *source,
     struct pm_config **out, char **err);
 int pmconfig_load(const char *path, struct pm_config **out, char **err);
 void pmconfig_free(struct pm_config *cfg);
+
+/* Every default, as if parsed from an empty file named source. */
+struct pm_config *pmconfig_defaults(const char *source);
+/* "ADDR:PORT", "[IPv6]:PORT", "*:PORT" or "PORT" (on 0.0.0.0). Returns -1
+ * with *err saying why (without a location). */
+int pmconfig_parse_addr(const char *spec, char **addr, int *port, char **err);
+/* A listener name usable as an environment variable, and not one that
+ * would change how HAProxy or the system runs (PATH, LD_*, HAPROXY_*). */
+bool pmconfig_valid_listener_name(const char *name);
+/* Add a listener; -1 with *err if the name or address is taken. */
+int pmconfig_add_listener(struct pm_config *cfg, const char *name,
+    const char *addr, int port, char **err);
+/* managed: false: the user's file becomes user_config, config_path the
+ * file proxymgrd renders (rendered_path, or proxymgrd.cfg beside the
+ * stats socket). */
+void pmconfig_set_unmanaged(struct pm_config *cfg);
+/* Make a path absolute against the current directory. */
+void pmconfig_absolutize(char **path);
 
 #endif

@@ -35,6 +35,20 @@ snapshot_add(struct snapshot *s, struct service_def *def,
 	return e;
 }
 
+void
+snapshot_add_named(struct snapshot *s, const char *name,
+    struct listener *listener)
+{
+	struct snapshot_named *e;
+
+	s->named = xrealloc(s->named, (s->nnamed + 1) * sizeof(*s->named));
+	e = &s->named[s->nnamed];
+	e->name = xstrdup(name);
+	e->listener = listener_ref(listener);
+	e->child_fd = SNAPSHOT_FIRST_FD + (int)(s->n + s->nnamed);
+	s->nnamed++;
+}
+
 const struct snapshot_service *
 snapshot_find(const struct snapshot *s, const char *name)
 {
@@ -54,6 +68,13 @@ snapshot_free(struct snapshot *s)
 		srvlist_free(&s->v[i].servers);
 		listener_release(s->v[i].listener);
 	}
+	for (size_t i = 0; i < s->nnamed; i++) {
+		free(s->named[i].name);
+		listener_release(s->named[i].listener);
+	}
+	free(s->named);
+	free(s->user_config);
+	free(s->user_text);
 	free(s->v);
 	free(s->text);
 	free(s);
@@ -286,6 +307,17 @@ snapshot_same(const struct snapshot *a, const struct snapshot *b)
 		return false;
 	for (size_t i = 0; i < a->n; i++)
 		if (a->v[i].listener != b->v[i].listener)
+			return false;
+	if (a->nnamed != b->nnamed || a->generation != b->generation ||
+	    (a->user_config == NULL) != (b->user_config == NULL) ||
+	    (a->user_config != NULL && (strcmp(a->user_config,
+	    b->user_config) != 0 || a->user_text == NULL ||
+	    b->user_text == NULL || strcmp(a->user_text, b->user_text) != 0)))
+		return false;
+	for (size_t i = 0; i < a->nnamed; i++)
+		if (a->named[i].listener != b->named[i].listener ||
+		    a->named[i].child_fd != b->named[i].child_fd ||
+		    strcmp(a->named[i].name, b->named[i].name) != 0)
 			return false;
 	return true;
 }

@@ -25,9 +25,22 @@ struct snapshot_service {
 	int			 last_line;
 };
 
+/* A named listener: the child gets it at child_fd and NAME=child_fd in
+ * its environment, for "bind fd@${NAME}" in a hand-written config. */
+struct snapshot_named {
+	char			*name;
+	struct listener		*listener;
+	int			 child_fd;	/* after the services' fds */
+};
+
 struct snapshot {
 	struct snapshot_service	*v;
 	size_t			 n;
+	struct snapshot_named	*named;
+	size_t			 nnamed;
+	char			*user_config;	/* path, or NULL (managed) */
+	char			*user_text;	/* its content when built */
+	unsigned long		 generation;	/* SIGHUP: reload even if same */
 	char			*text;
 	int			 settings_last_line; /* global and defaults */
 };
@@ -36,6 +49,9 @@ struct snapshot *snapshot_new(void);
 /* Takes a ref on def and listener, copies servers. Returns the entry. */
 struct snapshot_service *snapshot_add(struct snapshot *s,
     struct service_def *def, const struct server_list *servers,
+    struct listener *listener);
+/* Takes a ref on listener. Call after the last snapshot_add. */
+void snapshot_add_named(struct snapshot *s, const char *name,
     struct listener *listener);
 const struct snapshot_service *snapshot_find(const struct snapshot *s,
     const char *name);

@@ -10,6 +10,7 @@
 
 #include "haproxy/listener.h"
 #include "log.h"
+#include "sdlisten.h"
 #include "util.h"
 
 static struct listener *listener_head;
@@ -90,7 +91,9 @@ listener_acquire(const char *addr, int port, struct listener **out,
 			return 0;
 		}
 	}
-	if ((fd = listener_open(addr, port, err)) == -1)
+	/* A socket systemd passed (socket activation) before a new one. */
+	if ((listener_placeholder || (fd = sdlisten_take(addr, port)) == -1) &&
+	    (fd = listener_open(addr, port, err)) == -1)
 		return -1;
 	l = xcalloc(1, sizeof(*l));
 	l->addr = xstrdup(addr);

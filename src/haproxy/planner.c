@@ -406,6 +406,28 @@ plan_compare_def(struct plan *p, const struct snapshot_service *l,
 		    "changed", b->name);
 }
 
+/* What a hand-written haproxy.cfg brings: HAProxy reads it only at start. */
+static void
+plan_compare_wrapper(struct plan *p, const struct snapshot *live,
+    const struct snapshot *next)
+{
+	bool same_named = live->nnamed == next->nnamed;
+
+	for (size_t i = 0; same_named && i < live->nnamed; i++)
+		same_named = live->named[i].listener == next->named[i].listener &&
+		    live->named[i].child_fd == next->named[i].child_fd &&
+		    strcmp(live->named[i].name, next->named[i].name) == 0;
+	if (!same_named)
+		plan_reload(p, PLAN_SETTINGS, "named listeners changed");
+	if (!plan_nullable_equal(live->user_config, next->user_config) ||
+	    !plan_nullable_equal(live->user_text, next->user_text))
+		plan_reload(p, PLAN_SETTINGS, "%s changed",
+		    next->user_config != NULL ? next->user_config :
+		    "the hand-written haproxy.cfg");
+	if (live->generation != next->generation)
+		plan_reload(p, PLAN_SETTINGS, "SIGHUP");
+}
+
 void
 plan_build(struct plan *p, const struct snapshot *live,
     const struct snapshot *next, const struct pm_config *cfg)
@@ -422,6 +444,7 @@ plan_build(struct plan *p, const struct snapshot *live,
 	}
 	if (!plan_same_settings(live, next))
 		plan_reload(p, PLAN_SETTINGS, "haproxy settings changed");
+	plan_compare_wrapper(p, live, next);
 	for (size_t i = 0, j = 0; i < live->n || j < next->n;) {
 		int c = i == live->n ? 1 : j == next->n ? -1 :
 		    strcmp(live->v[i].def->name, next->v[j].def->name);

@@ -17,26 +17,51 @@ static const char *const hap_proc_scrubbed_env[] = {
 	"HAPROXY_MWORKER_REEXEC=",
 	"HAPROXY_MWORKER_WAIT_ONLY=",
 	"HAPROXY_PROCESSES=",
+	/* proxymgrd's own systemd protocol: HAProxy must not answer it. */
+	"NOTIFY_SOCKET=",
+	"LISTEN_FDS=",
+	"LISTEN_PID=",
+	"LISTEN_FDNAMES=",
 	NULL,
 };
 
+/* Whether the environment entry e sets the variable name. */
+static bool
+hap_proc_env_is(const char *e, const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncmp(e, name, n) == 0 && e[n] == '=';
+}
+
+/* The environment for HAProxy; NAME=fd for each named listener is added
+ * into named_env (freed by the caller), replacing any inherited NAME. */
 static char **
-hap_proc_env(void)
+hap_proc_env(const struct snapshot *snap, char ***named_env)
 {
 	size_t n = 0, out = 0;
 	char **env;
 
 	while (environ[n] != NULL)
 		n++;
-	env = xcalloc(n + 1, sizeof(*env));
+	env = xcalloc(n + snap->nnamed + 1, sizeof(*env));
+	*named_env = xcalloc(snap->nnamed + 1, sizeof(char *));
 	for (size_t i = 0; i < n; i++) {
 		bool drop = false;
 		for (size_t j = 0; hap_proc_scrubbed_env[j] != NULL; j++)
 			if (strncmp(environ[i], hap_proc_scrubbed_env[j],
 			    strlen(hap_proc_scrubbed_env[j])) == 0)
 				drop = true;
+		for (size_t j = 0; j < snap->nnamed; j++)
+			if (hap_proc_env_is(environ[i], snap->named[j].name))
+				drop = true;
 		if (!drop)
 			env[out++] = environ[i];
+	}
+	for (size_t j = 0; j < snap->nnamed; j++) {
+		(*named_env)[j] = xasprintf("%s=%d", snap->named[j].name,
+		    snap->named[j].child_fd);
+		env[out++] = (*named_env)[j];
 	}
 	return env;
 }
@@ -142,9 +167,9 @@ hap_proc_spawn(uv_loop_t *loop, enum hap_proc_kind kind, const char *haproxy,
 	struct hap_proc *p = xcalloc(1, sizeof(*p));
 	uv_process_options_t opt;
 	uv_stdio_container_t *stdio;
-	const char *args[6];
-	size_t nargs = 0, nstdio = SNAPSHOT_FIRST_FD + snap->n;
-	char **env;
+	const char *args[8];
+	size_t nargs = 0, nstdio = SNAPSHOT_FIRST_FD + snap->n + snap->nnamed;
+	char **env, **named_env;
 	int rc;
 
 	p->kind = kind;
@@ -158,6 +183,11 @@ hap_proc_spawn(uv_loop_t *loop, enum hap_proc_kind kind, const char *haproxy,
 	args[nargs++] = haproxy;
 	if (kind == HAP_PROC_CHECK)
 		args[nargs++] = "-c";
+	if (snap->user_config != NULL) {
+		/* The hand-written file first, then proxymgrd's part. */
+		args[nargs++] = "-f";
+		args[nargs++] = snap->user_config;
+	}
 	args[nargs++] = "-f";
 	args[nargs++] = config_file;
 	if (kind == HAP_PROC_RUN)
@@ -178,8 +208,13 @@ hap_proc_spawn(uv_loop_t *loop, enum hap_proc_kind kind, const char *haproxy,
 		stdio[snap->v[i].child_fd].flags = UV_INHERIT_FD;
 		stdio[snap->v[i].child_fd].data.fd = snap->v[i].listener->fd;
 	}
+	for (size_t i = 0; i < snap->nnamed; i++) {
+		stdio[snap->named[i].child_fd].flags = UV_INHERIT_FD;
+		stdio[snap->named[i].child_fd].data.fd =
+		    snap->named[i].listener->fd;
+	}
 
-	env = hap_proc_env();
+	env = hap_proc_env(snap, &named_env);
 	memset(&opt, 0, sizeof(opt));
 	opt.file = haproxy;
 	opt.args = (char **)args;
@@ -193,6 +228,7 @@ hap_proc_spawn(uv_loop_t *loop, enum hap_proc_kind kind, const char *haproxy,
 	p->process.data = p;
 	rc = uv_spawn(loop, &p->process, &opt);
 	free(env);
+	strv_free(named_env);
 	free(stdio);
 	if (rc < 0) {
 		set_err(err, "cannot run %s: %s", haproxy, uv_strerror(rc));

@@ -12,6 +12,7 @@
 static const struct svcsrc_ops *const svcsrc_registry[] = {
 	&svcsrc_dir_ops,
 	&svcsrc_zookeeper_ops,
+	&svcsrc_none_ops,
 };
 
 struct svcsrc *

@@ -74,5 +74,6 @@ void svcsrc_set_free(struct svcsrc_set *set);
 
 extern const struct svcsrc_ops svcsrc_dir_ops;
 extern const struct svcsrc_ops svcsrc_zookeeper_ops;
+extern const struct svcsrc_ops svcsrc_none_ops;
 
 #endif

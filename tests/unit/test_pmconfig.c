@@ -403,7 +403,7 @@ test_err_unknown_top_level_key(void **state)
 {
 	(void)state;
 	expect_err("haproxy: {}\n\nzookeeper:\n  servers: x\n", 3,
-	    "unknown key 'zookeeper'", "(known: haproxy, reload, service_config)");
+	    "unknown key 'zookeeper'", "(known: haproxy, listeners, reload, service_config)");
 	expect_err("Haproxy: {}\n", 1, "unknown key 'Haproxy'", NULL);
 }
 
@@ -563,7 +563,7 @@ test_err_service_config(void **state)
 	(void)state;
 	err = parse_err("service_config:\n  type: pigeon\n");
 	assert_string_equal(err, SRC ":2: service_config.type: 'pigeon' is "
-	    "not a known type (known: file, zookeeper)");
+	    "not a known type (known: file, zookeeper, none)");
 	free(err);
 	/* zookeeper needs both servers and path: the defaults are for file. */
 	err = parse_err("service_config:\n  type: zookeeper\n"

@@ -1,0 +1,202 @@
+/* Unit tests for the hand-written-config mode: listeners: and
+ * haproxy.managed in proxymgr.yml, the RAProxy command line, listener
+ * addresses and names, and sd_notify socket addresses. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "pmconfig.h"
+#include "sdnotify.h"
+#include "util.h"
+
+#define SRC "proxymgr.yml"
+
+static struct pm_config *
+parse_ok(const char *text)
+{
+	struct pm_config *cfg = NULL;
+	char *err = NULL;
+
+	if (pmconfig_parse(text, strlen(text), SRC, &cfg, &err) != 0)
+		fail_msg("unexpected error: %s", err ? err : "(null)");
+	return cfg;
+}
+
+static void
+expect_err(const char *text, const char *prefix, const char *needle)
+{
+	struct pm_config *cfg = NULL;
+	char *err = NULL;
+
+	assert_int_equal(pmconfig_parse(text, strlen(text), SRC, &cfg, &err),
+	    -1);
+	assert_null(cfg);
+	assert_non_null(err);
+	if (strncmp(err, prefix, strlen(prefix)) != 0)
+		fail_msg("'%s' does not start with '%s'", err, prefix);
+	if (strstr(err, needle) == NULL)
+		fail_msg("'%s' does not contain '%s'", err, needle);
+	free(err);
+}
+
+static void
+test_listeners_unmanaged(void **state)
+{
+	struct pm_config *cfg;
+
+	(void)state;
+	cfg = parse_ok(
+	    "listeners:\n"
+	    "  APP_1: 0.0.0.0:8080\n"
+	    "  APP_TLS: \"[::]:8443\"\n"
+	    "  _x9: '*:81'\n"
+	    "haproxy:\n"
+	    "  config_path: /etc/haproxy/haproxy.cfg\n"
+	    "  socket_path: /run/pm/haproxy.sock\n"
+	    "  managed: false\n");
+	assert_false(cfg->managed);
+	assert_int_equal(cfg->nlisteners, 3);
+	assert_string_equal(cfg->listeners[0].name, "APP_1");
+	assert_string_equal(cfg->listeners[0].addr, "0.0.0.0");
+	assert_int_equal(cfg->listeners[0].port, 8080);
+	assert_string_equal(cfg->listeners[1].addr, "::");
+	assert_int_equal(cfg->listeners[1].port, 8443);
+	assert_string_equal(cfg->listeners[2].addr, "0.0.0.0");
+	assert_string_equal(cfg->user_config, "/etc/haproxy/haproxy.cfg");
+	assert_string_equal(cfg->config_path, "/run/pm/proxymgrd.cfg");
+	/* No service_config section: only the hand-written file. */
+	assert_string_equal(cfg->sc_type, "none");
+	pmconfig_free(cfg);
+
+	cfg = parse_ok(
+	    "haproxy:\n"
+	    "  config_path: /etc/haproxy/haproxy.cfg\n"
+	    "  rendered_path: /run/x/pm.cfg\n"
+	    "  managed: no\n"
+	    "service_config:\n"
+	    "  path: /etc/proxymgr/services\n");
+	assert_string_equal(cfg->config_path, "/run/x/pm.cfg");
+	assert_string_equal(cfg->sc_type, "file");
+	pmconfig_free(cfg);
+
+	cfg = parse_ok("haproxy:\n  managed: true\n");
+	assert_true(cfg->managed);
+	assert_null(cfg->user_config);
+	assert_int_equal(cfg->nlisteners, 0);
+	pmconfig_free(cfg);
+}
+
+static void
+test_listener_errors(void **state)
+{
+	(void)state;
+	expect_err("listeners:\n  1APP: 0.0.0.0:80\n", SRC ":2:", "'1APP'");
+	expect_err("listeners:\n  PATH: 0.0.0.0:80\n", SRC ":2:", "'PATH'");
+	expect_err("listeners:\n  HAPROXY_X: 0.0.0.0:80\n", SRC ":2:",
+	    "not a usable name");
+	expect_err("listeners:\n  LD_PRELOAD: 0.0.0.0:80\n", SRC ":2:",
+	    "not a usable name");
+	expect_err("listeners:\n  A: 0.0.0.0:0\n", SRC ":2:",
+	    "listeners.A: '0.0.0.0:0'");
+	expect_err("listeners:\n  A: foo:80\n", SRC ":2:",
+	    "'foo' is not an IPv4 or IPv6 address");
+	expect_err("listeners:\n  A: ::1:80\n", SRC ":2:", "brackets");
+	expect_err("listeners:\n  A: [1, 2]\n", SRC ":2:",
+	    "expected ADDR:PORT");
+	expect_err("listeners:\n  A: 0.0.0.0:80\n  B: 0.0.0.0:80\n", SRC ":3:",
+	    "both have 0.0.0.0 port 80");
+	expect_err("listeners:\n  A: 0.0.0.0:80\n  A: 0.0.0.0:81\n", SRC ":3:",
+	    "given twice");
+	expect_err("listeners: [a]\n", SRC ":1:", "expected a mapping");
+	expect_err("haproxy:\n  managed: false\n", SRC ":2:",
+	    "haproxy.config_path is required with managed: false");
+	expect_err("haproxy:\n  managed: maybe\n", SRC ":2:",
+	    "haproxy.managed: expected true or false");
+	expect_err("haproxy:\n  rendered_path: /x\n", SRC ":2:",
+	    "only used with managed: false");
+}
+
+static void
+test_cli(void **state)
+{
+	const char *svc[] = { "APP_1=0.0.0.0:8080", "APP_2=8081" };
+	struct cli_wrapper w = {
+		.binary = "/usr/sbin/haproxy",
+		.haproxy_cfg = "/etc/haproxy/haproxy.cfg",
+		.services = svc, .nservices = 2,
+		.run_dir = "/run/x", .min_interval_ms = -1,
+	};
+	struct pm_config *cfg;
+	char *err = NULL;
+
+	(void)state;
+	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), 0);
+	assert_string_equal(cfg->haproxy_path, "/usr/sbin/haproxy");
+	assert_string_equal(cfg->user_config, "/etc/haproxy/haproxy.cfg");
+	assert_string_equal(cfg->config_path, "/run/x/proxymgrd.cfg");
+	assert_string_equal(cfg->socket_path, "/run/x/haproxy.sock");
+	assert_string_equal(cfg->sc_type, "none");
+	assert_int_equal(cfg->nlisteners, 2);
+	assert_int_equal(cfg->listeners[1].port, 8081);
+	assert_string_equal(cfg->listeners[1].addr, "0.0.0.0");
+	assert_int_equal(cfg->min_interval_ms, 500);
+	pmconfig_free(cfg);
+
+	svc[1] = "APP_1=0.0.0.0:8081";
+	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), -1);
+	assert_non_null(strstr(err, "given twice"));
+	free(err);
+	err = NULL;
+	svc[1] = "NOEQUALS";
+	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), -1);
+	assert_non_null(strstr(err, "-s NOEQUALS: expected NAME=ADDR:PORT"));
+	free(err);
+	err = NULL;
+	svc[1] = "B=1.2.3:80";
+	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), -1);
+	assert_non_null(strstr(err, "not an IPv4"));
+	free(err);
+}
+
+static void
+test_sdnotify_addr(void **state)
+{
+	struct sockaddr_un sa;
+	socklen_t len;
+
+	(void)state;
+	assert_int_equal(sdnotify_addr("/run/systemd/notify", &sa, &len), 0);
+	assert_string_equal(sa.sun_path, "/run/systemd/notify");
+	assert_int_equal(len, offsetof(struct sockaddr_un, sun_path) +
+	    strlen("/run/systemd/notify") + 1);
+	assert_int_equal(sdnotify_addr("@abstract/x", &sa, &len), 0);
+	assert_int_equal(sa.sun_path[0], '\0');
+	assert_memory_equal(sa.sun_path + 1, "abstract/x", 10);
+	assert_int_equal(len, offsetof(struct sockaddr_un, sun_path) + 11);
+	assert_int_equal(sdnotify_addr("relative", &sa, &len), -1);
+	assert_int_equal(sdnotify_addr("", &sa, &len), -1);
+	assert_int_equal(sdnotify_addr("@", &sa, &len), -1);
+	assert_int_equal(sdnotify_addr(NULL, &sa, &len), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_listeners_unmanaged),
+		cmocka_unit_test(test_listener_errors),
+		cmocka_unit_test(test_cli),
+		cmocka_unit_test(test_sdnotify_addr),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
