@@ -19,6 +19,7 @@
 #include "service.h"
 #include "service_config/source.h"
 #include "snapshot.h"
+#include "upgrade.h"
 #include "util.h"
 #include "wrapper.h"
 
@@ -34,7 +35,9 @@ struct daemon {
 	char			*pending_why;
 	int			 pending_count;
 	uint64_t		 pending_since_us;	/* first change */
-	uv_signal_t		 sig_term, sig_int, sig_hup, sig_usr1;
+	uv_signal_t		 sig_term, sig_int, sig_hup, sig_usr1, sig_usr2;
+	uv_timer_t		 adopt_wait;	/* after an upgrade */
+	int			 adopt_waited_ms;
 	bool			 stopping;
 	bool			 synced;	/* the source reported once */
 	struct wrapper		*wrapper;	/* named listeners, user cfg */
@@ -184,6 +187,8 @@ daemon_stopped(void *ctx)
 	uv_close((uv_handle_t *)&d->sig_int, daemon_on_close);
 	uv_close((uv_handle_t *)&d->sig_hup, daemon_on_close);
 	uv_close((uv_handle_t *)&d->sig_usr1, daemon_on_close);
+	uv_close((uv_handle_t *)&d->sig_usr2, daemon_on_close);
+	uv_close((uv_handle_t *)&d->adopt_wait, daemon_on_close);
 	sup_log_counters(&d->sup);
 	log_info("stopped");
 }
@@ -209,11 +214,41 @@ daemon_start_source(struct daemon *d, char **err)
 	return 0;
 }
 
+/* SIGUSR2: hand the sockets and the running HAProxy to a fresh copy of
+ * proxymgrd's binary, which adopts them. */
+static void
+daemon_upgrade(struct daemon *d)
+{
+	struct sup_handoff h;
+	int fds[4096], n;
+	char *err = NULL;
+
+	if (d->stopping)
+		return;
+	if (!sup_handoff(&d->sup, &h)) {
+		log_warnx("SIGUSR2: HAProxy is being started or changed: not "
+		    "now, send SIGUSR2 again in a moment");
+		return;
+	}
+	n = listener_fds(fds, (int)(sizeof(fds) / sizeof(fds[0])));
+	sdnotify("RELOADING=1");
+	if (upgrade_exec(&h, fds, n, &err) == -1) {
+		log_warnx("SIGUSR2: %s; going on as before", err);
+		free(err);
+		sdnotifyf("READY=1\nMAINPID=%ld", (long)getpid());
+	}
+	free(h.old_pids);
+}
+
 static void
 daemon_on_signal(uv_signal_t *sig, int signum)
 {
 	struct daemon *d = sig->data;
 
+	if (signum == SIGUSR2) {
+		daemon_upgrade(d);
+		return;
+	}
 	if (signum == SIGUSR1) {
 		sup_log_counters(&d->sup);
 		return;
@@ -297,6 +332,26 @@ daemon_find_program(const char *prog)
 	return found;
 }
 
+/* After an upgrade: how long discovery may settle before the adopted
+ * HAProxy is compared with the model, and how long to wait at most for
+ * a source that answers later (ZooKeeper). */
+#define DAEMON_ADOPT_SETTLE_MS	300
+#define DAEMON_ADOPT_MAX_MS	10000
+
+static void
+daemon_on_adopt_wait(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+
+	d->adopt_waited_ms += DAEMON_ADOPT_SETTLE_MS;
+	if (!d->synced && d->adopt_waited_ms < DAEMON_ADOPT_MAX_MS) {
+		uv_timer_start(t, daemon_on_adopt_wait, DAEMON_ADOPT_SETTLE_MS,
+		    0);
+		return;
+	}
+	daemon_on_change(d, "start (upgraded)");
+}
+
 int
 daemon_run(const char *config_file)
 {
@@ -316,6 +371,8 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 		.stopped = daemon_stopped,
 		.ctx = &d,
 	};
+	struct sup_handoff handoff;
+	bool upgraded;
 	char *err = NULL;
 
 	memset(&d, 0, sizeof(d));
@@ -338,6 +395,7 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 	signal(SIGPIPE, SIG_IGN);
 	srand((unsigned)getpid() ^ (unsigned)now_ms());
 	sdlisten_init();
+	upgraded = upgrade_take(&handoff);
 	d.wrapper = wrapper_new(d.loop, daemon_on_change, &d);
 	if (wrapper_configure(d.wrapper, d.cfg, &err) == -1)
 		fatalx("%s", err);
@@ -350,6 +408,11 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 	uv_signal_init(d.loop, &d.sig_int);
 	uv_signal_init(d.loop, &d.sig_hup);
 	uv_signal_init(d.loop, &d.sig_usr1);
+	uv_signal_init(d.loop, &d.sig_usr2);
+	d.sig_usr2.data = &d;
+	uv_signal_start(&d.sig_usr2, daemon_on_signal, SIGUSR2);
+	uv_timer_init(d.loop, &d.adopt_wait);
+	d.adopt_wait.data = &d;
 	d.sig_term.data = d.sig_int.data = d.sig_hup.data = &d;
 	d.sig_usr1.data = &d;
 	uv_signal_start(&d.sig_term, daemon_on_signal, SIGTERM);
@@ -366,8 +429,16 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 	    d.cfg->socket_path);
 	if (daemon_start_source(&d, &err) == -1)
 		fatalx("%s: %s", config_file, err);
-	/* Start HAProxy even with no service yet. */
-	daemon_on_change(&d, "start");
+	if (upgraded) {
+		sup_adopt(&d.sup, &handoff);
+		free(handoff.old_pids);
+		/* Compare with what HAProxy runs once discovery has told
+		 * everything, or a half-read model would cost a reload. */
+		uv_timer_start(&d.adopt_wait, daemon_on_adopt_wait,
+		    DAEMON_ADOPT_SETTLE_MS, 0);
+	} else
+		/* Start HAProxy even with no service yet. */
+		daemon_on_change(&d, "start");
 
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(d.loop) != 0)

@@ -12,6 +12,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "pmconfig.h"
+#include "upgrade.h"
 
 static void
 usage(FILE *f)
@@ -55,8 +56,10 @@ usage(FILE *f)
 "  -V, --version        print the version and exit\n"
 "  -h, --help           print this help and exit\n"
 "\n"
-"Signals: SIGHUP re-reads FILE (with -s: reloads HAProxy); SIGTERM or\n"
-"SIGINT stop HAProxy gracefully and exit.\n"
+"Signals: SIGHUP re-reads FILE (with -s: reloads HAProxy); SIGUSR1 logs\n"
+"counters; SIGUSR2 re-executes proxymgrd's binary (an upgrade), which\n"
+"takes over the sockets and the running HAProxy; SIGTERM or SIGINT stop\n"
+"HAProxy gracefully and exit.\n"
 "Under systemd (Type=notify) READY=1 is sent once HAProxy serves, and\n"
 "sockets passed by socket activation (LISTEN_FDS) are used for the\n"
 "listener with the same address and port.\n");
@@ -108,6 +111,8 @@ main(int argc, char **argv)
 	char *abs_pid = NULL;
 	int ch, rc;
 
+	/* Before getopt_long, which reorders argv. */
+	upgrade_init(argc, argv);
 	w.services = calloc((size_t)argc + 1, sizeof(*w.services));
 	if (w.services == NULL)
 		return 1;
@@ -153,31 +158,37 @@ main(int argc, char **argv)
 			break;
 		case 'V':
 			printf("proxymgrd %s\n", PACKAGE_VERSION);
-			return 0;
+			rc = 0;
+			goto done;
 		case 'h':
 			usage(stdout);
-			return 0;
+			rc = 0;
+			goto done;
 		default:
 			usage(stderr);
-			return 2;
+			rc = 2;
+			goto done;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "proxymgrd: unexpected argument '%s'\n",
 		    argv[optind]);
 		usage(stderr);
-		return 2;
+		rc = 2;
+		goto done;
 	}
 	if (config_file == NULL) {
 		fprintf(stderr, "proxymgrd: -c FILE is required\n");
 		usage(stderr);
-		return 2;
+		rc = 2;
+		goto done;
 	}
 	if (wrapper_only && w.nservices == 0) {
 		fprintf(stderr, "proxymgrd: -b, --run-dir, --hard-stop-after, "
 		    "--max-old-processes and --reload-interval-ms go with -s "
 		    "(in proxymgr.yml they are haproxy.* and reload.* keys)\n");
-		return 2;
+		rc = 2;
+		goto done;
 	}
 	log_init(debug);
 	if (pidfile != NULL) {
@@ -192,7 +203,8 @@ main(int argc, char **argv)
 		if (check) {
 			fprintf(stderr, "proxymgrd: --check is for proxymgr.yml; "
 			    "with -s, run `haproxy -c -f FILE` yourself\n");
-			return 2;
+			rc = 2;
+			goto done;
 		}
 		w.haproxy_cfg = config_file;
 		if (access(config_file, R_OK) == -1)
@@ -200,12 +212,16 @@ main(int argc, char **argv)
 		if (cli_wrapper_config(&w, &cfg, &err) == -1)
 			fatalx("%s", err);
 		free(w.services);
+		w.services = NULL;
 		rc = daemon_run_with(NULL, cfg, abs_pid);
 	} else {
 		free(w.services);
+		w.services = NULL;
 		rc = check ? daemon_check(config_file) :
 		    daemon_run_with(config_file, NULL, abs_pid);
 	}
+done:
+	free(w.services);
 	free(abs_pid);
 	return rc;
 }

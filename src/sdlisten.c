@@ -44,7 +44,8 @@ sdlisten_init(void)
 		log_warnx("LISTEN_FDS '%s' is not a count of fds", nfds);
 		goto out;
 	}
-	sdlisten_v = xcalloc((size_t)n + 1, sizeof(*sdlisten_v));
+	sdlisten_v = xrealloc(sdlisten_v, (sdlisten_n + (size_t)n + 1) *
+	    sizeof(*sdlisten_v));
 	copy = names ? xstrdup(names) : NULL;
 	tok = copy ? strtok_r(copy, ":", &save) : NULL;
 	for (long i = 0; i < n; i++) {
@@ -68,6 +69,23 @@ out:
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
 	return (int)sdlisten_n;
+}
+
+void
+sdlisten_adopt(int fd, const char *name)
+{
+	int flags = fcntl(fd, F_GETFD);
+
+	if (flags == -1) {
+		log_warn("inherited socket fd %d", fd);
+		return;
+	}
+	fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+	sdlisten_v = xrealloc(sdlisten_v, (sdlisten_n + 1) *
+	    sizeof(*sdlisten_v));
+	sdlisten_v[sdlisten_n].fd = fd;
+	sdlisten_v[sdlisten_n].name = xstrdup(name);
+	sdlisten_n++;
 }
 
 static bool
@@ -112,8 +130,8 @@ sdlisten_take(const char *addr, int port)
 		if (!sdlisten_matches(sdlisten_v[i].fd, addr, port))
 			continue;
 		int fd = sdlisten_v[i].fd;
-		log_info("using the socket systemd passed as fd %d (%s) for "
-		    "%s port %d", fd, sdlisten_v[i].name, addr, port);
+		log_info("using the inherited socket fd %d (%s) for %s port %d",
+		    fd, sdlisten_v[i].name, addr, port);
 		free(sdlisten_v[i].name);
 		sdlisten_v[i] = sdlisten_v[--sdlisten_n];
 		return fd;

@@ -10,6 +10,8 @@
 /* Take the passed fds (if LISTEN_PID is ours) and unset the variables so
  * that no child sees them. Returns how many were taken. */
 int sdlisten_init(void);
+/* Add fd (an inherited listening socket) to the pool. */
+void sdlisten_adopt(int fd, const char *name);
 /* A passed listening socket bound to addr:port (removed from the pool,
  * CLOEXEC set), or -1. */
 int sdlisten_take(const char *addr, int port);

@@ -112,6 +112,15 @@ pm__cleanup() {
     for pid in "${pids[@]+"${pids[@]}"}"; do
         pm__is_child "$pid" && wait "$pid" 2>/dev/null
     done
+    # A proxymgrd that crashed leaves its HAProxy serving (it runs in its
+    # own session, on purpose): stop those of this test, by pid.
+    if [[ -n $PM_TMP ]]; then
+        mapfile -t pids < <(pm_hap_pids_for "$PM_TMP/")
+        for pid in "${pids[@]+"${pids[@]}"}"; do
+            echo "pm: HAProxy $pid outlived its proxymgrd, stopping it" >&2
+            kill -KILL "$pid" 2>/dev/null
+        done
+    fi
 
     if [[ -n $PM_TMP && -d $PM_TMP ]]; then
         if [[ ${PM_KEEP:-0} == 1 ]]; then

@@ -142,3 +142,14 @@ listener_count(void)
 		n++;
 	return n;
 }
+
+int
+listener_fds(int *out, int max)
+{
+	int n = 0;
+
+	for (struct listener *l = listener_head; l != NULL && n < max;
+	    l = l->next)
+		out[n++] = l->fd;
+	return n;
+}

@@ -24,5 +24,7 @@ int listener_acquire(const char *addr, int port, struct listener **out,
 struct listener *listener_ref(struct listener *l);
 void listener_release(struct listener *l);
 int listener_count(void);
+/* The fds of every held socket, up to max; returns how many. */
+int listener_fds(int *out, int max);
 
 #endif

@@ -478,7 +478,9 @@ plan_build(struct plan *p, const struct snapshot *live,
 		return;
 	}
 	p->first_phase = p->n;
-	p->v = xrealloc(p->v, (p->n + p->nretire + 1) * sizeof(*p->v));
+	if (p->nretire == 0)
+		return;
+	p->v = xrealloc(p->v, (p->n + p->nretire) * sizeof(*p->v));
 	memcpy(&p->v[p->n], p->retire, p->nretire * sizeof(*p->v));
 	p->n += p->nretire;
 	free(p->retire);

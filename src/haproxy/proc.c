@@ -1,5 +1,8 @@
 #include "config.h"
 
+#include <sys/wait.h>
+
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,11 +251,82 @@ hap_proc_spawn(uv_loop_t *loop, enum hap_proc_kind kind, const char *haproxy,
 	return p;
 }
 
+static void
+hap_proc_reap(struct hap_proc *p)
+{
+	int status;
+	pid_t r;
+
+	if (p->exited)
+		return;
+	r = waitpid(p->pid, &status, WNOHANG);
+	if (r == 0 || (r == -1 && errno == EINTR))
+		return;
+	p->exited = true;
+	if (r == p->pid && WIFSIGNALED(status))
+		p->term_signal = WTERMSIG(status);
+	else if (r == p->pid)
+		p->exit_status = WEXITSTATUS(status);
+	hap_proc_maybe_done(p);
+}
+
+static void
+hap_proc_on_sigchld(uv_signal_t *h, int signum)
+{
+	(void)signum;
+	hap_proc_reap(h->data);
+}
+
+struct hap_proc *
+hap_proc_adopt(uv_loop_t *loop, int pid, int out_fd, int err_fd,
+    hap_proc_done_cb on_done, void *arg)
+{
+	struct hap_proc *p = xcalloc(1, sizeof(*p));
+	int fds[2] = { out_fd, err_fd };
+
+	p->kind = HAP_PROC_RUN;
+	p->adopted = true;
+	p->pid = pid;
+	p->on_done = on_done;
+	p->arg = arg;
+	p->started_ms = now_ms();
+	p->pending = 3;
+	sbuf_init(&p->output);
+	sbuf_init(&p->partial[0]);
+	sbuf_init(&p->partial[1]);
+	for (int i = 0; i < 2; i++) {
+		uv_pipe_init(loop, &p->out[i], 0);
+		p->out[i].data = p;
+		if (fds[i] >= 0 && uv_pipe_open(&p->out[i], fds[i]) == 0)
+			uv_read_start((uv_stream_t *)&p->out[i],
+			    hap_proc_alloc, hap_proc_on_read);
+		else
+			p->pending--;	/* no output to wait for */
+	}
+	uv_signal_init(loop, &p->sigchld);
+	p->sigchld.data = p;
+	uv_signal_start(&p->sigchld, hap_proc_on_sigchld, SIGCHLD);
+	p->open_handles = 3;
+	hap_proc_reap(p);	/* it may be gone already */
+	return p;
+}
+
+void
+hap_proc_fds(struct hap_proc *p, int *out_fd, int *err_fd)
+{
+	uv_os_fd_t fd;
+
+	*out_fd = uv_fileno((uv_handle_t *)&p->out[0], &fd) == 0 ? fd : -1;
+	*err_fd = uv_fileno((uv_handle_t *)&p->out[1], &fd) == 0 ? fd : -1;
+}
+
 int
 hap_proc_signal(struct hap_proc *p, int sig)
 {
 	if (p->exited)
 		return 0;
+	if (p->adopted)
+		return kill(p->pid, sig) == 0 ? 0 : -errno;
 	return uv_process_kill(&p->process, sig);
 }
 
@@ -262,7 +336,10 @@ hap_proc_release(struct hap_proc *p)
 	p->on_done = NULL;
 	uv_close((uv_handle_t *)&p->out[0], hap_proc_on_close);
 	uv_close((uv_handle_t *)&p->out[1], hap_proc_on_close);
-	uv_close((uv_handle_t *)&p->process, hap_proc_on_close);
+	if (p->adopted)
+		uv_close((uv_handle_t *)&p->sigchld, hap_proc_on_close);
+	else
+		uv_close((uv_handle_t *)&p->process, hap_proc_on_close);
 }
 
 const char *

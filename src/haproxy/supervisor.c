@@ -502,12 +502,100 @@ sup_fail_reload(struct supervisor *s, const char *why)
 	sup_become_idle(s);
 }
 
+unsigned long
+sup_text_hash(const char *text)
+{
+	unsigned long h = 2166136261UL;
+
+	if (text == NULL)
+		return 0;
+	for (const unsigned char *c = (const unsigned char *)text; *c; c++)
+		h = (h ^ *c) * 16777619UL;
+	return h;
+}
+
+bool
+sup_handoff(struct supervisor *s, struct sup_handoff *h)
+{
+	memset(h, 0, sizeof(*h));
+	if (s->state != SUP_IDLE || s->current == NULL || s->live == NULL ||
+	    s->starting != NULL || s->checking != NULL)
+		return false;
+	h->pid = s->current->pid;
+	hap_proc_fds(s->current, &h->out_fd, &h->err_fd);
+	for (struct hap_proc *p = s->old; p != NULL; p = p->next) {
+		if (p->exited)
+			continue;
+		h->old_pids = xrealloc(h->old_pids, (h->nold + 1) *
+		    sizeof(*h->old_pids));
+		h->old_pids[h->nold++] = p->pid;
+	}
+	h->user_hash = sup_text_hash(s->live->user_text);
+	return true;
+}
+
+void
+sup_adopt(struct supervisor *s, const struct sup_handoff *h)
+{
+	for (size_t i = 0; i < h->nold; i++) {
+		struct hap_proc *p = hap_proc_adopt(s->loop, h->old_pids[i],
+		    -1, -1, sup_on_proc_done, s);
+		p->soft_stopped = true;
+		p->soft_stop_ms = now_ms();
+		p->next = s->old;
+		s->old = p;
+	}
+	if (h->pid <= 0)
+		return;
+	s->current = hap_proc_adopt(s->loop, h->pid, h->out_fd, h->err_fd,
+	    sup_on_proc_done, s);
+	s->adopted = true;
+	s->adopted_user_hash = h->user_hash;
+	log_info("haproxy[%d] adopted from the replaced proxymgrd, with %zu "
+	    "draining", h->pid, h->nold);
+}
+
+/* After an upgrade: if the adopted HAProxy runs exactly what was built
+ * (the config file it was started with, kept up to date after runtime
+ * changes), take it as live instead of reloading. */
+static bool
+sup_adopt_live(struct supervisor *s)
+{
+	char *text;
+	bool same;
+
+	s->adopted = false;
+	if (s->current == NULL || s->live != NULL)
+		return false;
+	text = read_file(s->cfg->config_path, NULL);
+	same = text != NULL && strcmp(text, s->next->text) == 0 &&
+	    sup_text_hash(s->next->user_text) == s->adopted_user_hash;
+	free(text);
+	if (!same) {
+		log_info("haproxy[%d] runs another configuration than the one "
+		    "built now: reloading it (on the same sockets)",
+		    s->current->pid);
+		return false;
+	}
+	s->live = s->next;
+	s->next = NULL;
+	log_info("haproxy[%d] runs the current configuration: adopted "
+	    "without a reload", s->current->pid);
+	if (s->hooks.committed != NULL)
+		s->hooks.committed(s->hooks.ctx);
+	return true;
+}
+
 static void
 sup_begin_check(struct supervisor *s)
 {
 	char *newpath, *err = NULL;
 
 	s->next = s->hooks.build(s->hooks.ctx, s->live, true);
+	if (s->adopted && sup_adopt_live(s)) {
+		sup_become_idle(s);
+		return;
+	}
 	if (s->current != NULL && !s->rt_dirty &&
 	    snapshot_same(s->next, s->live)) {
 		log_debug("haproxy.cfg unchanged (%s): no reload",

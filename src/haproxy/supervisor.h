@@ -83,6 +83,10 @@ struct supervisor {
 	uint64_t		 plan_us;	/* build + plan of the batch out */
 	uint64_t		 change_since_us;	/* oldest unplanned change */
 	uint64_t		 cur_change_since_us;	/* of the batch out */
+	/* Adopted from the proxymgrd this one replaced: until the first
+	 * snapshot is compared with what it runs, live is unknown. */
+	bool			 adopted;
+	unsigned long		 adopted_user_hash;
 	bool			 starting_is_restart;
 	uint64_t		 start_deadline_ms;
 	int			 check_attempts;
@@ -130,5 +134,24 @@ void sup_stop(struct supervisor *s);
 void sup_stop_now(struct supervisor *s);
 /* pid of the HAProxy that serves, or 0. */
 int sup_current_pid(const struct supervisor *s);
+
+/* Upgrading proxymgrd in place (SIGUSR2). */
+struct sup_handoff {
+	int		 pid;		/* the HAProxy that serves, or 0 */
+	int		 out_fd, err_fd;
+	int		*old_pids;	/* draining; malloc'ed */
+	size_t		 nold;
+	unsigned long	 user_hash;	/* of the hand-written config it runs */
+};
+
+/* Whether a hand-over can happen now (idle, a HAProxy serves), and what
+ * to hand over. */
+bool sup_handoff(struct supervisor *s, struct sup_handoff *h);
+/* Take over what the replaced proxymgrd ran. The first reload compares
+ * the snapshot with the config file on disk: if HAProxy runs it already,
+ * it becomes live with no reload; otherwise a (hitless) reload follows. */
+void sup_adopt(struct supervisor *s, const struct sup_handoff *h);
+/* FNV-1a of a hand-written config's text (NULL: 0). */
+unsigned long sup_text_hash(const char *text);
 
 #endif

@@ -216,7 +216,7 @@ NOTIFY_SOCKET=$PM_TMP/notify.sock "$PM_SOCKACT" 127.0.0.1 21020 app1 -- \
 PM_PID=$!
 pm_track "$PM_PID"
 pm_wait_reloads 1 || pm_fail "socket activation: HAProxy did not start"
-pm_log_has "using the socket systemd passed as fd 3 \(app1\) for 127.0.0.1 port 21020" ||
+pm_log_has "using the inherited socket fd 3 \(app1\) for 127.0.0.1 port 21020" ||
 	pm_fail "the LISTEN_FDS socket was not adopted"
 pm_log_has "listening on 127.0.0.1 port 21020 \(fd 3\)" ||
 	pm_fail "APP_1 does not hold the passed fd 3"

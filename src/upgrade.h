@@ -1,0 +1,25 @@
+/* Upgrading proxymgrd in place, on SIGUSR2: it re-executes its own binary
+ * (the one at the path it was started from, so a new package's), with the
+ * same arguments and pid. The held listen sockets and the pipes of the
+ * running HAProxy stay open across the exec; an environment variable says
+ * which fds they are and which HAProxy processes run, and the new
+ * proxymgrd adopts them: no reload, no refused connection. */
+#ifndef PM_UPGRADE_H
+#define PM_UPGRADE_H
+
+#include <stdbool.h>
+
+struct sup_handoff;
+
+/* Remember how proxymgrd was started (call first thing in main). */
+void upgrade_init(int argc, char **argv);
+/* Hand over and re-execute; returns only on failure (with *err set), and
+ * proxymgrd goes on as it was. listener_fds are the held sockets. */
+int upgrade_exec(const struct sup_handoff *h, const int *listener_fds,
+    int nfds, char **err);
+/* In the new proxymgrd: what was handed over, if anything (the listen
+ * sockets go to the pool that listeners are taken from first). The
+ * variable is removed so that no child sees it. */
+bool upgrade_take(struct sup_handoff *h);
+
+#endif
