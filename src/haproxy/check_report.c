@@ -28,7 +28,8 @@ check_report_add_str(char ***v, size_t *n, const char *s, size_t len)
  * holds a '/' (proxymgrd passes paths), which tells it from an address
  * such as "[::1]" or "[2001:db8::10]" quoted in the alert. */
 static void
-check_report_scan_lines(struct check_report *r, const char *line)
+check_report_scan_lines(struct check_report *r, const char *line,
+    const char *file)
 {
 	const char *p = line;
 
@@ -45,7 +46,9 @@ check_report_scan_lines(struct check_report *r, const char *line)
 			const char *d = colon;
 			while (d < close && isdigit((unsigned char)*d))
 				d++;
-			if (d == close)
+			if (d == close && (file == NULL ||
+			    (strlen(file) == (size_t)(colon - 1 - (p + 1)) &&
+			    strncmp(p + 1, file, strlen(file)) == 0)))
 				check_report_add_line(r, atoi(colon));
 		}
 		p = close + 1;
@@ -69,7 +72,8 @@ check_report_scan_proxies(struct check_report *r, const char *line)
 }
 
 void
-check_report_parse(const char *output, struct check_report *r)
+check_report_parse(const char *output, const char *file,
+    struct check_report *r)
 {
 	const char *p = output;
 
@@ -83,7 +87,7 @@ check_report_parse(const char *output, struct check_report *r)
 		line[len] = '\0';
 		if (strstr(line, "[ALERT]") != NULL) {
 			check_report_add_str(&r->alerts, &r->nalerts, line, len);
-			check_report_scan_lines(r, line);
+			check_report_scan_lines(r, line, file);
 			check_report_scan_proxies(r, line);
 		}
 		free(line);

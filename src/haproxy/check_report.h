@@ -14,7 +14,10 @@ struct check_report {
 	size_t	 nalerts;
 };
 
-void check_report_parse(const char *output, struct check_report *r);
+/* file: record only the lines of this file (HAProxy may also name lines
+ * of a hand-written config checked with it), or NULL for any file. */
+void check_report_parse(const char *output, const char *file,
+    struct check_report *r);
 void check_report_free(struct check_report *r);
 
 #endif

@@ -750,7 +750,7 @@ static void
 sup_on_check_done(struct supervisor *s, struct hap_proc *p)
 {
 	struct check_report r;
-	char status[64];
+	char status[64], *newpath;
 	bool retry = false;
 
 	s->checking = NULL;
@@ -764,7 +764,11 @@ sup_on_check_done(struct supervisor *s, struct hap_proc *p)
 		sup_begin_start(s);
 		return;
 	}
-	check_report_parse(p->output.buf ? p->output.buf : "", &r);
+	/* Only lines of the rendered file point at services or settings;
+	 * a hand-written config's lines are the user's to fix. */
+	newpath = sup_new_path(s);
+	check_report_parse(p->output.buf ? p->output.buf : "", newpath, &r);
+	free(newpath);
 	for (size_t i = 0; i < r.nalerts; i++)
 		log_warnx("haproxy -c: %s", r.alerts[i]);
 	if (r.nalerts == 0 && p->output.len > 0)

@@ -26,7 +26,7 @@ parse_file(const char *name, struct check_report *r)
 	text = read_file(path, &len);
 	if (text == NULL)
 		fail_msg("cannot read %s", path);
-	check_report_parse(text, r);
+	check_report_parse(text, NULL, r);
 	free(text);
 	free(path);
 }
@@ -202,7 +202,7 @@ test_warning_continuation(void **state)
 	struct check_report r;
 
 	(void)state;
-	check_report_parse(out, &r);
+	check_report_parse(out, NULL, &r);
 	assert_int_equal(r.nalerts, 0);
 	assert_int_equal(r.nlines, 0);
 	assert_int_equal(r.nproxies, 0);
@@ -224,7 +224,7 @@ test_track_error(void **state)
 	struct check_report r;
 
 	(void)state;
-	check_report_parse(out, &r);
+	check_report_parse(out, NULL, &r);
 	assert_lines(&r, lines, 1);
 	assert_int_equal(r.nalerts, 2);
 	assert_int_equal(r.nproxies, 0);
@@ -259,7 +259,7 @@ test_ipv6_in_brackets_2(void **state)
 	(void)state;
 	check_report_parse("[ALERT]    (1) : config : parsing [/run/h.cfg:30] "
 	    ": 'bind [2001:db8::10]:80' in section 'listen': unknown keyword "
-	    "'frob'.\n", &r);
+	    "'frob'.\n", NULL, &r);
 	assert_lines(&r, lines, 1);
 	check_report_free(&r);
 }
@@ -272,11 +272,11 @@ test_empty(void **state)
 	struct check_report r;
 
 	(void)state;
-	check_report_parse("", &r);
+	check_report_parse("", NULL, &r);
 	assert_int_equal(r.nalerts, 0);
 	assert_int_equal(r.nlines, 0);
 	check_report_free(&r);
-	check_report_parse(NULL, &r);
+	check_report_parse(NULL, NULL, &r);
 	assert_int_equal(r.nalerts, 0);
 	check_report_free(&r);
 }
@@ -294,7 +294,7 @@ test_odd_brackets(void **state)
 	check_report_parse(
 	    "[ALERT] (1) : [] [x:] [/a:5b] [f:3] [::1] [/f:7] [/a:b:c:9]\n"
 	    "[NOTICE] (1) : parsing [/f:8] : not an alert\n"
-	    "[ALERT] (1) : parsing [/f:10", &r);
+	    "[ALERT] (1) : parsing [/f:10", NULL, &r);
 	assert_lines(&r, lines, 2);
 	assert_int_equal(r.nalerts, 2);
 	assert_string_equal(r.alerts[1], "[ALERT] (1) : parsing [/f:10");
@@ -303,10 +303,32 @@ test_odd_brackets(void **state)
 	/* "proxy '" with no closing quote is ignored; two in one line
 	 * both count. */
 	check_report_parse("[ALERT] (1) : proxy 'a' and PROXY 'b' and "
-	    "proxy 'c\n", &r);
+	    "proxy 'c\n", NULL, &r);
 	assert_int_equal(r.nproxies, 2);
 	assert_string_equal(r.proxies[0], "a");
 	assert_string_equal(r.proxies[1], "b");
+	check_report_free(&r);
+}
+
+/* With a hand-written config checked beside the rendered one, only the
+ * rendered file's lines count: the others are not a service's fault. */
+static void
+test_file_filter(void **state)
+{
+	static const int lines[] = { 12 };
+	struct check_report r;
+	const char *out =
+	    "[ALERT] (1) : config : parsing [/etc/haproxy/haproxy.cfg:12] : "
+	    "unknown keyword 'frob'.\n"
+	    "[ALERT] (1) : config : parsing [/run/proxymgrd/proxymgrd.cfg.new:12]"
+	    " : unknown keyword 'frob'.\n"
+	    "[ALERT] (1) : config : parsing [/run/proxymgrd/proxymgrd.cfg.new.x:"
+	    "14] : unknown keyword 'frob'.\n";
+
+	(void)state;
+	check_report_parse(out, "/run/proxymgrd/proxymgrd.cfg.new", &r);
+	assert_lines(&r, lines, 1);
+	assert_int_equal(r.nalerts, 3);
 	check_report_free(&r);
 }
 
@@ -325,6 +347,7 @@ main(void)
 		cmocka_unit_test(test_track_error),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_odd_brackets),
+		cmocka_unit_test(test_file_filter),
 		cmocka_unit_test(test_ipv6_in_brackets),
 		cmocka_unit_test(test_ipv6_in_brackets_2),
 	};
