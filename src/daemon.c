@@ -38,6 +38,7 @@ struct daemon {
 	uv_signal_t		 sig_term, sig_int, sig_hup, sig_usr1, sig_usr2;
 	uv_timer_t		 adopt_wait;	/* after an upgrade */
 	int			 adopt_waited_ms;
+	bool			 adopting;	/* until discovery answered */
 	bool			 stopping;
 	bool			 synced;	/* the source reported once */
 	struct wrapper		*wrapper;	/* named listeners, user cfg */
@@ -77,6 +78,10 @@ daemon_on_change(void *ctx, const char *why)
 		d->pending_since_us = now_us();
 	}
 	d->pending_count++;
+	/* After an upgrade, nothing is planned until discovery has answered:
+	 * a half-read model must not replace the adopted HAProxy. */
+	if (d->adopting)
+		return;
 	if (!uv_is_active((uv_handle_t *)&d->debounce))
 		uv_timer_start(&d->debounce, daemon_on_debounce,
 		    (uint64_t)d->cfg->runtime_debounce_ms, 0);
@@ -157,6 +162,9 @@ daemon_committed(void *ctx)
 
 	pmconfig_free(d->prev_cfg);
 	d->prev_cfg = NULL;
+	/* Sockets handed over by an upgrade that no service or listener
+	 * took any more (it went meanwhile): nothing would serve them. */
+	sdlisten_close_unclaimed("upgrade");
 	/* systemd (Type=notify): ready once a HAProxy serves, and again
 	 * after each reload. */
 	sdnotifyf("READY=1\nSTATUS=haproxy[%d] serves\nMAINPID=%ld",
@@ -164,6 +172,14 @@ daemon_committed(void *ctx)
 	if (!d->ready_sent)
 		log_debug("ready (first HAProxy serves)");
 	d->ready_sent = true;
+}
+
+/* systemd waits for READY=1 after RELOADING=1, also when it failed. */
+static void
+daemon_reload_failed(void *ctx, const char *why)
+{
+	(void)ctx;
+	sdnotifyf("READY=1\nSTATUS=reload failed: %s", why);
 }
 
 static void
@@ -237,7 +253,7 @@ daemon_upgrade(struct daemon *d)
 		free(err);
 		sdnotifyf("READY=1\nMAINPID=%ld", (long)getpid());
 	}
-	free(h.old_pids);
+	free(h.old);
 }
 
 static void
@@ -333,10 +349,10 @@ daemon_find_program(const char *prog)
 }
 
 /* After an upgrade: how long discovery may settle before the adopted
- * HAProxy is compared with the model, and how long to wait at most for
- * a source that answers later (ZooKeeper). */
+ * HAProxy is compared with the model, and when to say that a source
+ * (ZooKeeper) has not answered yet. */
 #define DAEMON_ADOPT_SETTLE_MS	300
-#define DAEMON_ADOPT_MAX_MS	10000
+#define DAEMON_ADOPT_WARN_MS	9900
 
 static void
 daemon_on_adopt_wait(uv_timer_t *t)
@@ -344,11 +360,17 @@ daemon_on_adopt_wait(uv_timer_t *t)
 	struct daemon *d = t->data;
 
 	d->adopt_waited_ms += DAEMON_ADOPT_SETTLE_MS;
-	if (!d->synced && d->adopt_waited_ms < DAEMON_ADOPT_MAX_MS) {
+	if (!d->synced) {
+		/* The adopted HAProxy serves on meanwhile, however long. */
+		if (d->adopt_waited_ms == DAEMON_ADOPT_WARN_MS)
+			log_warnx("upgrade: no answer from the service-config "
+			    "source yet; the adopted HAProxy serves on as it "
+			    "is until there is one");
 		uv_timer_start(t, daemon_on_adopt_wait, DAEMON_ADOPT_SETTLE_MS,
 		    0);
 		return;
 	}
+	d->adopting = false;
 	daemon_on_change(d, "start (upgraded)");
 }
 
@@ -368,6 +390,7 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 		.reject = daemon_reject,
 		.settings_rollback = daemon_settings_rollback,
 		.committed = daemon_committed,
+		.reload_failed = daemon_reload_failed,
 		.stopped = daemon_stopped,
 		.ctx = &d,
 	};
@@ -419,6 +442,8 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 	uv_signal_start(&d.sig_int, daemon_on_signal, SIGINT);
 	uv_signal_start(&d.sig_hup, daemon_on_signal, SIGHUP);
 	uv_signal_start(&d.sig_usr1, daemon_on_signal, SIGUSR1);
+	/* Handled from here on: what came during an upgrade's exec waited. */
+	upgrade_unblock_signals();
 
 	model_init(&d.model, d.loop, daemon_on_change, &d);
 	sup_init(&d.sup, d.loop, d.cfg, &hooks);
@@ -427,11 +452,12 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 	    d.cfg->user_config ? d.cfg->user_config : "",
 	    d.cfg->user_config ? " + " : "", d.cfg->config_path,
 	    d.cfg->socket_path);
+	d.adopting = upgraded;
 	if (daemon_start_source(&d, &err) == -1)
 		fatalx("%s: %s", config_file, err);
 	if (upgraded) {
 		sup_adopt(&d.sup, &handoff);
-		free(handoff.old_pids);
+		free(handoff.old);
 		/* Compare with what HAProxy runs once discovery has told
 		 * everything, or a half-read model would cost a reload. */
 		uv_timer_start(&d.adopt_wait, daemon_on_adopt_wait,

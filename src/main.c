@@ -71,6 +71,7 @@ enum {
 	OPT_HARD_STOP,
 	OPT_MAX_OLD,
 	OPT_INTERVAL,
+	OPT_UPGRADE_PROTOCOL,
 };
 
 static int
@@ -101,6 +102,7 @@ main(int argc, char **argv)
 		{ "reload-interval-ms", required_argument, NULL, OPT_INTERVAL },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "upgrade-protocol", no_argument, NULL, OPT_UPGRADE_PROTOCOL },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -156,6 +158,11 @@ main(int argc, char **argv)
 		case OPT_CHECK:
 			check = true;
 			break;
+		case OPT_UPGRADE_PROTOCOL:
+			/* Asked by a running proxymgrd before SIGUSR2's exec. */
+			printf("%s\n", UPGRADE_PROTOCOL);
+			rc = 0;
+			goto done;
 		case 'V':
 			printf("proxymgrd %s\n", PACKAGE_VERSION);
 			rc = 0;

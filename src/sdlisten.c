@@ -88,6 +88,24 @@ sdlisten_adopt(int fd, const char *name)
 	sdlisten_n++;
 }
 
+void
+sdlisten_close_unclaimed(const char *name)
+{
+	size_t i = 0;
+
+	while (i < sdlisten_n) {
+		if (strcmp(sdlisten_v[i].name, name) != 0) {
+			i++;
+			continue;
+		}
+		log_info("closing inherited socket fd %d (%s): no service or "
+		    "listener uses it any more", sdlisten_v[i].fd, name);
+		close(sdlisten_v[i].fd);
+		free(sdlisten_v[i].name);
+		sdlisten_v[i] = sdlisten_v[--sdlisten_n];
+	}
+}
+
 static bool
 sdlisten_matches(int fd, const char *addr, int port)
 {

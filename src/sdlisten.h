@@ -12,6 +12,8 @@
 int sdlisten_init(void);
 /* Add fd (an inherited listening socket) to the pool. */
 void sdlisten_adopt(int fd, const char *name);
+/* Close the pooled sockets of that name nobody took. */
+void sdlisten_close_unclaimed(const char *name);
 /* A passed listening socket bound to addr:port (removed from the pool,
  * CLOEXEC set), or -1. */
 int sdlisten_take(const char *addr, int port);

@@ -11,6 +11,10 @@
 
 struct sup_handoff;
 
+/* The hand-over this version writes and reads; `proxymgrd
+ * --upgrade-protocol` prints it. */
+#define UPGRADE_PROTOCOL	"1"
+
 /* Remember how proxymgrd was started (call first thing in main). */
 void upgrade_init(int argc, char **argv);
 /* Hand over and re-execute; returns only on failure (with *err set), and
@@ -21,5 +25,7 @@ int upgrade_exec(const struct sup_handoff *h, const int *listener_fds,
  * sockets go to the pool that listeners are taken from first). The
  * variable is removed so that no child sees it. */
 bool upgrade_take(struct sup_handoff *h);
+/* The signals blocked across the exec: unblock once they are handled. */
+void upgrade_unblock_signals(void);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "haproxy/listener.h"
 #include "haproxy/proc.h"
@@ -300,8 +301,11 @@ hap_proc_adopt(uv_loop_t *loop, int pid, int out_fd, int err_fd,
 		if (fds[i] >= 0 && uv_pipe_open(&p->out[i], fds[i]) == 0)
 			uv_read_start((uv_stream_t *)&p->out[i],
 			    hap_proc_alloc, hap_proc_on_read);
-		else
+		else {
+			if (fds[i] >= 0)
+				close(fds[i]);
 			p->pending--;	/* no output to wait for */
+		}
 	}
 	uv_signal_init(loop, &p->sigchld);
 	p->sigchld.data = p;

@@ -2,11 +2,13 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "haproxy/check_report.h"
+#include "haproxy/listener.h"
 #include "haproxy/planner.h"
 #include "haproxy/proc.h"
 #include "haproxy/runtime.h"
@@ -495,6 +497,8 @@ sup_fail_reload(struct supervisor *s, const char *why)
 	free(newpath);
 	snapshot_free(s->next);
 	s->next = NULL;
+	if (s->hooks.reload_failed != NULL)
+		s->hooks.reload_failed(s->hooks.ctx, why);
 	if (s->live != NULL)
 		sup_write_later(s);	/* runtime changes since the last one */
 	if (s->current == NULL && s->live == NULL)
@@ -502,15 +506,38 @@ sup_fail_reload(struct supervisor *s, const char *why)
 	sup_become_idle(s);
 }
 
+static unsigned long
+sup_hash_add(unsigned long h, const char *text)
+{
+	for (const unsigned char *c = (const unsigned char *)(text ? text :
+	    ""); *c; c++)
+		h = (h ^ *c) * 16777619UL;
+	return (h ^ 0xff) * 16777619UL;	/* a separator */
+}
+
+/* What a HAProxy runs, in one number: the rendered text, the hand-written
+ * config, and which socket sits behind each fd ("bind fd@3" reads the
+ * same whatever the port). */
 unsigned long
-sup_text_hash(const char *text)
+sup_snapshot_fingerprint(const struct snapshot *snap)
 {
 	unsigned long h = 2166136261UL;
+	char buf[400];
 
-	if (text == NULL)
-		return 0;
-	for (const unsigned char *c = (const unsigned char *)text; *c; c++)
-		h = (h ^ *c) * 16777619UL;
+	h = sup_hash_add(h, snap->text);
+	h = sup_hash_add(h, snap->user_text);
+	for (size_t i = 0; i < snap->n; i++) {
+		snprintf(buf, sizeof(buf), "%s %s %d %d",
+		    snap->v[i].def->name, snap->v[i].listener->addr,
+		    snap->v[i].listener->port, snap->v[i].child_fd);
+		h = sup_hash_add(h, buf);
+	}
+	for (size_t i = 0; i < snap->nnamed; i++) {
+		snprintf(buf, sizeof(buf), "%s %s %d %d", snap->named[i].name,
+		    snap->named[i].listener->addr,
+		    snap->named[i].listener->port, snap->named[i].child_fd);
+		h = sup_hash_add(h, buf);
+	}
 	return h;
 }
 
@@ -518,19 +545,24 @@ bool
 sup_handoff(struct supervisor *s, struct sup_handoff *h)
 {
 	memset(h, 0, sizeof(*h));
+	/* Not while HAProxy's state is in doubt (a failed runtime batch):
+	 * the reload that repairs it comes first. */
 	if (s->state != SUP_IDLE || s->current == NULL || s->live == NULL ||
-	    s->starting != NULL || s->checking != NULL)
+	    s->starting != NULL || s->checking != NULL || s->rt_dirty ||
+	    s->reload_wanted)
 		return false;
 	h->pid = s->current->pid;
 	hap_proc_fds(s->current, &h->out_fd, &h->err_fd);
 	for (struct hap_proc *p = s->old; p != NULL; p = p->next) {
 		if (p->exited)
 			continue;
-		h->old_pids = xrealloc(h->old_pids, (h->nold + 1) *
-		    sizeof(*h->old_pids));
-		h->old_pids[h->nold++] = p->pid;
+		h->old = xrealloc(h->old, (h->nold + 1) * sizeof(*h->old));
+		h->old[h->nold].pid = p->pid;
+		hap_proc_fds(p, &h->old[h->nold].out_fd,
+		    &h->old[h->nold].err_fd);
+		h->nold++;
 	}
-	h->user_hash = sup_text_hash(s->live->user_text);
+	h->fingerprint = sup_snapshot_fingerprint(s->live);
 	return true;
 }
 
@@ -538,8 +570,8 @@ void
 sup_adopt(struct supervisor *s, const struct sup_handoff *h)
 {
 	for (size_t i = 0; i < h->nold; i++) {
-		struct hap_proc *p = hap_proc_adopt(s->loop, h->old_pids[i],
-		    -1, -1, sup_on_proc_done, s);
+		struct hap_proc *p = hap_proc_adopt(s->loop, h->old[i].pid,
+		    h->old[i].out_fd, h->old[i].err_fd, sup_on_proc_done, s);
 		p->soft_stopped = true;
 		p->soft_stop_ms = now_ms();
 		p->next = s->old;
@@ -550,28 +582,21 @@ sup_adopt(struct supervisor *s, const struct sup_handoff *h)
 	s->current = hap_proc_adopt(s->loop, h->pid, h->out_fd, h->err_fd,
 	    sup_on_proc_done, s);
 	s->adopted = true;
-	s->adopted_user_hash = h->user_hash;
+	s->adopted_fingerprint = h->fingerprint;
 	log_info("haproxy[%d] adopted from the replaced proxymgrd, with %zu "
 	    "draining", h->pid, h->nold);
 }
 
 /* After an upgrade: if the adopted HAProxy runs exactly what was built
- * (the config file it was started with, kept up to date after runtime
- * changes), take it as live instead of reloading. */
+ * (the same text, the same socket behind each fd), take it as live
+ * instead of reloading. */
 static bool
 sup_adopt_live(struct supervisor *s)
 {
-	char *text;
-	bool same;
-
 	s->adopted = false;
 	if (s->current == NULL || s->live != NULL)
 		return false;
-	text = read_file(s->cfg->config_path, NULL);
-	same = text != NULL && strcmp(text, s->next->text) == 0 &&
-	    sup_text_hash(s->next->user_text) == s->adopted_user_hash;
-	free(text);
-	if (!same) {
+	if (sup_snapshot_fingerprint(s->next) != s->adopted_fingerprint) {
 		log_info("haproxy[%d] runs another configuration than the one "
 		    "built now: reloading it (on the same sockets)",
 		    s->current->pid);

@@ -36,6 +36,8 @@ struct sup_hooks {
 	/* A new HAProxy serves the snapshot built last: what it was built
 	 * from is proven good. */
 	void	(*committed)(void *ctx);
+	/* A reload failed; the running HAProxy (if any) serves on. */
+	void	(*reload_failed)(void *ctx, const char *why);
 	/* Every HAProxy process is gone after sup_stop(). */
 	void	(*stopped)(void *ctx);
 	void	*ctx;
@@ -86,7 +88,7 @@ struct supervisor {
 	/* Adopted from the proxymgrd this one replaced: until the first
 	 * snapshot is compared with what it runs, live is unknown. */
 	bool			 adopted;
-	unsigned long		 adopted_user_hash;
+	unsigned long		 adopted_fingerprint;
 	bool			 starting_is_restart;
 	uint64_t		 start_deadline_ms;
 	int			 check_attempts;
@@ -136,12 +138,19 @@ void sup_stop_now(struct supervisor *s);
 int sup_current_pid(const struct supervisor *s);
 
 /* Upgrading proxymgrd in place (SIGUSR2). */
+struct sup_handoff_proc {
+	int		 pid;
+	int		 out_fd, err_fd;	/* its stdout and stderr, or -1 */
+};
+
 struct sup_handoff {
 	int		 pid;		/* the HAProxy that serves, or 0 */
 	int		 out_fd, err_fd;
-	int		*old_pids;	/* draining; malloc'ed */
+	/* Draining ones: their pipes too, or they would write into
+	 * closed ones. malloc'ed. */
+	struct sup_handoff_proc *old;
 	size_t		 nold;
-	unsigned long	 user_hash;	/* of the hand-written config it runs */
+	unsigned long	 fingerprint;	/* of what it runs */
 };
 
 /* Whether a hand-over can happen now (idle, a HAProxy serves), and what
@@ -151,7 +160,7 @@ bool sup_handoff(struct supervisor *s, struct sup_handoff *h);
  * the snapshot with the config file on disk: if HAProxy runs it already,
  * it becomes live with no reload; otherwise a (hitless) reload follows. */
 void sup_adopt(struct supervisor *s, const struct sup_handoff *h);
-/* FNV-1a of a hand-written config's text (NULL: 0). */
-unsigned long sup_text_hash(const char *text);
+/* What a snapshot runs, as one number (FNV-1a). */
+unsigned long sup_snapshot_fingerprint(const struct snapshot *snap);
 
 #endif

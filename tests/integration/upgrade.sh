@@ -38,7 +38,10 @@ done
 pm_write_pmconfig
 hosts web 21211 21212
 service web 21201
-pm_start_proxymgrd
+# Run a copy, so that the test can put another binary at its path.
+mkdir -p "$PM_TMP/bin"
+cp "$PROXYMGRD" "$PM_TMP/bin/proxymgrd"
+PROXYMGRD=$PM_TMP/bin/proxymgrd pm_start_proxymgrd
 pm_expect_bodies http://127.0.0.1:21201/ "s1 s2"
 
 # ---- managed services ---------------------------------------------------------
@@ -82,6 +85,22 @@ pm_wait_for pm_log_has "haproxy\[$hap\] runs the current configuration: adopted 
 	pm_fail "the second upgrade did not adopt haproxy[$hap]"
 pm_assert_eq "$hap $reloads" "$(pm_hap_pid) $(pm_reload_count)" "a second upgrade in a row adopts too"
 pm_expect_bodies http://127.0.0.1:21201/ "s1 s2 s3"
+
+# A binary that cannot take over (an older version, or one that does not
+# start) is not exec'd: proxymgrd says so and goes on.
+cp "$PM_TMP/bin/proxymgrd" "$PM_TMP/bin/proxymgrd.good"
+printf '#!/bin/sh\nexit 0\n' >"$PM_TMP/bin/proxymgrd.new"
+chmod +x "$PM_TMP/bin/proxymgrd.new"
+mv -f "$PM_TMP/bin/proxymgrd.new" "$PM_TMP/bin/proxymgrd"
+kill -USR2 "$PM_PID"
+pm_wait_for pm_log_has 'SIGUSR2: .*proxymgrd does not take over a running proxymgrd .*; going on as before' ||
+	pm_fail "a binary without the hand-over was not refused"
+alive_not_zombie "$PM_PID" || pm_fail "proxymgrd is gone after a refused upgrade"
+pm_assert_eq "$hap $reloads" "$(pm_hap_pid) $(pm_reload_count)" \
+	"a binary that cannot take over is not exec'd: the same HAProxy serves"
+mv -f "$PM_TMP/bin/proxymgrd.good" "$PM_TMP/bin/proxymgrd"
+hosts web 21211 21212
+pm_expect_bodies http://127.0.0.1:21201/ "s1 s2"
 
 pm_stop_proxymgrd
 pm_assert_eq 0 "$PM_RC" "the upgraded proxymgrd exits 0 on SIGTERM"
