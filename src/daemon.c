@@ -352,7 +352,7 @@ daemon_find_program(const char *prog)
  * HAProxy is compared with the model, and when to say that a source
  * (ZooKeeper) has not answered yet. */
 #define DAEMON_ADOPT_SETTLE_MS	300
-#define DAEMON_ADOPT_WARN_MS	9900
+#define DAEMON_ADOPT_WARN_MS	10000
 
 static void
 daemon_on_adopt_wait(uv_timer_t *t)
@@ -362,7 +362,9 @@ daemon_on_adopt_wait(uv_timer_t *t)
 	d->adopt_waited_ms += DAEMON_ADOPT_SETTLE_MS;
 	if (!d->synced) {
 		/* The adopted HAProxy serves on meanwhile, however long. */
-		if (d->adopt_waited_ms == DAEMON_ADOPT_WARN_MS)
+		if (d->adopt_waited_ms >= DAEMON_ADOPT_WARN_MS &&
+		    d->adopt_waited_ms - DAEMON_ADOPT_SETTLE_MS <
+		    DAEMON_ADOPT_WARN_MS)
 			log_warnx("upgrade: no answer from the service-config "
 			    "source yet; the adopted HAProxy serves on as it "
 			    "is until there is one");

@@ -134,3 +134,27 @@ server_addr(const struct server *s, char *buf, size_t len)
 		snprintf(buf, len, "%s:%d", s->host, s->port);
 	return buf;
 }
+
+const struct server *
+srvlist_find_n(const struct server_list *l, size_t n, const char *name)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(l->v[mid].name, name);
+		if (c == 0)
+			return &l->v[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+const struct server *
+srvlist_find(const struct server_list *l, const char *name)
+{
+	return srvlist_find_n(l, l->n, name);
+}

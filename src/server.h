@@ -33,6 +33,13 @@ void srvlist_add_weighted(struct server_list *l, const char *host, int port,
 /* Sort by name and drop duplicates; call once after the last add. */
 void srvlist_finish(struct server_list *l);
 void srvlist_copy(struct server_list *dst, const struct server_list *src);
+/* The server of that name among the first n of l (sorted by name, as
+ * srvlist_finish leaves it), or NULL. */
+const struct server *srvlist_find_n(const struct server_list *l, size_t n,
+    const char *name);
+/* The same among all of l. */
+const struct server *srvlist_find(const struct server_list *l,
+    const char *name);
 bool srvlist_equal(const struct server_list *a, const struct server_list *b);
 void srvlist_move(struct server_list *dst, struct server_list *src);
 

@@ -197,25 +197,6 @@ snapshot_disabled_count(const struct snapshot_service *e)
 	return n;
 }
 
-/* Binary search among the first n servers of l (sorted by name). */
-static const struct server *
-snapshot_server_find(const struct server_list *l, size_t n, const char *name)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(l->v[mid].name, name);
-		if (c == 0)
-			return &l->v[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
 static int
 snapshot_cmp_retired(const void *a, const void *b)
 {
@@ -250,7 +231,7 @@ snapshot_carry(struct snapshot_service *e,
 			if (live->servers.v[i].id >= next_id)
 				next_id = live->servers.v[i].id + 1;
 	for (size_t i = 0; i < l->n; i++) {
-		const struct server *o = live ? snapshot_server_find(
+		const struct server *o = live ? srvlist_find_n(
 		    &live->servers, live->servers.n, l->v[i].name) : NULL;
 		l->v[i].disabled = false;
 		l->v[i].retired_seq = 0;
@@ -263,7 +244,7 @@ snapshot_carry(struct snapshot_service *e,
 	for (size_t i = 0; i < live->servers.n; i++) {
 		const struct server *o = &live->servers.v[i];
 		/* Only the wanted ones are sorted: search those. */
-		if (o->id <= 0 || snapshot_server_find(l, first_new,
+		if (o->id <= 0 || srvlist_find_n(l, first_new,
 		    o->name) != NULL)
 			continue;
 		srvlist_add_weighted(l, o->host, o->port, o->weight);
@@ -300,6 +281,19 @@ snapshot_carry(struct snapshot_service *e,
 }
 
 bool
+snapshot_same_named(const struct snapshot *a, const struct snapshot *b)
+{
+	if (a->nnamed != b->nnamed)
+		return false;
+	for (size_t i = 0; i < a->nnamed; i++)
+		if (a->named[i].listener != b->named[i].listener ||
+		    a->named[i].child_fd != b->named[i].child_fd ||
+		    strcmp(a->named[i].name, b->named[i].name) != 0)
+			return false;
+	return true;
+}
+
+bool
 snapshot_same(const struct snapshot *a, const struct snapshot *b)
 {
 	if (a == NULL || b == NULL || a->n != b->n ||
@@ -308,17 +302,12 @@ snapshot_same(const struct snapshot *a, const struct snapshot *b)
 	for (size_t i = 0; i < a->n; i++)
 		if (a->v[i].listener != b->v[i].listener)
 			return false;
-	if (a->nnamed != b->nnamed || a->generation != b->generation ||
+	if (!snapshot_same_named(a, b) || a->generation != b->generation ||
 	    (a->user_config == NULL) != (b->user_config == NULL) ||
 	    (a->user_config != NULL && (strcmp(a->user_config,
 	    b->user_config) != 0 || a->user_text == NULL ||
 	    b->user_text == NULL || strcmp(a->user_text, b->user_text) != 0)))
 		return false;
-	for (size_t i = 0; i < a->nnamed; i++)
-		if (a->named[i].listener != b->named[i].listener ||
-		    a->named[i].child_fd != b->named[i].child_fd ||
-		    strcmp(a->named[i].name, b->named[i].name) != 0)
-			return false;
 	return true;
 }
 

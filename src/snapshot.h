@@ -74,6 +74,8 @@ char *snapshot_state_path(const struct pm_config *cfg);
 /* Same text and the same socket behind every fd: nothing to reload. The
  * text alone is not enough, "bind fd@4" reads the same on another port. */
 bool snapshot_same(const struct snapshot *a, const struct snapshot *b);
+/* The same named listeners, on the same sockets and fds. */
+bool snapshot_same_named(const struct snapshot *a, const struct snapshot *b);
 
 /* Render haproxy.cfg into s->text and record line ranges. Pure: the same
  * config and snapshot always give the same text. */

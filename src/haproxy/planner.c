@@ -256,24 +256,6 @@ plan_same_settings(const struct snapshot *a, const struct snapshot *b)
 	return la == lb && memcmp(a->text, b->text, la) == 0;
 }
 
-static const struct server *
-plan_find(const struct server_list *l, const char *name)
-{
-	size_t lo = 0, hi = l->n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(l->v[mid].name, name);
-		if (c == 0)
-			return &l->v[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
 /* New, returned and reweighted servers go in the first phase,
  * retirements in the second, sent only once every reply of the first was
  * right: HAProxy runs each command whatever became of the one before, so
@@ -292,12 +274,12 @@ plan_service(struct plan *p, const struct snapshot_service *l,
 	size_t ndisabled = 0;
 
 	for (size_t i = 0; i < l->servers.n; i++)
-		if (plan_find(&n->servers, l->servers.v[i].name) == NULL)
+		if (srvlist_find(&n->servers, l->servers.v[i].name) == NULL)
 			plan_reload(p, PLAN_RETIRED, "service %s: retired "
 			    "server %s dropped", be, l->servers.v[i].name);
 	for (size_t i = 0; i < n->servers.n; i++) {
 		const struct server *ns = &n->servers.v[i];
-		const struct server *ls = plan_find(&l->servers, ns->name);
+		const struct server *ls = srvlist_find(&l->servers, ns->name);
 
 		if (ns->disabled) {
 			ndisabled++;
@@ -375,7 +357,7 @@ plan_service(struct plan *p, const struct snapshot_service *l,
 	}
 	for (size_t i = 0; i < n->servers.n; i++) {
 		const struct server *ns = &n->servers.v[i];
-		const struct server *ls = plan_find(&l->servers, ns->name);
+		const struct server *ls = srvlist_find(&l->servers, ns->name);
 
 		if (ns->disabled && ls != NULL && !ls->disabled) {
 			plan_add_retirement(p, be, ns->name);
@@ -411,13 +393,7 @@ static void
 plan_compare_wrapper(struct plan *p, const struct snapshot *live,
     const struct snapshot *next)
 {
-	bool same_named = live->nnamed == next->nnamed;
-
-	for (size_t i = 0; same_named && i < live->nnamed; i++)
-		same_named = live->named[i].listener == next->named[i].listener &&
-		    live->named[i].child_fd == next->named[i].child_fd &&
-		    strcmp(live->named[i].name, next->named[i].name) == 0;
-	if (!same_named)
+	if (!snapshot_same_named(live, next))
 		plan_reload(p, PLAN_SETTINGS, "named listeners changed");
 	if (!plan_nullable_equal(live->user_config, next->user_config) ||
 	    !plan_nullable_equal(live->user_text, next->user_text))
@@ -516,7 +492,7 @@ plan_state_line(char *line, const struct snapshot *live,
 	if (nf < 19)
 		return NULL;
 	if ((ne = plan_service_named(next, f[1])) == NULL ||
-	    (ns = plan_find(&ne->servers, f[3])) == NULL)
+	    (ns = srvlist_find(&ne->servers, f[3])) == NULL)
 		return NULL;
 	if (atoi(f[18]) != ns->port ||
 	    (val_ip(ns->host) && !val_ipv6(ns->host) &&
@@ -526,7 +502,7 @@ plan_state_line(char *line, const struct snapshot *live,
 	if (*end != '\0' || admin < 0)
 		return NULL;
 	le = plan_service_named(live, f[1]);
-	ls = le != NULL ? plan_find(&le->servers, f[3]) : NULL;
+	ls = le != NULL ? srvlist_find(&le->servers, f[3]) : NULL;
 	/* A server that comes back (or that proxymgrd never had running)
 	 * starts afresh, as `set server ready` would have it: its line
 	 * would bring back the maint's stopped state too, for good when
