@@ -117,12 +117,55 @@ sup_want_reload(struct supervisor *s, enum plan_reason r, const char *why)
 	sup_schedule(s);
 }
 
+static const char *const sup_state_names[] = {
+	[SUP_IDLE] = "idle", [SUP_APPLYING] = "applying a runtime batch",
+	[SUP_CHECKING] = "checking a config", [SUP_SAVING] = "saving "
+	"server state", [SUP_STARTING] = "starting HAProxy",
+	[SUP_STOPPING] = "stopping",
+};
+
+/* "idle", or what is in flight and what waits: tests and operators wait
+ * for idle instead of guessing how long a change takes. */
+static void
+sup_describe_activity(const struct supervisor *s, struct sbuf *sb)
+{
+	const char *sep = "";
+
+	if (s->state == SUP_IDLE && !s->reload_wanted && !s->change_wanted &&
+	    !s->write_wanted && !s->restart_wanted) {
+		sbuf_printf(sb, "idle");
+		return;
+	}
+	sbuf_printf(sb, "busy (");
+	if (s->state != SUP_IDLE) {
+		sbuf_printf(sb, "%s", sup_state_names[s->state]);
+		sep = ", ";
+	}
+	if (s->reload_wanted) {
+		sbuf_printf(sb, "%sreload pending", sep);
+		sep = ", ";
+	}
+	if (s->change_wanted) {
+		sbuf_printf(sb, "%schanges pending", sep);
+		sep = ", ";
+	}
+	if (s->restart_wanted) {
+		sbuf_printf(sb, "%srestart pending", sep);
+		sep = ", ";
+	}
+	if (s->write_wanted)
+		sbuf_printf(sb, "%shaproxy.cfg write pending", sep);
+	sbuf_printf(sb, ")");
+}
+
 void
 sup_log_counters(const struct supervisor *s)
 {
 	const struct sup_counters *c = &s->counters;
-	struct sbuf sb;
+	struct sbuf sb, activity;
 
+	sbuf_init(&activity);
+	sup_describe_activity(s, &activity);
 	sbuf_init(&sb);
 	for (int r = PLAN_START; r < PLAN_REASONS; r++)
 		sbuf_printf(&sb, "%s%s %llu", r == PLAN_START ? "" : ", ",
@@ -130,7 +173,7 @@ sup_log_counters(const struct supervisor *s)
 		    (unsigned long long)c->reloads_by[r]);
 	log_info("counters: runtime batches %llu, commands %llu, failed "
 	    "batches %llu; servers added %llu, retired %llu, returned %llu; "
-	    "reloads %llu (%s); failed reloads %llu; restarts %llu",
+	    "reloads %llu (%s); failed reloads %llu; restarts %llu; now %s",
 	    (unsigned long long)c->rt_batches,
 	    (unsigned long long)c->rt_commands,
 	    (unsigned long long)c->rt_failures,
@@ -139,8 +182,9 @@ sup_log_counters(const struct supervisor *s)
 	    (unsigned long long)c->servers_returned,
 	    (unsigned long long)c->reloads, sb.buf,
 	    (unsigned long long)c->reload_failures,
-	    (unsigned long long)c->restarts);
+	    (unsigned long long)c->restarts, activity.buf);
 	sbuf_free(&sb);
+	sbuf_free(&activity);
 }
 
 static void

@@ -71,7 +71,12 @@ scdir_scan(struct svcsrc *src)
 static void
 scdir_on_settle(uv_timer_t *t)
 {
-	scdir_scan(t->data);
+	struct svcsrc *src = t->data;
+	struct scdir *d = src->priv;
+
+	if (scdir_scan(src) == 0)
+		log_debug("service definitions: %zu files in %s, read again",
+		    d->set.n, src->path);
 }
 
 static void
