@@ -10,6 +10,11 @@
 # Safe under `set -euo pipefail`.  All waits are bounded.  Processes are only
 # ever stopped by the pids recorded here, never by name.
 #
+# Tests wait on conditions (a log line, a pid, a server in HAProxy's own
+# state, proxymgrd saying it is idle), never on the clock: CI runs the
+# suite beside a sanitizer build on 2 cores, where anything may take ten
+# times as long.  A bound (PM_WAIT_TIMEOUT) only decides when to give up.
+#
 # Command substitution note: `pid=$(pm_start_httpd ...)` works and the process
 # is still cleaned up (pids are also recorded in a file), but the process is
 # then not a child of the test shell.  Calling the function directly and using
@@ -23,7 +28,8 @@ PM_LIB_LOADED=1
 
 : "${PM_HTTPD:=${builddir:-.}/tests/helpers/pm-httpd}"
 : "${PROXYMGRD:=${builddir:-.}/proxymgrd}"
-: "${PM_WAIT_TIMEOUT:=10}"
+: "${PM_WAIT_TIMEOUT:=30}"
+: "${PM_WAIT_POLL:=0.1}"
 : "${PM_LOG_TAIL:=30}"
 export PM_HTTPD PROXYMGRD
 
@@ -212,8 +218,8 @@ pm_wait_port() {
     return 1
 }
 
-# pm_wait_for CMD [ARGS...]: retry CMD every 0.1 s until it succeeds or
-# $PM_WAIT_TIMEOUT seconds (default 10) pass; returns 1 on timeout.
+# pm_wait_for CMD [ARGS...]: retry CMD every $PM_WAIT_POLL s (0.1) until it
+# succeeds or $PM_WAIT_TIMEOUT seconds (default 30) pass; 1 on timeout.
 pm_wait_for() {
     local timeout_ms deadline
     timeout_ms=$(pm__to_ms "$PM_WAIT_TIMEOUT") || return 2
@@ -223,7 +229,7 @@ pm_wait_for() {
             return 0
         fi
         (($(pm__now_ms) < deadline)) || return 1
-        sleep 0.1
+        sleep "$PM_WAIT_POLL"
     done
 }
 
@@ -315,6 +321,16 @@ pm_wrk_wait() {
     fi
     # not our child (started inside $(...)): judge by the output instead
     [[ -n $out ]] && grep -q ' requests in ' -- "$out" 2>/dev/null
+}
+
+# pm_wrk_stop PID: end a pm_wrk_start run now (wrk prints its results on
+# SIGINT). Start wrk with a generous DURATION_S and stop it once the test
+# has seen what it waits for, so that the load covers it on any machine.
+pm_wrk_stop() {
+    local pid=${1:?pm_wrk_stop PID}
+    pm__alive "$pid" || pm_fail "wrk (pid $pid) ended before the test did: raise its duration"
+    kill -INT "$pid"
+    pm_wrk_wait "$pid"
 }
 
 # pm_wrk_run OUTFILE DURATION_S CONNS URL [WRK_ARGS...]: run wrk in the
@@ -458,9 +474,10 @@ pm_stop_proxymgrd() {
     wait "$PM_PID" 2>/dev/null || PM_RC=$?
 }
 
-# pm_stats CMD: send one command to HAProxy's stats socket, print the reply.
+# pm_stats CMD: send one command to HAProxy's stats socket (PM_STATS_SOCKET,
+# by default the one of pm_write_pmconfig), print the reply.
 pm_stats() {
-    echo "$*" | timeout 5 socat -t 2 - "UNIX-CONNECT:$PM_TMP/run/haproxy.sock"
+    echo "$*" | timeout 15 socat -t 10 - "UNIX-CONNECT:${PM_STATS_SOCKET:-$PM_TMP/run/haproxy.sock}"
 }
 
 # pm_hap_pid: the pid of the HAProxy that answers on the stats socket.
@@ -471,6 +488,47 @@ pm_hap_pid() {
 # pm_log_has REGEX: proxymgrd's log matches the extended regex.
 pm_log_has() {
     grep -qE -- "$1" "$PM_TMP/proxymgrd.log"
+}
+
+# pm_log_count REGEX: how many lines of proxymgrd's log match.
+pm_log_count() {
+    grep -cE -- "$1" "$PM_TMP/proxymgrd.log" 2>/dev/null || true
+}
+
+# pm_wait_log_count REGEX N: wait until N lines of proxymgrd's log match.
+pm_wait_log_count() {
+    pm__log_count_at_least() { (($(pm_log_count "$1") >= $2)); }
+    pm_wait_for pm__log_count_at_least "$1" "${2:?pm_wait_log_count REGEX N}"
+}
+
+# pm_wait_idle: wait until proxymgrd says (SIGUSR1's counters line) that
+# nothing is in flight or pending: every change it has seen so far is
+# live, or was refused. Send it after the change was seen (a log line).
+pm_wait_idle() {
+    local n
+    pm__idle() {
+        n=$(pm_log_count 'counters: ')
+        kill -USR1 "$PM_PID" || return 1
+        PM_WAIT_POLL=0.02 pm_wait_log_count 'counters: ' $((n + 1)) || return 1
+        grep -E 'counters: ' "$PM_TMP/proxymgrd.log" | tail -n 1 | grep -q '; now idle$'
+    }
+    pm_wait_for pm__idle || pm_fail "proxymgrd never became idle: $(grep -E 'counters: ' "$PM_TMP/proxymgrd.log" | tail -n 1)"
+}
+
+# pm_traffic PROXY: requests (HTTP) or sessions (TCP) the frontend PROXY
+# of the serving HAProxy has counted, from its own `show stat`.
+pm_traffic() {
+    pm_stats "show stat" | awk -F, -v px="${1:?pm_traffic PROXY}" '
+        NR == 1 { sub(/^# /, ""); for (i = 1; i <= NF; i++) col[$i] = i; next }
+        $1 == px && $2 == "FRONTEND" {
+            n = $col["req_tot"]; if (n == "") n = $col["stot"]; print n + 0; exit }'
+}
+
+# pm_wait_traffic PROXY N: wait until pm_traffic PROXY reaches N: load
+# really flows through the serving HAProxy, however slow the machine.
+pm_wait_traffic() {
+    pm__traffic_at_least() { local t; t=$(pm_traffic "$1") && ((${t:-0} >= $2)); }
+    pm_wait_for pm__traffic_at_least "${1:?pm_wait_traffic PROXY N}" "${2:?pm_wait_traffic PROXY N}"
 }
 
 # pm_bodies URL N: N requests, each body on one line (sorted, unique).
@@ -514,7 +572,7 @@ clientPortAddress=127.0.0.1
 maxSessionTimeout=3000
 forceSync=no
 admin.enableServer=false
-4lw.commands.whitelist=srvr,ruok
+4lw.commands.whitelist=srvr,ruok,cons
 $ensemble
 EOF
     cat >"$dir/log4j.properties" <<EOF
@@ -532,6 +590,15 @@ EOF
 pm_zk_mode() {
     echo srvr | timeout 2 socat -t 1 - "TCP:127.0.0.1:${1:?pm_zk_mode PORT}" 2>/dev/null |
         awk '/^Mode:/ {print $2}'
+}
+
+# pm_zk_has_session PORT SID: the server on 127.0.0.1:PORT has a client
+# connection in session SID (0x...); 2 when it does not answer.
+pm_zk_has_session() {
+    local cons
+    cons=$(echo cons | timeout 5 socat -t 2 - "TCP:127.0.0.1:${1:?pm_zk_has_session PORT SID}" 2>/dev/null) || return 2
+    [[ $cons == *"/127.0.0.1:"* ]] || return 2
+    [[ $cons == *"sid=${2:?pm_zk_has_session PORT SID}",* || $cons == *"sid=$2)"* ]]
 }
 
 # pm_zk_launch NAME: start (or restart) the ZooKeeper of $PM_TMP/zk-NAME,

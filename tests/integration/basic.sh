@@ -51,22 +51,29 @@ pm_pass "new service file adds a service; the first keeps serving"
 # that used it is gone.
 sed -i 's/19201/19202/' "$PM_TMP/services/api.json"
 pm_expect_bodies http://127.0.0.1:19202/ "b1"
-port_closed() { ! timeout 1 bash -c 'exec 3<>/dev/tcp/127.0.0.1/19201' 2>/dev/null; }
+port_closed() { ! timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/19201' 2>/dev/null; }
 pm_wait_for port_closed || pm_fail "old port 19201 still accepts connections"
 pm_pass "port change moves the service; the old socket is closed"
 
 # Removing the file removes the service and closes its socket.
 rm "$PM_TMP/services/api.json"
-port2_closed() { ! timeout 1 bash -c 'exec 3<>/dev/tcp/127.0.0.1/19202' 2>/dev/null; }
+port2_closed() { ! timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/19202' 2>/dev/null; }
 pm_wait_for port2_closed || pm_fail "removed service's port still accepts"
 grep -q 'listen api' "$PM_TMP/run/haproxy.cfg" && pm_fail "api still rendered"
 pm_expect_bodies "$url" "b2 b3"
 pm_pass "removed service file removes the service and closes its port"
 
-# Touching a file without changing it does not reload.
+# Touching a file without changing it does not reload: once proxymgrd
+# has read both again and is idle, nothing has changed.
 before=$(pm_reload_count)
+reads=$(pm_log_count 'service web: [0-9]+ servers in ')
+scans=$(pm_log_count 'service definitions: [0-9]+ files in .*, read again')
 touch "$PM_TMP/web.hosts" "$PM_TMP/services/web.json"
-sleep 1
+pm_wait_log_count 'service web: [0-9]+ servers in ' $((reads + 1)) ||
+	pm_fail "the touched host file was not read again"
+pm_wait_log_count 'service definitions: [0-9]+ files in .*, read again' $((scans + 1)) ||
+	pm_fail "the touched service file was not read again"
+pm_wait_idle
 pm_assert_eq "$before" "$(pm_reload_count)" "unchanged files cause no reload"
 
 # SIGHUP applies a changed proxymgr.yml.
@@ -131,6 +138,6 @@ pm_stop_proxymgrd
 pm_assert_eq 0 "$PM_RC" "proxymgrd exits 0 on SIGTERM"
 left=$(pm_hap_pids_for "$hap_cfg" | tr '\n' ' ' || true)
 [[ -z $left ]] || pm_fail "HAProxy left running after SIGTERM: $left"
-port_main_closed() { ! timeout 1 bash -c 'exec 3<>/dev/tcp/127.0.0.1/19200' 2>/dev/null; }
+port_main_closed() { ! timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/19200' 2>/dev/null; }
 port_main_closed || pm_fail "port 19200 still open after SIGTERM"
 pm_pass "SIGTERM stops HAProxy and leaves no process or socket behind"

@@ -7,13 +7,17 @@ set -euo pipefail
 . "$PM_SRCDIR/tests/lib.sh"
 pm_setup
 
-# A HAProxy that, when asked, takes its time to start (see check 5).
-mkfifo "$PM_TMP/never"
+# A HAProxy that, when asked, is held before it starts (see check 5):
+# while $PM_TMP/hold exists, it says so in held.PID and waits (at most
+# 120 s) for $PM_TMP/release. A check, "-c", is never held.
 cat >"$PM_TMP/slow-haproxy" <<SH
 #!/usr/bin/env bash
-if [[ \$1 == -f && -s $PM_TMP/slow-start ]]; then
-	read -r delay <"$PM_TMP/slow-start"
-	read -r -t "\$delay" <>"$PM_TMP/never" || true
+if [[ \$1 == -f && -e $PM_TMP/hold ]]; then
+	: >"$PM_TMP/held.\$\$"
+	for ((i = 0; i < 1200; i++)); do
+		[[ -e $PM_TMP/release ]] && break
+		sleep 0.1
+	done
 fi
 exec ${HAPROXY:-haproxy} "\$@"
 SH
@@ -21,8 +25,8 @@ chmod +x "$PM_TMP/slow-haproxy"
 # Server changes must reload here (runtime_api off): the checks are about
 # reloads.
 HAPROXY=$PM_TMP/slow-haproxy PM_HAPROXY_EXTRA='  max_old_processes: 1
-  hard_stop_after: 3s
-  start_timeout_ms: 1500
+  hard_stop_after: 5s
+  start_timeout_ms: 8000
   runtime_api: false' pm_write_pmconfig
 
 pm_start_httpd b1 19511 >/dev/null || pm_fail "backend b1"
@@ -84,33 +88,36 @@ grep -q 'bind fd@3' "$PM_TMP/check.out" || pm_fail "--check printed no fd@ bind"
 pm_pass "haproxy -c checks fd@ binds with real fds (--check beside the daemon)"
 
 # 5. Soft-stop only after the new process answers. haproxy.path is a
-#    wrapper that, while $PM_TMP/slow-start holds a delay, waits that long
-#    before it execs the real HAProxy (a check, "-c", is never delayed).
-#    While the new process is not answering, the old one must serve on; a
-#    new one that stays silent past start_timeout_ms (1500) is killed and
-#    the old one keeps serving.
+#    wrapper that holds the new HAProxy before it starts, for as long as
+#    the test wants. While it is held, the old one must serve on; once
+#    released, it takes over. One that stays silent past start_timeout_ms
+#    (8000) is killed, and the old one keeps serving.
 printf '127.0.0.1:19511\n127.0.0.1:19512\n' | pm_write_atomic "$PM_TMP/web.hosts"
 pm_expect_bodies "$url" "b1 b2"
 old=$(pm_hap_pid)
-echo 1.2 >"$PM_TMP/slow-start"
+held() { compgen -G "$PM_TMP/held.*" >/dev/null; }
+touch "$PM_TMP/hold"
 printf '127.0.0.1:19511\n' | pm_write_atomic "$PM_TMP/web.hosts"
-sleep 0.6
+pm_wait_for held || pm_fail "no new HAProxy was started for the change"
 pm_assert_eq "$old" "$(pm_hap_pid)" "while the new HAProxy starts, the old one answers"
 pm_log_has "haproxy\[$old\] soft-stopped" &&
 	pm_fail "old HAProxy soft-stopped before the new one answered"
 pm_assert_eq "b1 b2" "$(pm_bodies "$url" 8)" "while the new HAProxy starts, the old one serves its servers"
+touch "$PM_TMP/release"
 other_pid() { local p; p=$(pm_hap_pid 2>/dev/null) && [[ -n $p && $p != "$1" ]]; }
-pm_wait_for other_pid "$old" || pm_fail "the slow new HAProxy never took over"
+pm_wait_for other_pid "$old" || pm_fail "the held new HAProxy never took over"
 pm_wait_for pm_log_has "haproxy\[$old\] soft-stopped" ||
 	pm_fail "old HAProxy not soft-stopped after the new one answered"
 pm_pass "the old HAProxy is soft-stopped only once the new one answers"
+rm -f "$PM_TMP/release" "$PM_TMP"/held.*
 
 old=$(pm_hap_pid)
-echo 3 >"$PM_TMP/slow-start"
+timeouts=$(pm_log_count "did not answer on .* within 8000 ms")
 printf '127.0.0.1:19511\n127.0.0.1:19512\n' | pm_write_atomic "$PM_TMP/web.hosts"
-pm_wait_for pm_log_has "did not answer on .* within 1500 ms" ||
+pm_wait_for held || pm_fail "no new HAProxy was started for the change"
+pm_wait_log_count "did not answer on .* within 8000 ms" $((timeouts + 1)) ||
 	pm_fail "no start timeout for a HAProxy that does not answer"
-rm "$PM_TMP/slow-start"
+rm "$PM_TMP/hold"
 pm_assert_eq "$old" "$(pm_hap_pid)" "past start_timeout_ms the old HAProxy still answers"
 pm_assert_eq b1 "$(pm_bodies "$url" 4)" "past start_timeout_ms the old HAProxy still serves"
 # The change that timed out goes live with the next one.
@@ -120,25 +127,26 @@ pm_pass "a new HAProxy that never answers is killed; the old one serves on"
 
 # 6. Bounded old processes and hard-stop-after: open TCP connections keep
 #    old processes draining; with max_old_processes 1 at most one lingers,
-#    and hard-stop-after (3 s) ends it.
+#    and hard-stop-after (5 s) ends it. Each edit waits for its reload.
 exec 7<>/dev/tcp/127.0.0.1/19501
-for i in 1 2 3; do
+for i in 1 2 3 4; do
 	exec {fd}<>/dev/tcp/127.0.0.1/19501
+	reloads=$(pm_reload_count)
 	if ((i % 2)); then	# each edit differs from the one before
 		printf '127.0.0.1:19511\n127.0.0.1:19512\n'
 	else
 		printf '127.0.0.1:19512\n'
 	fi | pm_write_atomic "$PM_TMP/web.hosts"
-	sleep 0.4
+	pm_wait_reloads $((reloads + 1)) || pm_fail "edit $i: no reload"
 done
-sleep 0.5
-n=$(pm_hap_pids_for "$PM_TMP/run/haproxy.cfg" | wc -l)
-((n <= 2)) || pm_fail "$n HAProxy processes with max_old_processes 1"
-pm_log_has "more than 1 old processes are draining, stopping the oldest now" ||
+pm_wait_for pm_log_has "more than 1 old processes are draining, stopping the oldest now" ||
 	pm_fail "the cap on old processes was not applied"
-pm_pass "at most max_old_processes old HAProxy processes linger ($n alive)"
+at_most_two() { (($(pm_hap_pids_for "$PM_TMP/run/haproxy.cfg" | wc -l) <= 2)); }
+pm_wait_for at_most_two ||
+	pm_fail "$(pm_hap_pids_for "$PM_TMP/run/haproxy.cfg" | wc -l) HAProxy processes with max_old_processes 1"
+pm_pass "at most max_old_processes old HAProxy processes linger"
 one_left() { (($(pm_hap_pids_for "$PM_TMP/run/haproxy.cfg" | wc -l) == 1)); }
-PM_WAIT_TIMEOUT=8 pm_wait_for one_left || pm_fail "old HAProxy outlived hard-stop-after"
+pm_wait_for one_left || pm_fail "old HAProxy outlived hard-stop-after"
 pm_pass "hard-stop-after ends an old HAProxy held by open connections"
 exec 7>&-
 

@@ -70,12 +70,14 @@ pm_expect_bodies "$url" "b1 b2"
 pm_pass "changes after the failed start go live"
 
 # SIGTERM under load: requests in flight finish, proxymgrd exits 0.
-pm_wrk_start "$PM_TMP/wrk.out" 3 8 "$url" >/dev/null
+served=$(pm_traffic web)
+pm_wrk_start "$PM_TMP/wrk.out" 120 8 "$url" >/dev/null
 wrk_pid=$PM_LAST_PID
-sleep 1
+pm_wait_traffic web $((served + 500)) || pm_fail "no load flows through HAProxy"
 hap_cfg=$PM_TMP/run/haproxy.cfg
 pm_stop_proxymgrd
 pm_assert_eq 0 "$PM_RC" "proxymgrd exits 0 on SIGTERM under load"
+kill -INT "$wrk_pid" 2>/dev/null || true
 pm_wrk_wait "$wrk_pid" || true
 left=$(pm_hap_pids_for "$hap_cfg" | tr '\n' ' ' || true)
 [[ -z $left ]] || pm_fail "HAProxy left running: $left"

@@ -47,9 +47,10 @@ pm_expect_bodies http://127.0.0.1:21201/ "s1 s2"
 # ---- managed services ---------------------------------------------------------
 hap=$(pm_hap_pid)
 reloads=$(pm_reload_count)
-pm_wrk_start "$PM_TMP/wrk1.txt" 10 8 http://127.0.0.1:21201/ -H 'Connection: close' >/dev/null
+served=$(pm_traffic web)
+pm_wrk_start "$PM_TMP/wrk1.txt" 120 8 http://127.0.0.1:21201/ -H 'Connection: close' >/dev/null
 wrk_pid=$PM_LAST_PID
-sleep 2
+pm_wait_traffic web $((served + 1000)) || pm_fail "no load flows through HAProxy"
 kill -USR2 "$PM_PID"
 pm_wait_for pm_log_has "haproxy\[$hap\] runs the current configuration: adopted without a reload" ||
 	pm_fail "the new proxymgrd did not adopt haproxy[$hap]"
@@ -58,7 +59,9 @@ pm_log_has 'SIGUSR2: re-executing .*proxymgrd, handing over haproxy' ||
 alive_not_zombie "$PM_PID" || pm_fail "proxymgrd is gone after SIGUSR2"
 pm_assert_eq "$hap $reloads" "$(pm_hap_pid) $(pm_reload_count)" \
 	"after SIGUSR2 the same HAProxy serves, no reload"
-pm_wrk_wait "$wrk_pid" || pm_fail "wrk failed"
+served=$(pm_traffic web)
+pm_wait_traffic web $((served + 1000)) || pm_fail "no load flows after the upgrade"
+pm_wrk_stop "$wrk_pid" || pm_fail "wrk failed"
 wrk_clean "$PM_TMP/wrk1.txt" "upgrade under load"
 
 # A server change after the upgrade goes over the runtime API.
@@ -128,17 +131,20 @@ PM_PID=$!
 pm_track "$PM_PID"
 pm_wait_port 21203 || pm_fail "the hand-written config does not serve"
 pm_expect_bodies http://127.0.0.1:21203/ "s1"
-hap2() { echo "show info" | timeout 5 socat -t 2 - "UNIX-CONNECT:$PM_TMP/run2/haproxy.sock" | awk '/^Pid:/ {print $2}'; }
-hap=$(hap2)
+export PM_STATS_SOCKET=$PM_TMP/run2/haproxy.sock
+hap=$(pm_hap_pid)
 [[ -n $hap ]] || pm_fail "no HAProxy pid on the wrapper's stats socket"
-pm_wrk_start "$PM_TMP/wrk2.txt" 8 8 http://127.0.0.1:21203/ -H 'Connection: close' >/dev/null
+served=$(pm_traffic http-in)
+pm_wrk_start "$PM_TMP/wrk2.txt" 120 8 http://127.0.0.1:21203/ -H 'Connection: close' >/dev/null
 wrk_pid=$PM_LAST_PID
-sleep 2
+pm_wait_traffic http-in $((served + 1000)) || pm_fail "no load flows through HAProxy"
 kill -USR2 "$PM_PID"
 adopted2() { grep -qE "haproxy\[$hap\] runs the current configuration: adopted without a reload" "$PM_TMP/proxymgrd2.log"; }
 pm_wait_for adopted2 || pm_fail "wrapper mode: haproxy[$hap] not adopted"
-pm_assert_eq "$hap" "$(hap2)" "wrapper mode: after SIGUSR2 the same HAProxy serves"
-pm_wrk_wait "$wrk_pid" || pm_fail "wrk failed"
+pm_assert_eq "$hap" "$(pm_hap_pid)" "wrapper mode: after SIGUSR2 the same HAProxy serves"
+served=$(pm_traffic http-in)
+pm_wait_traffic http-in $((served + 1000)) || pm_fail "no load flows after the upgrade"
+pm_wrk_stop "$wrk_pid" || pm_fail "wrk failed"
 wrk_clean "$PM_TMP/wrk2.txt" "wrapper-mode upgrade under load"
 # An edit on disk still reloads after the upgrade.
 sed -i 's/server s1 127.0.0.1:21211/server s2 127.0.0.1:21212/' "$PM_TMP/hand.cfg"

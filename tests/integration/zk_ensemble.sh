@@ -35,10 +35,11 @@ pm_start_proxymgrd
 pm_expect_bodies http://127.0.0.1:20251/ "s1 s2"
 pm_pass "serving s1 s2 from the ensemble"
 
-pm_wrk_start "$PM_TMP/wrk.txt" 25 8 http://127.0.0.1:20251/ \
+served=$(pm_traffic web)
+pm_wrk_start "$PM_TMP/wrk.txt" 300 8 http://127.0.0.1:20251/ \
 	-H 'Connection: close' >/dev/null
 wrk_pid=$PM_LAST_PID
-sleep 2
+pm_wait_traffic web $((served + 1000)) || pm_fail "no load flows through HAProxy"
 pm_zk_kill "$leader" KILL
 pm_pass "leader zk-$leader killed"
 
@@ -56,13 +57,15 @@ new_leader() {
 PM_WAIT_TIMEOUT=60 pm_wait_for new_leader || pm_fail "the survivors elected no leader"
 pm_zk "$survivors" put /services/web/s3 "$(srv 20263)" ||
 	pm_fail "cannot write to the surviving ensemble"
-PM_WAIT_TIMEOUT=30 pm_expect_bodies http://127.0.0.1:20251/ "s1 s2 s3"
+pm_expect_bodies http://127.0.0.1:20251/ "s1 s2 s3"
 pm_zk "$survivors" rm /services/web/s1
-PM_WAIT_TIMEOUT=30 pm_expect_bodies http://127.0.0.1:20251/ "s2 s3"
+pm_expect_bodies http://127.0.0.1:20251/ "s2 s3"
 pm_pass "changes written after the election reach HAProxy"
 pm__alive "$PM_PID" || pm_fail "proxymgrd died"
 
-pm_wrk_wait "$wrk_pid" || pm_fail "wrk failed"
+served=$(pm_traffic web)
+pm_wait_traffic web $((served + 1000)) || pm_fail "no load flows after the election"
+pm_wrk_stop "$wrk_pid" || pm_fail "wrk failed"
 pm_wrk_parse "$PM_TMP/wrk.txt" || pm_fail "no wrk result"
 echo "leader killed: $WRK_REQUESTS requests, $WRK_SOCKET_ERRORS socket errors, $WRK_NON2XX non-2xx"
 ((WRK_REQUESTS > 1000)) || pm_fail "too little load to judge ($WRK_REQUESTS requests)"

@@ -100,7 +100,7 @@ pm_pass "changed node data reconfigures the service"
 
 pm_zk $ZK rm /service_config/second
 # refused PORT: nothing accepts on 127.0.0.1:PORT.
-refused() { ! timeout 1 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0"' "$1" 2>/dev/null; }
+refused() { ! timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0"' "$1" 2>/dev/null; }
 pm_wait_for refused 20002 || pm_fail "port 20002 still accepts after its node went"
 pm_expect_bodies http://127.0.0.1:20001/ "b"
 pm_pass "a deleted service node removes the service and closes its port"
