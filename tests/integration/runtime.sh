@@ -125,8 +125,9 @@ pm_assert_eq 1 $(($(pm_reload_count) - reloads)) "20 edits seen at once are one 
 reloads=$(pm_reload_count)
 mark=$(($(wc -l <"$PM_TMP/proxymgrd.log") + 1))
 for i in $(seq 30 49); do
+	reads=$(pm_log_count 'service src: [0-9]+ servers in ')
 	src_edit "$i"
-	PM_WAIT_POLL=0.01 pm_wait_log_count 'service src: [0-9]+ servers in ' $(($(pm_log_count 'service src: [0-9]+ servers in ') + 1)) ||
+	PM_WAIT_POLL=0.01 pm_wait_log_count 'service src: [0-9]+ servers in ' $((reads + 1)) ||
 		pm_fail "edit $i: proxymgrd did not read the host file"
 done
 pm_wait_for has_server 49 || pm_fail "the paced edits' last server never reached haproxy.cfg"
