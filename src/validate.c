@@ -79,6 +79,74 @@ val_line(const char *s)
 	return true;
 }
 
+/* What HAProxy's parse_line() makes of an option: quotes dropped and
+ * backslash escapes resolved ("\x41", "\n", "\ "; none in '...'). */
+static char *
+val_unquote(const char *s)
+{
+	char *out = xmalloc(strlen(s) + 1), *o = out;
+	bool sq = false, dq = false;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '"' && !sq)
+			dq = !dq;
+		else if (*s == '\'' && !dq)
+			sq = !sq;
+		else if (*s != '\\' || sq)
+			*o++ = *s;
+		else if (s[1] == 'n' || s[1] == 'r' || s[1] == 't') {
+			*o++ = s[1] == 'n' ? '\n' : s[1] == 'r' ? '\r' : '\t';
+			s++;
+		} else if (s[1] == 'x' && isxdigit((unsigned char)s[2]) &&
+		    isxdigit((unsigned char)s[3])) {
+			char hex[3] = { s[2], s[3], '\0' };
+			*o++ = (char)strtol(hex, NULL, 16);
+			s += 3;
+		} else if (s[1] != '\0' && strchr(" \\#'\"", s[1]) != NULL) {
+			*o++ = s[1];
+			s++;
+		} else
+			*o++ = '\\';
+	}
+	*o = '\0';
+	return out;
+}
+
+const char *
+val_option_unsafe(const char *s, bool runtime)
+{
+	char *u = val_unquote(s), *cli, *w;
+	const char *why = NULL;
+
+	for (const char *p = u; *p != '\0' && why == NULL; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			why = "an escape that HAProxy turns into a control "
+			    "character";
+		else if (p[0] == '\\' && (p[1] == 'n' || p[1] == 'r' ||
+		    p[1] == 't'))
+			why = "'\\n', '\\r' or '\\t' that a fetch argument turns "
+			    "into a control character";
+	if (why == NULL && strcasestr(u, "env(") != NULL)
+		why = "the env() fetch (HAProxy's environment is not a "
+		    "service's to read)";
+	free(u);
+	if (why != NULL || !runtime)
+		return why;
+	/* HAProxy's CLI drops backslashes before it looks for "<<" too. */
+	cli = w = xmalloc(strlen(s) + 1);
+	for (const char *r = s; *r != '\0'; r++)
+		if (*r != '\\')
+			*w++ = *r;
+	*w = '\0';
+	if (strstr(cli, "<<") != NULL)
+		why = "'<<', which switches HAProxy's CLI to payload mode";
+	else if (s[0] != '\0' && s[strlen(s) - 1] == '\\')
+		why = "a trailing '\\', which escapes the end of a runtime "
+		    "command";
+	free(cli);
+	return why;
+}
+
 bool
 val_ipv6(const char *s)
 {
