@@ -80,11 +80,12 @@ val_line(const char *s)
 }
 
 /* What HAProxy's parse_line() makes of an option: quotes dropped and
- * backslash escapes resolved ("\x41", "\n", "\ "; none in '...'). */
-static char *
-val_unquote(const char *s)
+ * backslash escapes resolved ("\x41", "\n", "\ "; none in '...'), into
+ * out (room for strlen(s) + 1). Returns its length: "\x00" is a byte. */
+static size_t
+val_unquote(const char *s, char *out)
 {
-	char *out = xmalloc(strlen(s) + 1), *o = out;
+	char *o = out;
 	bool sq = false, dq = false;
 
 	for (; *s != '\0'; s++) {
@@ -109,21 +110,22 @@ val_unquote(const char *s)
 			*o++ = '\\';
 	}
 	*o = '\0';
-	return out;
+	return (size_t)(o - out);
 }
 
 const char *
 val_option_unsafe(const char *s, bool runtime)
 {
-	char *u = val_unquote(s), *cli, *w;
+	char *u = xmalloc(strlen(s) + 1), prev = '\0';
+	size_t n = val_unquote(s, u);
 	const char *why = NULL;
 
-	for (const char *p = u; *p != '\0' && why == NULL; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+	for (size_t i = 0; i < n && why == NULL; i++)
+		if ((unsigned char)u[i] < 0x20 || (unsigned char)u[i] > 0x7e)
 			why = "an escape that HAProxy turns into a control "
 			    "character";
-		else if (p[0] == '\\' && (p[1] == 'n' || p[1] == 'r' ||
-		    p[1] == 't'))
+		else if (u[i] == '\\' && (u[i + 1] == 'n' || u[i + 1] == 'r' ||
+		    u[i + 1] == 't'))
 			why = "'\\n', '\\r' or '\\t' that a fetch argument turns "
 			    "into a control character";
 	if (why == NULL && strcasestr(u, "env(") != NULL)
@@ -133,18 +135,17 @@ val_option_unsafe(const char *s, bool runtime)
 	if (why != NULL || !runtime)
 		return why;
 	/* HAProxy's CLI drops backslashes before it looks for "<<" too. */
-	cli = w = xmalloc(strlen(s) + 1);
-	for (const char *r = s; *r != '\0'; r++)
-		if (*r != '\\')
-			*w++ = *r;
-	*w = '\0';
-	if (strstr(cli, "<<") != NULL)
-		why = "'<<', which switches HAProxy's CLI to payload mode";
-	else if (s[0] != '\0' && s[strlen(s) - 1] == '\\')
-		why = "a trailing '\\', which escapes the end of a runtime "
+	for (const char *c = s; *c != '\0'; c++) {
+		if (*c == '<' && prev == '<')
+			return "'<<', which switches HAProxy's CLI to payload "
+			    "mode";
+		if (*c != '\\')
+			prev = *c;
+	}
+	if (s[0] != '\0' && s[strlen(s) - 1] == '\\')
+		return "a trailing '\\', which escapes the end of a runtime "
 		    "command";
-	free(cli);
-	return why;
+	return NULL;
 }
 
 bool

@@ -370,6 +370,8 @@ test_unsafe_escapes(void **state)
 	assert_non_null(val_option_unsafe("timeout x\\x0a1s", false));
 	assert_non_null(val_option_unsafe("timeout x\\x7F", false));
 	assert_non_null(val_option_unsafe("timeout x\\xff", false));
+	assert_non_null(val_option_unsafe("timeout x\\x00 %[env(HOME)]",
+	    false));
 	assert_non_null(val_option_unsafe("\"x\\n\"", false));
 	/* Resolved once more by a fetch's argument parser. */
 	assert_non_null(val_option_unsafe("http-request set-var(txn.a) "
