@@ -32,12 +32,13 @@ check_report_add_str(char ***v, size_t *n, const char *s, size_t len)
 static const char *
 check_report_message(const char *line, int pid)
 {
-	const char *p = line + 7;
+	const char *p;
 	char *end;
 	long n;
 
 	if (strncmp(line, "[ALERT] ", 8) != 0)
 		return NULL;
+	p = line + 8;
 	while (*p == ' ')
 		p++;
 	if (*p++ != '(' || !isdigit((unsigned char)*p))
