@@ -14,11 +14,13 @@ static const char *const svcdef_common_keys[] = {
 	"keep_servers_on_empty", NULL,
 };
 
+/* runtime: the options also go into runtime-API commands. */
 static int
 svcdef_options(json_t *blob, const char *key, const char *source,
-    bool (*valid)(const char *), char ***out, char **err)
+    bool (*valid)(const char *), bool runtime, char ***out, char **err)
 {
 	json_t *arr = json_object_get(blob, key), *item;
+	const char *why;
 	size_t i;
 
 	*out = xcalloc(1, sizeof(char *));
@@ -38,6 +40,10 @@ svcdef_options(json_t *blob, const char *key, const char *source,
 			    "(empty, too long, holds a newline, control "
 			    "character, ';', '#' or '$NAME', or starts a new "
 			    "section)", source, key, i + 1);
+		if ((why = val_option_unsafe(json_string_value(item),
+		    runtime)) != NULL)
+			return set_err(err, "%s: key '%s' item %zu: refused: it "
+			    "holds %s", source, key, i + 1, why);
 		(*out)[i] = xstrdup(json_string_value(item));
 		(*out)[i + 1] = NULL;
 	}
@@ -119,9 +125,9 @@ svcdef_parse(const char *name, const char *text, size_t len,
 		}
 		def->keep_servers_on_empty = json_is_true(v);
 	}
-	if (svcdef_options(blob, "listen_options", source, val_line,
+	if (svcdef_options(blob, "listen_options", source, val_line, false,
 	    &def->listen_options, err) == -1 ||
-	    svcdef_options(blob, "server_options", source, val_option,
+	    svcdef_options(blob, "server_options", source, val_option, true,
 	    &def->server_options, err) == -1)
 		goto fail;
 	if (def->watcher->validate(blob, err) == -1) {

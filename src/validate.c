@@ -79,6 +79,75 @@ val_line(const char *s)
 	return true;
 }
 
+/* What HAProxy's parse_line() makes of an option: quotes dropped and
+ * backslash escapes resolved ("\x41", "\n", "\ "; none in '...'), into
+ * out (room for strlen(s) + 1). Returns its length: "\x00" is a byte. */
+static size_t
+val_unquote(const char *s, char *out)
+{
+	char *o = out;
+	bool sq = false, dq = false;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '"' && !sq)
+			dq = !dq;
+		else if (*s == '\'' && !dq)
+			sq = !sq;
+		else if (*s != '\\' || sq)
+			*o++ = *s;
+		else if (s[1] == 'n' || s[1] == 'r' || s[1] == 't') {
+			*o++ = s[1] == 'n' ? '\n' : s[1] == 'r' ? '\r' : '\t';
+			s++;
+		} else if (s[1] == 'x' && isxdigit((unsigned char)s[2]) &&
+		    isxdigit((unsigned char)s[3])) {
+			char hex[3] = { s[2], s[3], '\0' };
+			*o++ = (char)strtol(hex, NULL, 16);
+			s += 3;
+		} else if (s[1] != '\0' && strchr(" \\#'\"", s[1]) != NULL) {
+			*o++ = s[1];
+			s++;
+		} else
+			*o++ = '\\';
+	}
+	*o = '\0';
+	return (size_t)(o - out);
+}
+
+const char *
+val_option_unsafe(const char *s, bool runtime)
+{
+	char *u = xmalloc(strlen(s) + 1), prev = '\0';
+	size_t n = val_unquote(s, u);
+	const char *why = NULL;
+
+	for (size_t i = 0; i < n && why == NULL; i++)
+		if ((unsigned char)u[i] < 0x20 || (unsigned char)u[i] > 0x7e)
+			why = "an escape that HAProxy turns into a control "
+			    "character";
+		else if (u[i] == '\\' && (u[i + 1] == 'n' || u[i + 1] == 'r' ||
+		    u[i + 1] == 't'))
+			why = "'\\n', '\\r' or '\\t' that a fetch argument turns "
+			    "into a control character";
+	if (why == NULL && strcasestr(u, "env(") != NULL)
+		why = "the env() fetch (HAProxy's environment is not a "
+		    "service's to read)";
+	free(u);
+	if (why != NULL || !runtime)
+		return why;
+	/* HAProxy's CLI drops backslashes before it looks for "<<" too. */
+	for (const char *c = s; *c != '\0'; c++) {
+		if (*c == '<' && prev == '<')
+			return "'<<', which switches HAProxy's CLI to payload "
+			    "mode";
+		if (*c != '\\')
+			prev = *c;
+	}
+	if (s[0] != '\0' && s[strlen(s) - 1] == '\\')
+		return "a trailing '\\', which escapes the end of a runtime "
+		    "command";
+	return NULL;
+}
+
 bool
 val_ipv6(const char *s)
 {

@@ -20,6 +20,15 @@ bool val_option(const char *s);
  * '.' directive (".if"), either of which would escape its section, and
  * whose first word has no quote or backslash (HAProxy unquotes it first). */
 bool val_line(const char *s);
+/* NULL, or why a service's option (listen_options, server_options) is
+ * refused beyond val_option/val_line, in words for the log. Checked on
+ * what HAProxy reads once quotes and escapes are resolved: no control
+ * character ("\n", "\x0a": a line of its own in HAProxy's messages), no
+ * "\n", "\r" or "\t" left for a fetch argument to resolve, no env()
+ * fetch. runtime (server_options, sent in `add server`): no "<<", which
+ * turns HAProxy's CLI to payload mode, and no trailing '\', which
+ * escapes the command's line end. */
+const char *val_option_unsafe(const char *s, bool runtime);
 /* An IPv4 or IPv6 literal, or a DNS host name. */
 bool val_host(const char *s);
 /* A DNS name as SRV records are named ("_http._tcp.example.com"): labels

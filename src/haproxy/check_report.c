@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "haproxy/check_report.h"
 #include "util.h"
@@ -24,71 +25,88 @@ check_report_add_str(char ***v, size_t *n, const char *s, size_t len)
 	(*n)++;
 }
 
-/* "[file:N]" anywhere in the line; the file name may hold ':' itself but
- * holds a '/' (proxymgrd passes paths), which tells it from an address
- * such as "[::1]" or "[2001:db8::10]" quoted in the alert. */
-static void
-check_report_scan_lines(struct check_report *r, const char *line,
-    const char *file)
+/* Where the message of an alert of process pid starts: after HAProxy's
+ * header "[ALERT]    (PID) : " and its "config : " context. NULL for any
+ * other line, so that a line that only looks like an alert (a service's
+ * text after a line break) is not read as one. */
+static const char *
+check_report_message(const char *line, int pid)
 {
-	const char *p = line;
+	const char *p;
+	char *end;
+	long n;
 
-	while ((p = strchr(p, '[')) != NULL) {
-		const char *close = strchr(p, ']'), *colon;
-		if (close == NULL)
-			return;
-		colon = close;
-		while (colon > p && colon[-1] != ':')
-			colon--;
-		if (colon > p + 1 && colon < close &&
-		    isdigit((unsigned char)*colon) &&
-		    memchr(p, '/', (size_t)(colon - p)) != NULL) {
-			const char *d = colon;
-			while (d < close && isdigit((unsigned char)*d))
-				d++;
-			if (d == close && (file == NULL ||
-			    (strlen(file) == (size_t)(colon - 1 - (p + 1)) &&
-			    strncmp(p + 1, file, strlen(file)) == 0)))
-				check_report_add_line(r, atoi(colon));
-		}
-		p = close + 1;
-	}
+	if (strncmp(line, "[ALERT] ", 8) != 0)
+		return NULL;
+	p = line + 8;
+	while (*p == ' ')
+		p++;
+	if (*p++ != '(' || !isdigit((unsigned char)*p))
+		return NULL;
+	n = strtol(p, &end, 10);
+	if (n != pid || strncmp(end, ") : ", 4) != 0)
+		return NULL;
+	p = end + 4;
+	if (strncmp(p, "config : ", 9) == 0)
+		p += 9;
+	return p;
 }
 
-/* "proxy 'NAME'" in any case: alerts about a whole section. */
+/* The message starts with "[FILE:N]" (a parse error, or a server's
+ * context) or "parsing [FILE:N]": the position HAProxy gives. FILE is
+ * compared whole, so ':' or ']' in its path do not matter. */
 static void
-check_report_scan_proxies(struct check_report *r, const char *line)
+check_report_scan_line(struct check_report *r, const char *msg,
+    const char *file)
 {
-	const char *p = line;
+	size_t flen = strlen(file);
+	const char *p = msg, *d;
 
-	while ((p = strcasestr(p, "proxy '")) != NULL) {
-		const char *start = p + 7, *end = strchr(start, '\'');
-		if (end == NULL)
-			return;
-		check_report_add_str(&r->proxies, &r->nproxies, start,
-		    (size_t)(end - start));
-		p = end + 1;
-	}
+	if (strncmp(p, "parsing ", 8) == 0)
+		p += 8;
+	if (p[0] != '[' || strncmp(p + 1, file, flen) != 0 ||
+	    p[1 + flen] != ':')
+		return;
+	p += 2 + flen;
+	for (d = p; isdigit((unsigned char)*d); d++)
+		;
+	if (d > p && d - p < 10 && *d == ']')
+		check_report_add_line(r, atoi(p));
+}
+
+/* The message starts with "Proxy 'NAME'" (either case): HAProxy's checks
+ * after parsing, which have no line, name the section there. */
+static void
+check_report_scan_proxy(struct check_report *r, const char *msg)
+{
+	const char *end;
+
+	if (strncasecmp(msg, "proxy '", 7) != 0 ||
+	    (end = strchr(msg + 7, '\'')) == NULL || end == msg + 7)
+		return;
+	check_report_add_str(&r->proxies, &r->nproxies, msg + 7,
+	    (size_t)(end - (msg + 7)));
 }
 
 void
-check_report_parse(const char *output, const char *file,
+check_report_parse(const char *output, int pid, const char *file,
     struct check_report *r)
 {
 	const char *p = output;
 
 	memset(r, 0, sizeof(*r));
 	while (p != NULL && *p != '\0') {
-		const char *eol = strchr(p, '\n');
+		const char *eol = strchr(p, '\n'), *msg;
 		size_t len = eol ? (size_t)(eol - p) : strlen(p);
 		char *line = xmalloc(len + 1);
 
 		memcpy(line, p, len);
 		line[len] = '\0';
-		if (strstr(line, "[ALERT]") != NULL) {
+		if (strncmp(line, "[ALERT]", 7) == 0)
 			check_report_add_str(&r->alerts, &r->nalerts, line, len);
-			check_report_scan_lines(r, line, file);
-			check_report_scan_proxies(r, line);
+		if ((msg = check_report_message(line, pid)) != NULL) {
+			check_report_scan_line(r, msg, file);
+			check_report_scan_proxy(r, msg);
 		}
 		free(line);
 		p = eol ? eol + 1 : NULL;

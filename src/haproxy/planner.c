@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "haproxy/planner.h"
+#include "haproxy/runtime.h"
 #include "pmconfig.h"
 #include "server.h"
 #include "service.h"
@@ -27,6 +28,7 @@ static const char *const plan_reason_names[PLAN_REASONS] = {
 	[PLAN_REFUSED] = "refused",
 	[PLAN_NO_ANSWER] = "no-answer",
 	[PLAN_FORCED] = "forced",
+	[PLAN_UNSAFE] = "unsafe-command",
 };
 
 const char *
@@ -256,6 +258,21 @@ plan_same_settings(const struct snapshot *a, const struct snapshot *b)
 	return la == lb && memcmp(a->text, b->text, la) == 0;
 }
 
+/* A command goes out only if HAProxy's CLI reads it as one command of
+ * the shape meant; if not (an option ending in "<<" would switch the CLI
+ * to payload mode and stall the batch), the change is a reload. */
+static void
+plan_check(struct plan *p, const char *be, const struct plan_cmd *v,
+    size_t from, size_t to)
+{
+	const char *why;
+
+	for (size_t i = from; i < to; i++)
+		if ((why = rt_cmd_unsafe(v[i].cmd)) != NULL)
+			plan_reload(p, PLAN_UNSAFE, "service %s: a runtime "
+			    "command would hold %s", be, why);
+}
+
 /* New, returned and reweighted servers go in the first phase,
  * retirements in the second, sent only once every reply of the first was
  * right: HAProxy runs each command whatever became of the one before, so
@@ -271,7 +288,7 @@ plan_service(struct plan *p, const struct snapshot_service *l,
 	    n->def->listen_options, &why);
 	bool check = plan_has_word(n->def->server_options, "check");
 	bool fixed_weight = plan_has_word(n->def->server_options, "weight");
-	size_t ndisabled = 0;
+	size_t ndisabled = 0, first = p->n, first_retire = p->nretire;
 
 	for (size_t i = 0; i < l->servers.n; i++)
 		if (srvlist_find(&n->servers, l->servers.v[i].name) == NULL)
@@ -368,6 +385,8 @@ plan_service(struct plan *p, const struct snapshot_service *l,
 		plan_reload(p, PLAN_RETIRED, "service %s: %zu retired servers, "
 		    "more than haproxy.max_disabled_servers (%d)", be,
 		    ndisabled, cfg->max_disabled_servers);
+	plan_check(p, be, p->v, first, p->n);
+	plan_check(p, be, p->retire, first_retire, p->nretire);
 }
 
 static void

@@ -24,6 +24,7 @@ enum plan_reason {
 	PLAN_REFUSED,		/* HAProxy refused a runtime command */
 	PLAN_NO_ANSWER,		/* the stats socket did not answer */
 	PLAN_FORCED,		/* haproxy.runtime_api is off */
+	PLAN_UNSAFE,		/* a command HAProxy's CLI would misread */
 	PLAN_REASONS
 };
 

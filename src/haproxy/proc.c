@@ -14,59 +14,32 @@
 #include "snapshot.h"
 #include "util.h"
 
-extern char **environ;
+/* All HAProxy gets of proxymgrd's environment: PATH (external checks,
+ * programs) and TZ (the time of its log lines). A service's option could
+ * read any variable with env() or in a log format, and proxymgrd's may
+ * hold secrets; HAPROXY_MWORKER_* and HAPROXY_PROCESSES would switch
+ * HAProxy 2.6 into master-worker mode by their mere presence, and
+ * NOTIFY_SOCKET and LISTEN_* are proxymgrd's own systemd protocol. */
+static const char *const hap_proc_kept_env[] = { "PATH", "TZ", NULL };
 
-/* Their mere presence makes HAProxy 2.6 act as a master-worker child. */
-static const char *const hap_proc_scrubbed_env[] = {
-	"HAPROXY_MWORKER_REEXEC=",
-	"HAPROXY_MWORKER_WAIT_ONLY=",
-	"HAPROXY_PROCESSES=",
-	/* proxymgrd's own systemd protocol: HAProxy must not answer it. */
-	"NOTIFY_SOCKET=",
-	"LISTEN_FDS=",
-	"LISTEN_PID=",
-	"LISTEN_FDNAMES=",
-	NULL,
-};
-
-/* Whether the environment entry e sets the variable name. */
-static bool
-hap_proc_env_is(const char *e, const char *name)
-{
-	size_t n = strlen(name);
-
-	return strncmp(e, name, n) == 0 && e[n] == '=';
-}
-
-/* The environment for HAProxy; NAME=fd for each named listener is added
- * into named_env (freed by the caller), replacing any inherited NAME. */
+/* The environment for HAProxy: the kept variables, and NAME=fd for each
+ * named listener ("bind fd@${NAME}"). The strings are malloc'ed. */
 static char **
-hap_proc_env(const struct snapshot *snap, char ***named_env)
+hap_proc_env(const struct snapshot *snap)
 {
-	size_t n = 0, out = 0;
-	char **env;
+	size_t out = 0;
+	/* Room for the kept ones, the named ones and the final NULL. */
+	char **env = xcalloc(sizeof(hap_proc_kept_env) /
+	    sizeof(hap_proc_kept_env[0]) + snap->nnamed, sizeof(*env));
+	const char *v;
 
-	while (environ[n] != NULL)
-		n++;
-	env = xcalloc(n + snap->nnamed + 1, sizeof(*env));
-	*named_env = xcalloc(snap->nnamed + 1, sizeof(char *));
-	for (size_t i = 0; i < n; i++) {
-		bool drop = false;
-		for (size_t j = 0; hap_proc_scrubbed_env[j] != NULL; j++)
-			if (strncmp(environ[i], hap_proc_scrubbed_env[j],
-			    strlen(hap_proc_scrubbed_env[j])) == 0)
-				drop = true;
-		for (size_t j = 0; j < snap->nnamed; j++)
-			if (hap_proc_env_is(environ[i], snap->named[j].name))
-				drop = true;
-		if (!drop)
-			env[out++] = environ[i];
-	}
-	for (size_t j = 0; j < snap->nnamed; j++) {
-		(*named_env)[j] = xasprintf("%s=%d", snap->named[j].name,
+	for (size_t i = 0; hap_proc_kept_env[i] != NULL; i++)
+		if ((v = getenv(hap_proc_kept_env[i])) != NULL)
+			env[out++] = xasprintf("%s=%s", hap_proc_kept_env[i],
+			    v);
+	for (size_t j = 0; j < snap->nnamed; j++)
+		env[out++] = xasprintf("%s=%d", snap->named[j].name,
 		    snap->named[j].child_fd);
-		env[out++] = (*named_env)[j];
-	}
 	return env;
 }
 
@@ -173,7 +146,7 @@ hap_proc_spawn(uv_loop_t *loop, enum hap_proc_kind kind, const char *haproxy,
 	uv_stdio_container_t *stdio;
 	const char *args[8];
 	size_t nargs = 0, nstdio = SNAPSHOT_FIRST_FD + snap->n + snap->nnamed;
-	char **env, **named_env;
+	char **env;
 	int rc;
 
 	p->kind = kind;
@@ -218,7 +191,7 @@ hap_proc_spawn(uv_loop_t *loop, enum hap_proc_kind kind, const char *haproxy,
 		    snap->named[i].listener->fd;
 	}
 
-	env = hap_proc_env(snap, &named_env);
+	env = hap_proc_env(snap);
 	memset(&opt, 0, sizeof(opt));
 	opt.file = haproxy;
 	opt.args = (char **)args;
@@ -231,8 +204,7 @@ hap_proc_spawn(uv_loop_t *loop, enum hap_proc_kind kind, const char *haproxy,
 	opt.flags = UV_PROCESS_DETACHED;
 	p->process.data = p;
 	rc = uv_spawn(loop, &p->process, &opt);
-	free(env);
-	strv_free(named_env);
+	strv_free(env);
 	free(stdio);
 	if (rc < 0) {
 		set_err(err, "cannot run %s: %s", haproxy, uv_strerror(rc));

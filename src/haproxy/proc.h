@@ -1,6 +1,6 @@
 /* One HAProxy child: a config check (`haproxy -c`) or a running process.
- * Both get the snapshot's listeners as fds 3.. and an environment without
- * the variables that would switch HAProxy into master-worker mode. Output
+ * Both get the snapshot's listeners as fds 3.. and a minimal environment:
+ * PATH, TZ and a variable per named listener, nothing else. Output
  * is captured: a check's is kept for the error report, a running one's is
  * logged line by line. */
 #ifndef PM_HAP_PROC_H

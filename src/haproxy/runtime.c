@@ -92,6 +92,45 @@ rt_reply_ok(const char *expect, const char *reply)
 	return le == lr && memcmp(expect, reply, le) == 0;
 }
 
+/* What the planner sends, each verb followed by BACKEND/SERVER. */
+static const char *const rt_verbs[] = { "add server ", "enable server ",
+    "enable health ", "set server ", "set weight ", NULL };
+
+const char *
+rt_cmd_unsafe(const char *cmd)
+{
+	const char *p = NULL, *slash;
+	size_t len;
+	char prev = '\0';
+
+	for (size_t i = 0; rt_verbs[i] != NULL && p == NULL; i++)
+		if (strncmp(cmd, rt_verbs[i], strlen(rt_verbs[i])) == 0)
+			p = cmd + strlen(rt_verbs[i]);
+	if (p == NULL)
+		return "not a command proxymgrd sends";
+	len = strcspn(p, " ");
+	slash = memchr(p, '/', len);
+	if (slash == NULL || slash == p || slash + 1 == p + len ||
+	    strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_.:-/") != len || memchr(slash + 1, '/',
+	    len - (size_t)(slash + 1 - p)) != NULL)
+		return "no BACKEND/SERVER after the verb";
+	for (const char *c = cmd; *c != '\0'; c++) {
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+			return "a control character";
+		if (*c == ';')
+			return "';', which ends a command";
+		/* The CLI drops backslashes before it looks for "<<". */
+		if (*c == '<' && prev == '<')
+			return "'<<', which switches the CLI to payload mode";
+		if (*c != '\\')
+			prev = *c;
+	}
+	if (cmd[strlen(cmd) - 1] == '\\')
+		return "a trailing '\\', which joins it to the next command";
+	return NULL;
+}
+
 struct rt_conn *
 rt_new(uv_loop_t *loop)
 {

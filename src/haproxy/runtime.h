@@ -47,5 +47,10 @@ size_t rt_split_replies(const char *buf, size_t len, char **replies,
     size_t max, size_t *used);
 /* A reply matches the expected one, trailing whitespace aside. */
 bool rt_reply_ok(const char *expect, const char *reply);
+/* NULL if cmd is one line of a shape proxymgrd sends (a known verb on
+ * BACKEND/SERVER, printable, no ';', no "<<", no trailing '\\'), else
+ * why not: such a command could end early, join the next one or switch
+ * HAProxy's CLI to payload mode, where the batch would stall. */
+const char *rt_cmd_unsafe(const char *cmd);
 
 #endif

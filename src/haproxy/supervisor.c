@@ -695,7 +695,10 @@ sup_begin_check(struct supervisor *s)
 }
 
 /* Trace the alerts back to services, refuse their new definitions and
- * return true if anything was refused (so that a retry makes sense). */
+ * return true if anything was refused (so that a retry makes sense).
+ * Only HAProxy's positions count (a line of the rendered file, in its
+ * service's range, or the proxy a line-less alert starts with): what a
+ * service wrote, echoed further on in an alert, must not refuse another. */
 static bool
 sup_blame(struct supervisor *s, const struct check_report *r)
 {
@@ -836,7 +839,8 @@ sup_on_check_done(struct supervisor *s, struct hap_proc *p)
 	/* Only lines of the rendered file point at services or settings;
 	 * a hand-written config's lines are the user's to fix. */
 	newpath = sup_new_path(s);
-	check_report_parse(p->output.buf ? p->output.buf : "", newpath, &r);
+	check_report_parse(p->output.buf ? p->output.buf : "", p->pid, newpath,
+	    &r);
 	free(newpath);
 	for (size_t i = 0; i < r.nalerts; i++)
 		log_warnx("haproxy -c: %s", r.alerts[i]);

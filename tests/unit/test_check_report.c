@@ -17,18 +17,31 @@
 #include "haproxy/check_report.h"
 #include "util.h"
 
+#define CHECKED	"/tmp/pm-check/run/haproxy.cfg.new"
+
+/* A saved output, parsed as the check that printed it (the pid of its
+ * first line) on the file it checked. */
 static void
-parse_file(const char *name, struct check_report *r)
+parse_file_as(const char *name, const char *file, struct check_report *r)
 {
 	char *path = xasprintf("%s/check-%s.txt", TEST_DATA_DIR, name), *text;
 	size_t len;
+	int pid = 0;
 
 	text = read_file(path, &len);
 	if (text == NULL)
 		fail_msg("cannot read %s", path);
-	check_report_parse(text, NULL, r);
+	if (sscanf(text, "[NOTICE] (%d)", &pid) != 1)
+		fail_msg("%s: no pid on its first line", path);
+	check_report_parse(text, pid, file, r);
 	free(text);
 	free(path);
+}
+
+static void
+parse_file(const char *name, struct check_report *r)
+{
+	parse_file_as(name, CHECKED, r);
 }
 
 static void
@@ -174,7 +187,7 @@ test_colon_in_path(void **state)
 	struct check_report r;
 
 	(void)state;
-	parse_file("colon", &r);
+	parse_file_as("colon", "/tmp/pm-check/odd:dir/haproxy.cfg.new", &r);
 	assert_lines(&r, lines, 1);
 	assert_int_equal(r.nalerts, 3);
 	assert_non_null(strstr(r.alerts[0],
@@ -202,7 +215,7 @@ test_warning_continuation(void **state)
 	struct check_report r;
 
 	(void)state;
-	check_report_parse(out, NULL, &r);
+	check_report_parse(out, 7402, CHECKED, &r);
 	assert_int_equal(r.nalerts, 0);
 	assert_int_equal(r.nlines, 0);
 	assert_int_equal(r.nproxies, 0);
@@ -224,7 +237,7 @@ test_track_error(void **state)
 	struct check_report r;
 
 	(void)state;
-	check_report_parse(out, NULL, &r);
+	check_report_parse(out, 9931, "/etc/p.cfg", &r);
 	assert_lines(&r, lines, 1);
 	assert_int_equal(r.nalerts, 2);
 	assert_int_equal(r.nproxies, 0);
@@ -259,7 +272,77 @@ test_ipv6_in_brackets_2(void **state)
 	(void)state;
 	check_report_parse("[ALERT]    (1) : config : parsing [/run/h.cfg:30] "
 	    ": 'bind [2001:db8::10]:80' in section 'listen': unknown keyword "
-	    "'frob'.\n", NULL, &r);
+	    "'frob'.\n", 1, "/run/h.cfg", &r);
+	assert_lines(&r, lines, 1);
+	check_report_free(&r);
+}
+
+/* ---- hostile services (issue 11, finding 5) ----
+ * Real output for a rendered file with the hostile service "bad" (its
+ * line 13) before the valid service "inno" (lines 16-20): alerts echo
+ * what bad wrote, and that must not point at inno. */
+
+/* listen_options ["timeout proxy\\ \\'inno\\' 1s"]: the alert quotes
+ * "proxy 'inno'"; only line 13 (bad) counts. */
+static void
+test_hostile_proxy_quote(void **state)
+{
+	static const int lines[] = { 13 };
+	struct check_report r;
+
+	(void)state;
+	parse_file("hostile-quote", &r);
+	assert_non_null(strstr(r.alerts[0], "(got 'proxy 'inno'')"));
+	assert_lines(&r, lines, 1);
+	assert_proxies(&r, NULL, 0);
+	check_report_free(&r);
+}
+
+/* listen_options ["x[/tmp/pm-check/run/haproxy.cfg.new:16]"]: the alert
+ * quotes a position in inno; only HAProxy's own, line 13, counts. */
+static void
+test_hostile_position(void **state)
+{
+	static const int lines[] = { 13 };
+	struct check_report r;
+
+	(void)state;
+	parse_file("hostile-line", &r);
+	assert_non_null(strstr(r.alerts[0], "'x[" CHECKED ":16]'"));
+	assert_lines(&r, lines, 1);
+	assert_proxies(&r, NULL, 0);
+	check_report_free(&r);
+}
+
+/* listen_options ["default_backend proxy\\ \\'inno\\'"]: an alert with no
+ * line names its proxy first (bad), then the quoted words. */
+static void
+test_hostile_lineless(void **state)
+{
+	static const char *const proxies[] = { "bad" };
+	struct check_report r;
+
+	(void)state;
+	parse_file("hostile-proxy", &r);
+	assert_lines(&r, NULL, 0);
+	assert_proxies(&r, proxies, 1);
+	check_report_free(&r);
+}
+
+/* An escaped line break ("timeout x\\n[ALERT]\\x20...") puts a whole fake
+ * alert on its own line: its header's pid (1) is not the check's. (The
+ * escapes themselves are refused before HAProxy sees them: val_option_
+ * unsafe.) */
+static void
+test_hostile_line_break(void **state)
+{
+	static const int lines[] = { 13 };
+	struct check_report r;
+
+	(void)state;
+	parse_file("hostile-newline", &r);
+	assert_string_equal(r.alerts[1], "[ALERT]    (1) : config : parsing "
+	    "[" CHECKED ":16] : y')");
 	assert_lines(&r, lines, 1);
 	check_report_free(&r);
 }
@@ -272,41 +355,48 @@ test_empty(void **state)
 	struct check_report r;
 
 	(void)state;
-	check_report_parse("", NULL, &r);
+	check_report_parse("", 1, CHECKED, &r);
 	assert_int_equal(r.nalerts, 0);
 	assert_int_equal(r.nlines, 0);
 	check_report_free(&r);
-	check_report_parse(NULL, NULL, &r);
+	check_report_parse(NULL, 1, CHECKED, &r);
 	assert_int_equal(r.nalerts, 0);
 	check_report_free(&r);
 }
 
+/* Only the position at the start of the message counts, in an alert
+ * whose header carries the check's pid. */
 static void
-test_odd_brackets(void **state)
+test_positions(void **state)
 {
 	static const int lines[] = { 7, 9 };
+	static const char *const proxies[] = { "a", "b" };
 	struct check_report r;
 
 	(void)state;
-	/* No final newline; brackets that are not [path:N]: "[]", "[x:]",
-	 * "[a:5b]", a name without '/' ("[f:3]", an address like "[::1]"),
-	 * an unclosed one. */
 	check_report_parse(
-	    "[ALERT] (1) : [] [x:] [/a:5b] [f:3] [::1] [/f:7] [/a:b:c:9]\n"
-	    "[NOTICE] (1) : parsing [/f:8] : not an alert\n"
-	    "[ALERT] (1) : parsing [/f:10", NULL, &r);
+	    "[ALERT] (1) : [] [x:] [/f:5b] [/f:3] [::1]\n"
+	    "[ALERT]    (1) : config : parsing [/f:7] : unknown keyword\n"
+	    "[ALERT]    (1) : config : [/f:9] : 'server a/b' : bad port\n"
+	    "[ALERT]    (1) : config : parsing [/f:5b] : x\n"
+	    "[ALERT]    (1) : config : parsing [/f:] : x\n"
+	    "[ALERT]    (1) : config : parsing [/f:99999999999] : x\n"
+	    "[ALERT]    (1) : config : x parsing [/f:12] : not at the start\n"
+	    "[ALERT]    (2) : config : parsing [/f:11] : another process\n"
+	    "[ALERT]    (1)x : config : parsing [/f:14] : a broken header\n"
+	    "[NOTICE]   (1) : config : parsing [/f:8] : not an alert\n"
+	    "    [ALERT]    (1) : parsing [/f:15] : not at the line start\n"
+	    "[ALERT]    (1) : config : proxy 'a' : unable to find server\n"
+	    "[ALERT]    (1) : config : Proxy 'b': unable to find backend\n"
+	    "[ALERT]    (1) : config : x proxy 'c' : not at the start\n"
+	    "[ALERT]    (2) : config : proxy 'd' : another process\n"
+	    "[ALERT]    (1) : config : proxy '' : empty\n"
+	    "[ALERT]    (1) : config : proxy 'e\n"
+	    "[ALERT]    (1) : parsing [/f:10", 1, "/f", &r);
 	assert_lines(&r, lines, 2);
-	assert_int_equal(r.nalerts, 2);
-	assert_string_equal(r.alerts[1], "[ALERT] (1) : parsing [/f:10");
-	check_report_free(&r);
-
-	/* "proxy '" with no closing quote is ignored; two in one line
-	 * both count. */
-	check_report_parse("[ALERT] (1) : proxy 'a' and PROXY 'b' and "
-	    "proxy 'c\n", NULL, &r);
-	assert_int_equal(r.nproxies, 2);
-	assert_string_equal(r.proxies[0], "a");
-	assert_string_equal(r.proxies[1], "b");
+	assert_proxies(&r, proxies, 2);
+	assert_int_equal(r.nalerts, 16);
+	assert_string_equal(r.alerts[15], "[ALERT]    (1) : parsing [/f:10");
 	check_report_free(&r);
 }
 
@@ -326,7 +416,7 @@ test_file_filter(void **state)
 	    "14] : unknown keyword 'frob'.\n";
 
 	(void)state;
-	check_report_parse(out, "/run/proxymgrd/proxymgrd.cfg.new", &r);
+	check_report_parse(out, 1, "/run/proxymgrd/proxymgrd.cfg.new", &r);
 	assert_lines(&r, lines, 1);
 	assert_int_equal(r.nalerts, 3);
 	check_report_free(&r);
@@ -346,10 +436,14 @@ main(void)
 		cmocka_unit_test(test_warning_continuation),
 		cmocka_unit_test(test_track_error),
 		cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_odd_brackets),
+		cmocka_unit_test(test_positions),
 		cmocka_unit_test(test_file_filter),
 		cmocka_unit_test(test_ipv6_in_brackets),
 		cmocka_unit_test(test_ipv6_in_brackets_2),
+		cmocka_unit_test(test_hostile_proxy_quote),
+		cmocka_unit_test(test_hostile_position),
+		cmocka_unit_test(test_hostile_lineless),
+		cmocka_unit_test(test_hostile_line_break),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -637,6 +637,59 @@ test_plan_refused_by_haproxy(void **state)
 	pmconfig_free(cfg);
 }
 
+/* Put opt in place of the first server option of svc, past validation,
+ * to test the planner's own check. */
+static void
+force_option(const struct snapshot *s, const char *svc, const char *opt)
+{
+	const struct snapshot_service *e = snapshot_find(s, svc);
+
+	free(e->def->server_options[0]);
+	e->def->server_options[0] = xstrdup(opt);
+}
+
+/* A runtime command HAProxy's CLI would misread never goes out, even
+ * if such an option got past validation: the change is a reload. Servers
+ * that leave or return do not carry server_options, and stay runtime. */
+static void
+test_plan_unsafe_command(void **state)
+{
+	static const char *const unsafe[] = { "agent-send <<",
+	    "agent-send x\\", "check\nshow env", "check; show env", NULL };
+	static const char *const want[] = {
+		"set server u/10.0.0.1_80 state maint", "",
+		NULL,
+	};
+	struct pm_config *cfg = config("");
+	struct svc a = { "u", 8014, RR ", " CHECK, "10.0.0.1:80" };
+	struct svc b = { "u", 8014, RR ", " CHECK, "10.0.0.1:80 10.0.0.2:80" };
+	struct svc c = { "u", 8014, RR ", " CHECK, "" };
+	struct snapshot *s1, *s2;
+	struct plan p;
+
+	(void)state;
+	for (size_t i = 0; unsafe[i] != NULL; i++) {
+		s1 = build(cfg, NULL, false, &a, 1);
+		s2 = build(cfg, s1, false, &b, 1);
+		force_option(s1, "u", unsafe[i]);
+		force_option(s2, "u", unsafe[i]);
+		plan_build(&p, s1, s2, cfg);
+		assert_reload(&p, PLAN_UNSAFE, "service u: a runtime command "
+		    "would hold ");
+		plan_free(&p);
+		snapshot_free(s2);
+		s2 = build(cfg, s1, false, &c, 1);
+		force_option(s2, "u", unsafe[i]);
+		plan_build(&p, s1, s2, cfg);
+		assert_cmds(&p, want);
+		plan_free(&p);
+		snapshot_free(s1);
+		snapshot_free(s2);
+	}
+	assert_string_equal(plan_reason_name(PLAN_UNSAFE), "unsafe-command");
+	pmconfig_free(cfg);
+}
+
 /* The state file carries the weight the new config renders (HAProxy would
  * keep a runtime one over it), and no old address for a host name. */
 static void
@@ -683,6 +736,7 @@ main(void)
 		cmocka_unit_test(test_state_file),
 		cmocka_unit_test(test_plan_two_phases),
 		cmocka_unit_test(test_plan_refused_by_haproxy),
+		cmocka_unit_test(test_plan_unsafe_command),
 		cmocka_unit_test(test_state_file_weight_and_names),
 	};
 

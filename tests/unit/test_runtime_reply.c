@@ -102,6 +102,55 @@ test_reply_ok(void **state)
 	assert_false(rt_reply_ok("", "Require 'backend/server'."));
 }
 
+/* The shapes the planner sends pass; anything that HAProxy 2.6's CLI
+ * would read otherwise does not (issue 11, finding 7). */
+static void
+test_cmd_shape(void **state)
+{
+	(void)state;
+	assert_null(rt_cmd_unsafe("add server web/10.0.0.3_80 10.0.0.3:80 id 3 "
+	    "weight 5 check inter 2000"));
+	assert_null(rt_cmd_unsafe("add server web/::1_80 [::1]:80 id 1"));
+	assert_null(rt_cmd_unsafe("enable server web/10.0.0.3_80"));
+	assert_null(rt_cmd_unsafe("enable health web/10.0.0.3_80"));
+	assert_null(rt_cmd_unsafe("set server web/10.0.0.1_80 state maint"));
+	assert_null(rt_cmd_unsafe("set weight web/a.example_80 7"));
+	assert_null(rt_cmd_unsafe("add server w/s 1.2.3.4:80 id 1 "
+	    "agent-send <x<"));
+
+	/* Not a verb the planner uses, or no BACKEND/SERVER. */
+	assert_non_null(rt_cmd_unsafe("show info"));
+	assert_non_null(rt_cmd_unsafe("del server web/s"));
+	assert_non_null(rt_cmd_unsafe("prompt"));
+	assert_non_null(rt_cmd_unsafe("enable server "));
+	assert_non_null(rt_cmd_unsafe("enable server web"));
+	assert_non_null(rt_cmd_unsafe("enable server /s"));
+	assert_non_null(rt_cmd_unsafe("enable server web/"));
+	assert_non_null(rt_cmd_unsafe("enable server web/a/b"));
+	assert_non_null(rt_cmd_unsafe("enable server we'b/s"));
+	/* What would end it early, join it to the next or stall the CLI. */
+	assert_non_null(rt_cmd_unsafe("add server w/s 1.2.3.4:80 id 1 "
+	    "agent-send <<"));
+	assert_non_null(rt_cmd_unsafe("add server w/s 1.2.3.4:80 id 1 "
+	    "agent-send x<<"));
+	assert_non_null(rt_cmd_unsafe("add server w/s 1.2.3.4:80 id 1 "
+	    "agent-send <<EOF"));
+	assert_non_null(rt_cmd_unsafe("add server w/s 1.2.3.4:80 id 1 "
+	    "agent-send << check"));
+	assert_non_null(rt_cmd_unsafe("add server w/s 1.2.3.4:80 id 1 "
+	    "agent-send <\\<"));
+	assert_non_null(rt_cmd_unsafe("add server w/s 1.2.3.4:80 id 1 "
+	    "agent-send x\\"));
+	assert_non_null(rt_cmd_unsafe("add server w/s 1.2.3.4:80 id 1 "
+	    "check; disable server w/t"));
+	assert_non_null(rt_cmd_unsafe("add server w/s 1.2.3.4:80 id 1 "
+	    "check\nshow env"));
+	assert_non_null(rt_cmd_unsafe("add server w/s 1.2.3.4:80 id 1 "
+	    "check\r"));
+	assert_non_null(rt_cmd_unsafe("add server w/s 1.2.3.4:80 id 1 "
+	    "check\x7f"));
+}
+
 int
 main(void)
 {
@@ -109,6 +158,7 @@ main(void)
 		cmocka_unit_test(test_split_real),
 		cmocka_unit_test(test_split_partial_and_max),
 		cmocka_unit_test(test_reply_ok),
+		cmocka_unit_test(test_cmd_shape),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -694,6 +694,40 @@ test_section_keyword_option(void **state)
 	    "key 'server_options' item 1", NULL);
 }
 
+/* Issue 11: the hostile options of findings 5, 6 and 7, each refused
+ * with why. */
+static void
+test_hostile_options(void **state)
+{
+	(void)state;
+	/* 5: an escaped line break, a fake alert in haproxy -c's output. */
+	expect_err("{\"type\":\"file\",\"file\":\"h\",\"port\":80,"
+	    "\"listen_options\":[\"timeout x\\\\n[ALERT] (1) : config : "
+	    "parsing [/run/haproxy.cfg.new:16] : y 1s\"]}",
+	    "key 'listen_options' item 1: refused: it holds an escape",
+	    "control character");
+	/* 6: the environment, through the env() fetch. */
+	expect_err("{\"type\":\"file\",\"file\":\"h\",\"port\":80,"
+	    "\"listen_options\":[\"mode http\",\"http-request return status "
+	    "200 content-type text/plain lf-string \\\"%[env(HOME)]\\\"\"]}",
+	    "key 'listen_options' item 2: refused", "env()");
+	expect_err("{\"type\":\"file\",\"file\":\"h\",\"port\":80,"
+	    "\"server_options\":[\"check\",\"agent-send %[env(HOME)]\"]}",
+	    "key 'server_options' item 2: refused", "env()");
+	/* 7: a payload marker or a trailing '\' in add server's line. */
+	expect_err("{\"type\":\"file\",\"file\":\"h\",\"port\":80,"
+	    "\"server_options\":[\"agent-send <<\"]}",
+	    "key 'server_options' item 1: refused", "'<<'");
+	expect_err("{\"type\":\"file\",\"file\":\"h\",\"port\":80,"
+	    "\"server_options\":[\"agent-send x\\\\\"]}",
+	    "key 'server_options' item 1: refused", "trailing");
+	/* Only runtime options carry the CLI's rules. */
+	struct service_def *def = parse_ok("{\"type\":\"file\",\"file\":\"h\","
+	    "\"port\":80,\"listen_options\":[\"http-request return status 200 "
+	    "content-type text/plain string <<\"]}");
+	svcdef_unref(def);
+}
+
 /* Watcher "dns": names with ports, SRV names (underscores allowed
  * there only), a nameserver with a port, an interval. */
 static void
@@ -753,6 +787,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_file_blob),
+		cmocka_unit_test(test_hostile_options),
 		cmocka_unit_test(test_minimal_blob),
 		cmocka_unit_test(test_static_blob),
 		cmocka_unit_test(test_proxymgr_blob),

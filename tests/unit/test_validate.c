@@ -346,6 +346,82 @@ test_line_and_expansion(void **state)
 
 /* ---- ZooKeeper paths and server lists ---- */
 
+/* ---- val_option_unsafe (issue 11, findings 5, 6, 7) ---- */
+
+/* What HAProxy reads once it resolved quotes and escapes. */
+static void
+test_unsafe_escapes(void **state)
+{
+	(void)state;
+	assert_null(val_option_unsafe("mode http", false));
+	assert_null(val_option_unsafe("http-request deny if { path_reg "
+	    "^/a\\.b$ }", false));
+	assert_null(val_option_unsafe("http-request set-header X \"a b\"",
+	    false));
+	assert_null(val_option_unsafe("acl x hdr(a) -m reg \\d+", false));
+	assert_null(val_option_unsafe("agent-send \\x41", true));
+	assert_null(val_option_unsafe("x\\", false));
+	/* A line break, written as HAProxy's escapes: a fake alert of its
+	 * own in haproxy -c's output (finding 5). */
+	assert_non_null(val_option_unsafe("timeout x\\n[ALERT] (1) : config "
+	    ": parsing [/run/haproxy.cfg.new:16] : y 1s", false));
+	assert_non_null(val_option_unsafe("timeout x\\r1s", false));
+	assert_non_null(val_option_unsafe("timeout x\\t1s", false));
+	assert_non_null(val_option_unsafe("timeout x\\x0a1s", false));
+	assert_non_null(val_option_unsafe("timeout x\\x7F", false));
+	assert_non_null(val_option_unsafe("timeout x\\xff", false));
+	assert_non_null(val_option_unsafe("timeout x\\x00 %[env(HOME)]",
+	    false));
+	assert_non_null(val_option_unsafe("\"x\\n\"", false));
+	/* Resolved once more by a fetch's argument parser. */
+	assert_non_null(val_option_unsafe("http-request set-var(txn.a) "
+	    "\"int(1\\\\n[ALERT] (1) : y)\"", false));
+	assert_non_null(val_option_unsafe("http-request set-var(txn.a) "
+	    "int('\\'n)", false));
+	assert_non_null(val_option_unsafe("x \\x5cn", false));
+	/* In single quotes HAProxy resolves nothing: a '\' stays as is. */
+	assert_null(val_option_unsafe("x '\\x41'", false));
+}
+
+/* The env() fetch reads HAProxy's environment (finding 6), however it
+ * is quoted or escaped. */
+static void
+test_unsafe_env(void **state)
+{
+	(void)state;
+	assert_non_null(val_option_unsafe("http-request return status 200 "
+	    "content-type text/plain lf-string \"%[env(HOME)]\"", false));
+	assert_non_null(val_option_unsafe("http-request set-header X "
+	    "%[env(PATH)]", false));
+	assert_non_null(val_option_unsafe("acl a env(HOME) -m found", false));
+	assert_non_null(val_option_unsafe("x %[e\"nv\"(HOME)]", false));
+	assert_non_null(val_option_unsafe("x %[e''nv(HOME)]", false));
+	assert_non_null(val_option_unsafe("x %[\\x65nv(HOME)]", false));
+	assert_non_null(val_option_unsafe("x %[env\\x28HOME)]", false));
+	assert_non_null(val_option_unsafe("x %[ENV(HOME)]", true));
+	assert_null(val_option_unsafe("x %[req.hdr(x-env)]", false));
+	assert_null(val_option_unsafe("x env (HOME)", false));
+}
+
+/* What goes into `add server`: nothing that changes how HAProxy's CLI
+ * reads the command (finding 7). */
+static void
+test_unsafe_runtime(void **state)
+{
+	(void)state;
+	assert_null(val_option_unsafe("check inter 2000", true));
+	assert_null(val_option_unsafe("agent-send <<", false));
+	assert_non_null(val_option_unsafe("agent-send <<", true));
+	assert_non_null(val_option_unsafe("agent-send x<<", true));
+	assert_non_null(val_option_unsafe("agent-send <<EOF", true));
+	assert_non_null(val_option_unsafe("agent-send << check", true));
+	assert_non_null(val_option_unsafe("agent-send <\\<", true));
+	assert_non_null(val_option_unsafe("agent-send x\\", true));
+	assert_null(val_option_unsafe("agent-send x\\", false));
+	assert_null(val_option_unsafe("agent-send <x<", true));
+	assert_null(val_option_unsafe("", true));
+}
+
 static void
 test_zk_path(void **state)
 {
@@ -404,6 +480,9 @@ main(void)
 		cmocka_unit_test(test_host_label_length),
 		cmocka_unit_test(test_host_total_length),
 		cmocka_unit_test(test_numeric_host_names),
+		cmocka_unit_test(test_unsafe_escapes),
+		cmocka_unit_test(test_unsafe_env),
+		cmocka_unit_test(test_unsafe_runtime),
 		cmocka_unit_test(test_zk_path),
 		cmocka_unit_test(test_zk_servers),
 	};
