@@ -14,11 +14,13 @@ static const char *const svcdef_common_keys[] = {
 	"keep_servers_on_empty", NULL,
 };
 
+/* refuse: NULL if an item may be rendered, else why not. */
 static int
 svcdef_options(json_t *blob, const char *key, const char *source,
-    bool (*valid)(const char *), char ***out, char **err)
+    const char *(*refuse)(const char *), char ***out, char **err)
 {
 	json_t *arr = json_object_get(blob, key), *item;
+	const char *why;
 	size_t i;
 
 	*out = xcalloc(1, sizeof(char *));
@@ -33,11 +35,9 @@ svcdef_options(json_t *blob, const char *key, const char *source,
 		if (!json_is_string(item))
 			return set_err(err, "%s: key '%s' item %zu: expected a "
 			    "string", source, key, i + 1);
-		if (!valid(json_string_value(item)))
-			return set_err(err, "%s: key '%s' item %zu: refused "
-			    "(empty, too long, holds a newline, control "
-			    "character, ';', '#' or '$NAME', or starts a new "
-			    "section)", source, key, i + 1);
+		if ((why = refuse(json_string_value(item))) != NULL)
+			return set_err(err, "%s: key '%s' item %zu: refused: %s",
+			    source, key, i + 1, why);
 		(*out)[i] = xstrdup(json_string_value(item));
 		(*out)[i + 1] = NULL;
 	}
@@ -119,9 +119,9 @@ svcdef_parse(const char *name, const char *text, size_t len,
 		}
 		def->keep_servers_on_empty = json_is_true(v);
 	}
-	if (svcdef_options(blob, "listen_options", source, val_line,
+	if (svcdef_options(blob, "listen_options", source, val_listen_line,
 	    &def->listen_options, err) == -1 ||
-	    svcdef_options(blob, "server_options", source, val_option,
+	    svcdef_options(blob, "server_options", source, val_option_why,
 	    &def->server_options, err) == -1)
 		goto fail;
 	if (def->watcher->validate(blob, err) == -1) {
