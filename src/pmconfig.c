@@ -22,6 +22,8 @@ struct cfg_key {
 	/* CFG_STR: a further check, and what the value must be if it fails */
 	bool		(*valid)(const char *);
 	const char	*valid_what;
+	/* CFG_STRLIST: NULL if an item may be rendered, else why not */
+	const char	*(*refuse)(const char *);
 };
 
 static bool
@@ -38,15 +40,15 @@ cfg_valid_sc_type(const char *s)
 }
 
 #define STR(n, f)	{ n, CFG_STR, offsetof(struct pm_config, f), 0, 0, \
-			  NULL, NULL }
+			  NULL, NULL, NULL }
 #define STRV(n, f, v, w) { n, CFG_STR, offsetof(struct pm_config, f), 0, 0, \
-			  v, w }
+			  v, w, NULL }
 #define INT(n, f, lo, hi) { n, CFG_INT, offsetof(struct pm_config, f), lo, hi, \
-			  NULL, NULL }
+			  NULL, NULL, NULL }
 #define BOOL(n, f)	{ n, CFG_BOOL, offsetof(struct pm_config, f), 0, 0, \
-			  NULL, NULL }
-#define LIST(n, f)	{ n, CFG_STRLIST, offsetof(struct pm_config, f), 0, 0, \
-			  NULL, NULL }
+			  NULL, NULL, NULL }
+#define LIST(n, f, r)	{ n, CFG_STRLIST, offsetof(struct pm_config, f), 0, 0, \
+			  NULL, NULL, r }
 #define CFG_PATH_WHAT	"a path without spaces or quotes"
 
 static const struct cfg_key cfg_haproxy_keys[] = {
@@ -55,8 +57,8 @@ static const struct cfg_key cfg_haproxy_keys[] = {
 	STRV("socket_path", socket_path, cfg_valid_path, CFG_PATH_WHAT),
 	STRV("bind_address", bind_address, val_ip,
 	    "an IPv4 or IPv6 address"),
-	LIST("global", global),
-	LIST("defaults", defaults),
+	LIST("global", global, val_global_line),
+	LIST("defaults", defaults, val_defaults_line),
 	STR("hard_stop_after", hard_stop_after),
 	INT("max_old_processes", max_old_processes, 1, 64),
 	INT("start_timeout_ms", start_timeout_ms, 100, 600000),
@@ -66,21 +68,21 @@ static const struct cfg_key cfg_haproxy_keys[] = {
 	INT("runtime_timeout_ms", runtime_timeout_ms, 10, 600000),
 	BOOL("managed", managed),
 	STRV("rendered_path", rendered_path, cfg_valid_path, CFG_PATH_WHAT),
-	{ NULL, 0, 0, 0, 0, NULL, NULL },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
 };
 
 static const struct cfg_key cfg_reload_keys[] = {
 	INT("debounce_ms", debounce_ms, 0, 60000),
 	INT("min_interval_ms", min_interval_ms, 0, 600000),
 	INT("runtime_debounce_ms", runtime_debounce_ms, 0, 60000),
-	{ NULL, 0, 0, 0, 0, NULL, NULL },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
 };
 
 static const struct cfg_key cfg_service_config_keys[] = {
 	STRV("type", sc_type, cfg_valid_sc_type, "a known type (known: file, zookeeper, none)"),
 	STR("path", sc_path),
 	STR("servers", sc_servers),
-	{ NULL, 0, 0, 0, 0, NULL, NULL },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
 };
 
 struct cfg_section {
@@ -243,15 +245,21 @@ bad_int:
 		    it < node->data.sequence.items.top; it++, i++) {
 			yaml_node_t *item = yaml_document_get_node(cp->doc, *it);
 			const char *v = (const char *)item->data.scalar.value;
+			const char *why;
 			if (item->type != YAML_SCALAR_NODE ||
 			    strlen(v) != item->data.scalar.length ||
-			    !val_line(v)) {
+			    !val_option(v)) {
 				strv_free(list);
 				return set_err(cp->err, "%s:%d: %s.%s item %zu: "
 				    "expected one line of text without ';', "
-				    "'#' or '$NAME', not starting a section",
-				    cp->source, cfg_line(item), section,
-				    key->name, i + 1);
+				    "'#' or '$NAME'", cp->source, cfg_line(item),
+				    section, key->name, i + 1);
+			}
+			if ((why = key->refuse(v)) != NULL) {
+				strv_free(list);
+				return set_err(cp->err, "%s:%d: %s.%s item %zu: "
+				    "refused: %s", cp->source, cfg_line(item),
+				    section, key->name, i + 1, why);
 			}
 			list[i] = xstrdup(v);
 		}

@@ -14,10 +14,12 @@ static const char *const svcdef_common_keys[] = {
 	"keep_servers_on_empty", NULL,
 };
 
-/* runtime: the options also go into runtime-API commands. */
+/* refuse: NULL if an item may be rendered, else why not. runtime: the
+ * options also go into runtime-API commands. */
 static int
 svcdef_options(json_t *blob, const char *key, const char *source,
-    bool (*valid)(const char *), bool runtime, char ***out, char **err)
+    const char *(*refuse)(const char *), bool runtime, char ***out,
+    char **err)
 {
 	json_t *arr = json_object_get(blob, key), *item;
 	const char *why;
@@ -35,11 +37,9 @@ svcdef_options(json_t *blob, const char *key, const char *source,
 		if (!json_is_string(item))
 			return set_err(err, "%s: key '%s' item %zu: expected a "
 			    "string", source, key, i + 1);
-		if (!valid(json_string_value(item)))
-			return set_err(err, "%s: key '%s' item %zu: refused "
-			    "(empty, too long, holds a newline, control "
-			    "character, ';', '#' or '$NAME', or starts a new "
-			    "section)", source, key, i + 1);
+		if ((why = refuse(json_string_value(item))) != NULL)
+			return set_err(err, "%s: key '%s' item %zu: refused: %s",
+			    source, key, i + 1, why);
 		if ((why = val_option_unsafe(json_string_value(item),
 		    runtime)) != NULL)
 			return set_err(err, "%s: key '%s' item %zu: refused: it "
@@ -125,9 +125,9 @@ svcdef_parse(const char *name, const char *text, size_t len,
 		}
 		def->keep_servers_on_empty = json_is_true(v);
 	}
-	if (svcdef_options(blob, "listen_options", source, val_line, false,
-	    &def->listen_options, err) == -1 ||
-	    svcdef_options(blob, "server_options", source, val_option, true,
+	if (svcdef_options(blob, "listen_options", source, val_listen_line,
+	    false, &def->listen_options, err) == -1 ||
+	    svcdef_options(blob, "server_options", source, val_option_why, true,
 	    &def->server_options, err) == -1)
 		goto fail;
 	if (def->watcher->validate(blob, err) == -1) {

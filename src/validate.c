@@ -4,8 +4,8 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "haproxy/keywords.h"
 #include "util.h"
 #include "validate.h"
 
@@ -48,35 +48,31 @@ val_option(const char *s)
 	return !blank;
 }
 
-/* Keywords that open a section in HAProxy 2.6: indentation means nothing
- * to its parser, so a line starting with one leaves the current section. */
-static const char *const val_section_keywords[] = {
-	"global", "defaults", "frontend", "backend", "listen", "peers",
-	"resolvers", "userlist", "mailers", "program", "http-errors", "ring",
-	"cache", "log-forward", "fcgi-app", NULL,
-};
+#define VAL_OPTION_WHY	"empty, too long, or holds a newline or other " \
+	"control character, ';', '#' or '$NAME'"
 
-bool
-val_line(const char *s)
+const char *
+val_option_why(const char *s)
 {
-	size_t n;
+	return val_option(s) ? NULL : VAL_OPTION_WHY;
+}
 
-	if (!val_option(s))
-		return false;
-	while (*s == ' ')
-		s++;
-	if (*s == '.')		/* .if/.else/.endif/.diag... directives */
-		return false;
-	n = strcspn(s, " ");
-	/* HAProxy unquotes a word before it matches keywords ("global",
-	 * 'li''sten'): a quote or backslash in the first word is refused. */
-	if (strcspn(s, "\"'\\") < n)
-		return false;
-	for (size_t i = 0; val_section_keywords[i] != NULL; i++)
-		if (strlen(val_section_keywords[i]) == n &&
-		    strncasecmp(s, val_section_keywords[i], n) == 0)
-			return false;
-	return true;
+const char *
+val_listen_line(const char *s)
+{
+	return val_option(s) ? hkw_listen_line(s) : VAL_OPTION_WHY;
+}
+
+const char *
+val_defaults_line(const char *s)
+{
+	return val_option(s) ? hkw_defaults_line(s) : VAL_OPTION_WHY;
+}
+
+const char *
+val_global_line(const char *s)
+{
+	return val_option(s) ? hkw_global_line(s) : VAL_OPTION_WHY;
 }
 
 /* What HAProxy's parse_line() makes of an option: quotes dropped and

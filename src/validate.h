@@ -15,11 +15,15 @@ bool val_name(const char *s);
 /* One option: printable ASCII, not empty, no ';', no '#', and no "$NAME"
  * or "${" (HAProxy would expand proxymgrd's environment into it). */
 bool val_option(const char *s);
-/* A whole config line (listen_options, global, defaults): an option that
- * does not start with a section keyword ("global", "listen", ...) or a
- * '.' directive (".if"), either of which would escape its section, and
- * whose first word has no quote or backslash (HAProxy unquotes it first). */
-bool val_line(const char *s);
+/* Whole config lines: NULL if s may be rendered, else why not (a fixed
+ * text that quotes nothing of s). Each is an option (val_option) whose
+ * first word HAProxy takes there (haproxy/keywords.h): a listen_options
+ * or haproxy.defaults line starts with a proxy keyword, a haproxy.global
+ * line with anything but a section keyword or a directive. */
+const char *val_option_why(const char *s);
+const char *val_listen_line(const char *s);
+const char *val_defaults_line(const char *s);
+const char *val_global_line(const char *s);
 /* NULL, or why a service's option (listen_options, server_options) is
  * refused beyond val_option/val_line, in words for the log. Checked on
  * what HAProxy reads once quotes and escapes are resolved: no control

@@ -14,6 +14,7 @@
 #include "haproxy/runtime.h"
 #include "haproxy/stats.h"
 #include "haproxy/supervisor.h"
+#include "haproxy/verify.h"
 #include "pmconfig.h"
 #include "service.h"
 #include "snapshot.h"
@@ -939,6 +940,9 @@ sup_start_failed(struct supervisor *s, const char *why)
 	char *err = NULL;
 
 	uv_timer_stop(&s->ready_timer);
+	/* A reply for it must not be taken for the next one's. */
+	stats_query_cancel(s->ready_query);
+	s->ready_query = NULL;
 	s->starting = NULL;
 	if (!p->exited) {
 		hap_proc_signal(p, SIGKILL);
@@ -983,6 +987,83 @@ sup_start_failed(struct supervisor *s, const char *why)
 	}
 }
 
+/* The new HAProxy did not build what was rendered for some services,
+ * which are refused as a section `haproxy -c` refuses. It is soft-stopped
+ * (it may have taken connections already) and the reload is tried again
+ * without them, while the old process serves on. */
+static void
+sup_verify_failed(struct supervisor *s)
+{
+	struct hap_proc *p = s->starting;
+	const char *why = "the new HAProxy did not build what was rendered";
+
+	uv_timer_stop(&s->ready_timer);
+	s->starting = NULL;
+	log_warnx("new haproxy[%d] soft-stopped: %s", p->pid, why);
+	sup_soft_stop(s, p);
+	/* It took the stats socket path from the one that serves: as after
+	 * a failed runtime batch, the next start must happen even for the
+	 * running text, and without a dump of the servers' state. */
+	s->rt_dirty = true;
+	if (++s->check_attempts < SUP_CHECK_ATTEMPTS) {
+		snapshot_free(s->next);
+		s->next = NULL;
+		sup_begin_check(s);
+		return;
+	}
+	sup_fail_reload(s, why);
+	s->hooks.settings_rollback(s->hooks.ctx, why);
+	/* Take the stats socket back now, as sup_start_failed does. */
+	if (s->current != NULL && s->live != NULL) {
+		s->retake_socket = true;
+		uv_timer_start(&s->restart_timer, sup_on_restart_timer, 0, 0);
+	}
+}
+
+/* HAProxy's own view (show stat) against the snapshot it was started
+ * with: every service's frontend and backend, with exactly its servers.
+ * A reply that cannot be read proves nothing either way: logged, and the
+ * new process serves. */
+static void
+sup_on_verify_reply(int status, const char *reply, void *arg)
+{
+	struct supervisor *s = arg;
+	struct verify_view view;
+	char *err = NULL;
+	bool blamed = false;
+
+	s->ready_query = NULL;
+	if (s->state != SUP_STARTING || s->starting == NULL)
+		return;
+	if (status != 0 || verify_parse_stat(reply, &view, &err) == -1) {
+		log_warnx("haproxy[%d]: show stat: %s; what it built is not "
+		    "verified", s->starting->pid, status != 0 ?
+		    uv_strerror(status) : err);
+		free(err);
+		sup_start_ok(s);
+		return;
+	}
+	for (size_t i = 0; i < s->next->n; i++) {
+		const struct snapshot_service *e = &s->next->v[i];
+		char *why = verify_service(&view, e->def->name, &e->servers);
+		if (why == NULL)
+			continue;
+		log_warnx("service %s: haproxy[%d] did not build what was "
+		    "rendered from %s: %s; refused as if haproxy -c had "
+		    "refused it: until its definition or servers change it "
+		    "keeps what the running HAProxy has, if anything",
+		    e->def->name, s->starting->pid, e->def->source, why);
+		free(why);
+		s->hooks.reject(s->hooks.ctx, e->def->name, e->def);
+		blamed = true;
+	}
+	verify_view_free(&view);
+	if (blamed)
+		sup_verify_failed(s);
+	else
+		sup_start_ok(s);
+}
+
 static void
 sup_on_ready_reply(int status, const char *reply, void *arg)
 {
@@ -991,8 +1072,16 @@ sup_on_ready_reply(int status, const char *reply, void *arg)
 	s->ready_query = NULL;
 	if (s->state != SUP_STARTING || s->starting == NULL || status != 0)
 		return;
-	if (stats_info_pid(reply) == s->starting->pid)
+	if (stats_info_pid(reply) != s->starting->pid)
+		return;
+	/* A restart runs the live snapshot, verified when it started; with
+	 * no service there is nothing to verify. */
+	if (s->starting_is_restart || s->next->n == 0) {
 		sup_start_ok(s);
+		return;
+	}
+	s->ready_query = stats_query(s->loop, s->cfg->socket_path, "show stat",
+	    (unsigned)s->cfg->runtime_timeout_ms, sup_on_verify_reply, s);
 }
 
 static void

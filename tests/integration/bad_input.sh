@@ -103,13 +103,13 @@ printf '127.0.0.1:19311\n127.0.0.1:19312\n' | pm_write_atomic "$PM_TMP/web.hosts
 # 7. An option HAProxy refuses: the old HAProxy keeps serving with the old
 #    definition, HAProxy's own message is logged, and a later valid change
 #    of the same service goes live.
-web_json '"no-such-keyword 1", ' | pm_write_atomic "$PM_TMP/services/web.json"
-pm_wait_for pm_log_has "haproxy -c: .*unknown keyword 'no-such-keyword'" ||
+web_json '"option no-such-option", ' | pm_write_atomic "$PM_TMP/services/web.json"
+pm_wait_for pm_log_has "haproxy -c: .*unknown option 'no-such-option'" ||
 	pm_fail "HAProxy's own message not logged"
 pm_wait_for pm_log_has "service web: HAProxy refused its section" ||
 	pm_fail "refusal not traced to service web"
 pm_expect_bodies "$url" "b1 b2"
-grep -q 'no-such-keyword' "$PM_TMP/run/haproxy.cfg" &&
+grep -q 'no-such-option' "$PM_TMP/run/haproxy.cfg" &&
 	pm_fail "refused option reached the live haproxy.cfg"
 pm_pass "an option HAProxy refuses: old definition keeps serving, HAProxy's message logged"
 web_json '"option httplog", ' | pm_write_atomic "$PM_TMP/services/web.json"

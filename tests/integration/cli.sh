@@ -60,9 +60,9 @@ pm_pass "--check names file, line and key for bad proxymgr.yml"
 echo '{"type": "static", "port": 70000, "servers": []}' >"$PM_TMP/services/bad.json"
 check_fails "bad.json: key 'port' is required: an integer 1-65535"
 rm "$PM_TMP/services/bad.json"
-echo '{"type": "static", "port": 19101, "listen_options": ["frobnicate"], "servers": []}' \
+echo '{"type": "static", "port": 19101, "listen_options": ["option frobnicate"], "servers": []}' \
 	>"$PM_TMP/services/refused.json"
-check_fails "unknown keyword 'frobnicate'"
+check_fails "unknown option 'frobnicate'"
 rm "$PM_TMP/services/refused.json"
 pm_pass "--check fails on a bad service blob and on what HAProxy refuses"
 

@@ -485,7 +485,7 @@ test_err_list_items(void **state)
 	expect_err("haproxy:\n  global:\n    - maxconn 10\n"
 	    "    - 'nbthread 2; x'\n", 4,
 	    "haproxy.global item 2: expected one line of text without ';', "
-	    "'#' or '$NAME', not starting a section", NULL);
+	    "'#' or '$NAME'", NULL);
 	expect_err("haproxy:\n  global:\n    - \"maxconn 10 # x\"\n", 3,
 	    "haproxy.global item 1:", NULL);
 	/* A newline inside an item. */
@@ -498,6 +498,31 @@ test_err_list_items(void **state)
 	/* An empty item. */
 	expect_err("haproxy:\n  global:\n    - ''\n", 3,
 	    "haproxy.global item 1:", NULL);
+}
+
+/* Issue 11, finding 1: a section keyword that the old denylist missed
+ * (namespace_list in Debian's 2.6, crt-store and traces in 3.x) in
+ * global or defaults. defaults takes proxy keywords only. */
+static void
+test_err_section_lines(void **state)
+{
+	(void)state;
+	expect_err("haproxy:\n  global:\n    - maxconn 10\n"
+	    "    - namespace_list\n", 4, "haproxy.global item 2: refused: "
+	    "its first word opens a HAProxy section", NULL);
+	expect_err("haproxy:\n  global: [crt-store]\n", 2,
+	    "haproxy.global item 1: refused: its first word opens", NULL);
+	expect_err("haproxy:\n  global: [traces]\n", 2,
+	    "haproxy.global item 1: refused", NULL);
+	expect_err("haproxy:\n  defaults: [mode http, namespace_list]\n", 2,
+	    "haproxy.defaults item 2: refused: its first word opens", NULL);
+	expect_err("haproxy:\n  defaults: [crt-store x]\n", 2,
+	    "haproxy.defaults item 1: refused", NULL);
+	expect_err("haproxy:\n  defaults: [nbthread 2]\n", 2,
+	    "haproxy.defaults item 1: refused: its first word is not a "
+	    "keyword of a HAProxy proxy section", NULL);
+	expect_err("haproxy:\n  global: ['.if defined(X)']\n", 2,
+	    "haproxy.global item 1: refused: a '.' directive", NULL);
 }
 
 static void
@@ -667,6 +692,7 @@ main(void)
 		cmocka_unit_test(test_err_string_refused),
 		cmocka_unit_test(test_err_list_expected),
 		cmocka_unit_test(test_err_list_items),
+		cmocka_unit_test(test_err_section_lines),
 		cmocka_unit_test(test_err_integer),
 		cmocka_unit_test(test_runtime_settings),
 		cmocka_unit_test(test_err_bind_address),

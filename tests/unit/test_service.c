@@ -560,11 +560,12 @@ test_err_late_no_leak(void **state)
 {
 	(void)state;
 	expect_err("{\"type\":\"file\",\"file\":\"h\",\"port\":80,"
-	    "\"bind_address\":\"::1\",\"listen_options\":[\"a\",\"b\"],"
+	    "\"bind_address\":\"::1\",\"listen_options\":[\"mode http\","
+	    "\"balance first\"],"
 	    "\"server_options\":[\"c\",\"d;\"]}",
 	    "key 'server_options' item 2", NULL);
 	expect_err("{\"type\":\"file\",\"port\":80,\"bind_address\":\"::1\","
-	    "\"listen_options\":[\"a\"],\"server_options\":[\"c\"]}",
+	    "\"listen_options\":[\"mode tcp\"],\"server_options\":[\"c\"]}",
 	    "key 'file' is required", NULL);
 }
 
@@ -686,6 +687,21 @@ test_section_keyword_option(void **state)
 	expect_err("{\"type\":\"file\",\"file\":\"h\",\"port\":80,"
 	    "\"listen_options\":[\".if 0\"]}",
 	    "key 'listen_options' item 1", NULL);
+	/* Issue 11, finding 1: HAProxy 2.6 built with namespaces knows this
+	 * section; the servers after it left the service (503). */
+	expect_err("{\"type\":\"file\",\"file\":\"h\",\"port\":23030,"
+	    "\"listen_options\":[\"namespace_list\",\"balance roundrobin\"],"
+	    "\"server_options\":[\"check\"]}",
+	    "key 'listen_options' item 1: refused: its first word opens a "
+	    "HAProxy section", NULL);
+	expect_err("{\"type\":\"file\",\"file\":\"h\",\"port\":80,"
+	    "\"listen_options\":[\"mode http\",\"crt-store web\"]}",
+	    "key 'listen_options' item 2: refused: its first word opens",
+	    NULL);
+	expect_err("{\"type\":\"file\",\"file\":\"h\",\"port\":80,"
+	    "\"listen_options\":[\"frobnicate 1\"]}",
+	    "key 'listen_options' item 1: refused: its first word is not a "
+	    "keyword of a HAProxy proxy section", NULL);
 	expect_err("{\"type\":\"file\",\"file\":\"h\",\"port\":80,"
 	    "\"listen_options\":[\"http-response set-header X ${SECRET}\"]}",
 	    "key 'listen_options' item 1", NULL);

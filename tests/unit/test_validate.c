@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -316,32 +317,164 @@ test_numeric_host_names(void **state)
 	assert_false(val_host("12345"));
 }
 
-/* val_line refuses what would leave a section; val_option refuses what
- * HAProxy would expand from the environment, but not a regex anchor. */
+/* The line checks refuse what would leave a section; val_option refuses
+ * what HAProxy would expand from the environment, but not a regex anchor. */
 static void
 test_line_and_expansion(void **state)
 {
 	(void)state;
-	assert_true(val_line("balance roundrobin"));
-	assert_true(val_line("acl api path_reg ^/api$"));
+	assert_null(val_listen_line("balance roundrobin"));
+	assert_null(val_listen_line("acl api path_reg ^/api$"));
 	assert_true(val_option("acl api path_reg ^/api$ -i"));
-	assert_true(val_line("backend-name x"));	/* not a keyword */
-	assert_false(val_line("listen other"));
-	assert_false(val_line("  Global"));
-	assert_false(val_line("backend"));
-	assert_false(val_line(".if 1"));
-	assert_false(val_line(" .endif"));
+	assert_non_null(val_listen_line("backend-name x"));	/* no keyword */
+	assert_non_null(val_listen_line("listen other"));
+	assert_non_null(val_global_line("  Global"));
+	assert_non_null(val_listen_line("backend"));
+	assert_non_null(val_listen_line(".if 1"));
+	assert_non_null(val_global_line(" .endif"));
 	/* HAProxy unquotes before it matches a keyword. */
-	assert_false(val_line("\"global\""));
-	assert_false(val_line("'listen' tail"));
-	assert_false(val_line("li\"\"sten x"));
-	assert_false(val_line("\\global"));
-	assert_false(val_line("\".if\" 1"));
-	assert_true(val_line("http-request set-header X \"a b\""));
+	assert_non_null(val_listen_line("\"global\""));
+	assert_non_null(val_global_line("\"global\""));
+	assert_non_null(val_global_line("'listen' tail"));
+	assert_non_null(val_global_line("li\"\"sten x"));
+	assert_non_null(val_global_line("\\global"));
+	assert_non_null(val_global_line("\".if\" 1"));
+	assert_null(val_listen_line("http-request set-header X \"a b\""));
+	assert_null(val_global_line("log \"127.0.0.1:514\" local0"));
 	assert_false(val_option("x ${HOME}"));
 	assert_false(val_option("x $HOME"));
 	assert_false(val_option("x $_X"));
 	assert_true(val_option("x $1"));
+	/* An option refused as an option says so, not as a keyword. */
+	assert_string_equal(val_listen_line("mode http\nlisten x"),
+	    val_option_why("mode http\nlisten x"));
+	assert_null(val_option_why("check inter 2000"));
+}
+
+/* Every section keyword of HAProxy 2.6 to 3.3 (namespace_list exists only
+ * in builds with namespace support, as Debian's; crt-store, traces,
+ * log-profile and acme came with 3.x), in every list of lines: a service's
+ * listen_options, haproxy.defaults and haproxy.global. A section opened
+ * there takes the lines after it (the service's servers) out of their
+ * section, and `haproxy -c` passes. */
+static const char *const sections[] = {
+	"namespace_list", "crt-store", "traces", "log-profile", "acme",
+	"global", "defaults", "frontend", "backend", "listen", "peers",
+	"resolvers", "userlist", "mailers", "program", "http-errors", "ring",
+	"cache", "log-forward", "fcgi-app", "spoe-agent", "spoe-group",
+	"spoe-message", "ot-tracer", "ot-group", "ot-scope", NULL,
+};
+
+static void
+test_section_escape(void **state)
+{
+	char line[128];
+
+	(void)state;
+	for (size_t i = 0; sections[i] != NULL; i++) {
+		const char *forms[] = { "%s", "%s x", "  %s", "no %s",
+		    "default %s x", NULL };
+		for (size_t j = 0; forms[j] != NULL; j++) {
+			snprintf(line, sizeof(line), forms[j], sections[i]);
+			if (val_listen_line(line) == NULL ||
+			    val_defaults_line(line) == NULL ||
+			    val_global_line(line) == NULL)
+				fail_msg("'%s' was accepted", line);
+		}
+		/* Any case, in the global section too. */
+		snprintf(line, sizeof(line), "%s", sections[i]);
+		line[0] = (char)toupper((unsigned char)line[0]);
+		assert_non_null(val_global_line(line));
+	}
+	/* The blob of the finding, item by item. */
+	assert_non_null(val_listen_line("namespace_list"));
+	assert_null(val_listen_line("balance roundrobin"));
+	assert_null(val_option_why("check"));
+	/* The reason names the cause, and quotes nothing of the line. */
+	assert_non_null(strstr(val_listen_line("namespace_list"),
+	    "opens a HAProxy section"));
+	assert_null(strstr(val_listen_line("namespace_list"), "namespace"));
+}
+
+/* listen_options and defaults: an allowlist of proxy keywords (HAProxy
+ * 2.6 and 3.0), so that a section keyword of a later version is refused
+ * without being known. */
+static void
+test_proxy_keywords(void **state)
+{
+	static const char *const good[] = {
+		"mode http", "balance roundrobin", "option httplog",
+		"no option http-server-close", "default option httpclose",
+		"no log", "timeout server 30s", "http-request deny if x",
+		"http-response set-header X-Pm v2", "acl a path_beg /a",
+		"use_backend other", "default_backend other",
+		"hash-type consistent", "stick-table type ip size 1m",
+		"tcp-request content accept", "http-check expect status 200",
+		"errorfile 503 /x.http", "cookie SRV insert",
+		"default-server inter 2s", "retry-on all-retryable-errors",
+		"guid x", "hash-balance-factor 150", "max-session-srv-conns 10",
+		"dynamic-cookie-key k", "disabled", "use_backend", NULL,
+	};
+	static const char *const bad[] = {
+		"crt-store x", "bogus-keyword 1", "Mode http", "MODE http",
+		"no", "no balance roundrobin", "default mode http",
+		"no global", "[scope]", ".if defined(X)", ".endif",
+		"\"mode\" http", "mo\\de http", "'mode' http", "mode\" http",
+		"x[/path/haproxy.cfg.new:16]", "balance-x y",
+		"stats-x", "zzz", "aaa", "acl-", "use_backen x", NULL,
+	};
+
+	(void)state;
+	for (size_t i = 0; good[i] != NULL; i++) {
+		if (val_listen_line(good[i]) != NULL)
+			fail_msg("listen '%s': %s", good[i],
+			    val_listen_line(good[i]));
+		if (val_defaults_line(good[i]) != NULL)
+			fail_msg("defaults '%s': %s", good[i],
+			    val_defaults_line(good[i]));
+	}
+	for (size_t i = 0; bad[i] != NULL; i++)
+		if (val_listen_line(bad[i]) == NULL ||
+		    val_defaults_line(bad[i]) == NULL)
+			fail_msg("'%s' was accepted", bad[i]);
+	/* "maxconn" alone is a keyword; a prefix of one is not. */
+	assert_null(val_listen_line("maxconn 10"));
+	assert_non_null(val_listen_line("maxcon 10"));
+	assert_non_null(val_listen_line("maxconnx 10"));
+}
+
+/* proxymgrd binds the service's socket and renders its servers from
+ * discovery: a service may not bind or add servers itself. defaults may
+ * name them (HAProxy refuses them there). */
+static void
+test_listen_reserved(void **state)
+{
+	(void)state;
+	assert_non_null(val_listen_line("bind 0.0.0.0:22"));
+	assert_non_null(val_listen_line("server x 10.0.0.1:80"));
+	assert_non_null(val_listen_line("server-template s 3 x.local:80"));
+	assert_null(val_listen_line("default-server check"));
+	assert_null(val_listen_line("bind-process 1"));
+	assert_null(val_defaults_line("bind-process 1"));
+}
+
+/* global lines are the operator's: any keyword, no section, no directive. */
+static void
+test_global_lines(void **state)
+{
+	(void)state;
+	assert_null(val_global_line("maxconn 4096"));
+	assert_null(val_global_line("nbthread 2"));
+	assert_null(val_global_line("tune.ssl.default-dh-param 2048"));
+	assert_null(val_global_line("no busy-polling"));
+	assert_null(val_global_line("lua-load /etc/x.lua"));
+	assert_null(val_global_line("namespace_lists x"));
+	assert_non_null(val_global_line("crt-store"));
+	assert_non_null(val_global_line("traces"));
+	assert_non_null(val_global_line("[scope]"));
+	assert_non_null(val_global_line("no \"listen\""));
+	assert_non_null(val_global_line("maxconn 10\nlisten x"));
+	assert_non_null(val_global_line(""));
 }
 
 /* ---- ZooKeeper paths and server lists ---- */
@@ -467,6 +600,10 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_line_and_expansion),
+		cmocka_unit_test(test_section_escape),
+		cmocka_unit_test(test_proxy_keywords),
+		cmocka_unit_test(test_listen_reserved),
+		cmocka_unit_test(test_global_lines),
 		cmocka_unit_test(test_name_good),
 		cmocka_unit_test(test_name_bad_chars),
 		cmocka_unit_test(test_name_length),
