@@ -23,7 +23,7 @@ printf '127.0.0.1:23012\n' | pm_write_atomic "$PM_TMP/hostile.hosts"
 status() { curl -s -g --noproxy '*' --max-time 2 -o /dev/null -w '%{http_code}' -- "$1" || true; }
 serves_200() { [[ $(status "$1") == 200 ]]; }
 # refused PORT: nothing accepts on 127.0.0.1:PORT.
-refused() { ! timeout 1 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0"' "$1" 2>/dev/null; }
+refused() { ! timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0"' "$1" 2>/dev/null; }
 # good_serves URL: 200 from the good backend, and proxymgrd alive.
 good_serves() {
 	pm_wait_for serves_200 "$1" || pm_fail "$1 answers $(status "$1"), not 200"
