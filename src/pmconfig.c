@@ -755,13 +755,16 @@ int
 pmconfig_load(const char *path, struct pm_config **out, char **err)
 {
 	size_t len;
-	char *text;
+	char *text, *why = NULL;
 	int rc;
 
 	*out = NULL;
-	if ((text = read_file(path, &len)) == NULL)
-		return set_err(err, "cannot read %s: %s", path,
-		    strerror(errno));
+	text = read_file(path, READ_FILE_CONFIG_MAX, &len, &why);
+	if (text == NULL) {
+		set_err(err, "cannot read %s: %s", path, why);
+		free(why);
+		return -1;
+	}
 	rc = pmconfig_parse(text, len, path, out, err);
 	free(text);
 	if (rc == 0) {

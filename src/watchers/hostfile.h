@@ -5,6 +5,10 @@
 
 #include "server.h"
 
+/* The largest host file read: some 700,000 lines, far more servers than
+ * one backend can have; a bigger file keeps the last good servers. */
+#define HOSTFILE_MAX_SIZE	((size_t)16 << 20)
+
 /* Called once per rejected line with a message naming path and line. */
 typedef void (*hostfile_error_cb)(const char *msg, void *arg);
 

@@ -25,12 +25,25 @@ hap_pid=$(pm_hap_pid)
 log_count() { grep -cE -- "$1" "$PM_TMP/proxymgrd.log" || true; }
 log_more() { (($(log_count "$1") > $2)); }
 
-# proxymgrd and its HAProxy are the same processes as at the start, and
-# the service serves from both backends.
-still_serving() {
+# proxymgrd is up and the service serves from both backends; unless the
+# step added a service, through the same HAProxy as before.
+still_serving() {	# WHAT [new-haproxy]
 	pm__alive "$PM_PID" || pm_fail "proxymgrd died ($1)"
-	pm_assert_eq "$hap_pid" "$(pm_hap_pid)" "$1: the same HAProxy serves"
 	pm_expect_bodies "$url" "b1 b2"
+	if [[ ${2:-} == new-haproxy ]]; then
+		hap_pid=$(pm_hap_pid)
+	else
+		pm_assert_eq "$hap_pid" "$(pm_hap_pid)" "$1: the same HAProxy serves"
+	fi
+}
+
+# The host file was read again (after a good version was put back).
+hosts_read() { log_more "service web: 2 servers in $PM_TMP/web.hosts" "$1"; }
+put_back_hosts() {
+	local n
+	n=$(log_count "service web: 2 servers in $PM_TMP/web.hosts")
+	printf '127.0.0.1:21411\n127.0.0.1:21412\n' | pm_write_atomic "$PM_TMP/web.hosts"
+	pm_wait_for hosts_read "$n" || pm_fail "the good host file was not read again"
 }
 
 # 1. Keys with no value where one is required (the crash of finding 2):
@@ -78,6 +91,63 @@ pm_wait_for pm_log_has "proxymgr.yml:3: haproxy.<<: YAML merge keys are not supp
 still_serving "SIGHUP with a merge key"
 cp "$PM_TMP/good.yml" "$PM_TMP/proxymgr.yml"
 pm_pass "keys with no value and merge keys: --check exits 1 with file:line: key, SIGHUP keeps serving"
+
+# 2. Size limits (finding 4). A host file over 16 MiB, made of lines that
+#    would each be valid (so that reading it anyway would show: b1 only),
+#    is refused and the servers stay; so is a link to /dev/zero.
+reloads=$(pm_reload_count)
+head -c $((16 * 1024 * 1024 + 16)) < <(yes 127.0.0.1:21411) >"$PM_TMP/big.hosts"
+mv -f "$PM_TMP/big.hosts" "$PM_TMP/web.hosts"
+pm_wait_for pm_log_has "service web: cannot read $PM_TMP/web.hosts, keeping its 2 known servers: larger than the limit of 16 MiB" ||
+	pm_fail "a host file over 16 MiB was not refused"
+still_serving "host file over 16 MiB"
+put_back_hosts
+ln -s /dev/zero "$PM_TMP/zero.hosts"
+mv -fT "$PM_TMP/zero.hosts" "$PM_TMP/web.hosts"
+pm_wait_for pm_log_has "service web: cannot read $PM_TMP/web.hosts, keeping its 2 known servers: a character device, not a regular file" ||
+	pm_fail "a host file linked to /dev/zero was not refused"
+still_serving "host file linked to /dev/zero"
+put_back_hosts
+pm_assert_eq "$reloads" "$(pm_reload_count)" "oversized host files: no reload"
+pm_pass "a host file over the limit or linked to /dev/zero is refused, servers kept"
+
+#    A service file over 1 MiB: an existing service keeps its last good
+#    definition, a new one is not added.
+web_json=$(cat "$PM_TMP/services/web.json")
+{ echo "$web_json"; head -c $((1024 * 1024)) /dev/zero | tr '\0' ' '; } |
+	pm_write_atomic "$PM_TMP/services/web.json"
+{ echo '{"type": "static", "port": 21402, "servers": []}'; head -c $((1024 * 1024)) /dev/zero | tr '\0' ' '; } |
+	pm_write_atomic "$PM_TMP/services/big.json"
+pm_wait_for pm_log_has "web.json: cannot read: larger than the limit of 1 MiB; the service keeps its last good definition" ||
+	pm_fail "a service file over 1 MiB was not refused"
+pm_wait_for pm_log_has "big.json: cannot read: larger than the limit of 1 MiB; service not added" ||
+	pm_fail "a new service file over 1 MiB was not refused"
+still_serving "service files over 1 MiB"
+echo "$web_json" | pm_write_atomic "$PM_TMP/services/web.json"
+rm "$PM_TMP/services/big.json"
+pm_pass "a service file over 1 MiB is refused, the service keeps serving"
+
+# 9. FIFOs (finding 3), left in place until the end: a host file and a
+#    *.json service file that are FIFOs no writer ever opens. The loop
+#    must not wait on them: they are refused as what they are, SIGUSR1
+#    still logs counters, a new service is still picked up, and SIGTERM
+#    still stops proxymgrd.
+mkfifo "$PM_TMP/fifo.hosts"
+mv -f "$PM_TMP/fifo.hosts" "$PM_TMP/web.hosts"
+mkfifo "$PM_TMP/services/pipe.json"
+pm_wait_for pm_log_has "service web: cannot read $PM_TMP/web.hosts, keeping its 2 known servers: a FIFO, not a regular file" ||
+	pm_fail "a host file that is a FIFO was not refused"
+pm_wait_for pm_log_has "pipe.json: cannot read: a FIFO, not a regular file; service not added" ||
+	pm_fail "a service file that is a FIFO was not refused"
+still_serving "FIFO host and service files"
+n=$(log_count 'counters: ')
+kill -USR1 "$PM_PID"
+pm_wait_for log_more 'counters: ' "$n" || pm_fail "SIGUSR1: no counters with FIFOs about"
+echo '{"type": "static", "port": 21401, "servers": [{"address": "127.0.0.1", "port": 21412}]}' \
+	>"$PM_TMP/services/late.json"
+pm_expect_bodies http://127.0.0.1:21401/ "b2"
+still_serving "a new service beside FIFOs" new-haproxy
+pm_pass "FIFOs are refused as such; counters, new services and the old ones all work"
 
 pm_stop_proxymgrd
 pm_assert_eq 0 "$PM_RC" "proxymgrd exits 0 after all the hostile files"

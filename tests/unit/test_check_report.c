@@ -23,7 +23,7 @@ parse_file(const char *name, struct check_report *r)
 	char *path = xasprintf("%s/check-%s.txt", TEST_DATA_DIR, name), *text;
 	size_t len;
 
-	text = read_file(path, &len);
+	text = read_file(path, READ_FILE_CONFIG_MAX, &len, NULL);
 	if (text == NULL)
 		fail_msg("cannot read %s", path);
 	check_report_parse(text, NULL, r);

@@ -154,7 +154,8 @@ test_full_file(void **state)
 	size_t len;
 
 	(void)state;
-	text = read_file(TEST_DATA_DIR "/proxymgr-full.yml", &len);
+	text = read_file(TEST_DATA_DIR "/proxymgr-full.yml",
+	    READ_FILE_CONFIG_MAX, &len, NULL);
 	assert_non_null(text);
 	assert_int_equal(pmconfig_parse(text, len, SRC, &cfg, &err), 0);
 	assert_null(err);

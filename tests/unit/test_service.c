@@ -262,7 +262,8 @@ test_shipped_demo(void **state)
 	size_t len;
 
 	(void)state;
-	text = read_file(TEST_DATA_DIR "/../../etc/services/demo.json", &len);
+	text = read_file(TEST_DATA_DIR "/../../etc/services/demo.json",
+	    SVCDEF_MAX_SIZE, &len, NULL);
 	assert_non_null(text);
 	def = parse_ok_named("demo", text);
 	assert_string_equal(def->name, "demo");
