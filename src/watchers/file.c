@@ -55,9 +55,10 @@ filew_read(struct watcher *w)
 	struct filew *fw = w->priv;
 	struct server_list list;
 	char *text, *why = NULL;
+	size_t len;
 	int bad;
 
-	if ((text = read_file(fw->path, HOSTFILE_MAX_SIZE, NULL, &why)) ==
+	if ((text = read_file(fw->path, HOSTFILE_MAX_SIZE, &len, &why)) ==
 	    NULL) {
 		/* Once per reason: a FIFO, then too big a file, is news. */
 		if (fw->read_error == NULL || strcmp(fw->read_error, why) != 0)
@@ -71,7 +72,8 @@ filew_read(struct watcher *w)
 	free(fw->read_error);
 	fw->read_error = NULL;
 	srvlist_init(&list);
-	bad = hostfile_parse(text, fw->path, &list, filew_log_line_error, w);
+	bad = hostfile_parse(text, len, fw->path, &list, filew_log_line_error,
+	    w);
 	free(text);
 	if (bad > 0 && list.n == 0) {
 		log_warnx("service %s: no valid line in %s, keeping its %zu "

@@ -89,7 +89,12 @@ kill -HUP "$PM_PID"
 pm_wait_for pm_log_has "proxymgr.yml:3: haproxy.<<: YAML merge keys are not supported.*; keeping the running configuration" ||
 	pm_fail "SIGHUP with a merge key not refused"
 still_serving "SIGHUP with a merge key"
+# The good file is taken again (a SIGHUP reloads even when nothing changed).
 cp "$PM_TMP/good.yml" "$PM_TMP/proxymgr.yml"
+n=$(pm_reload_count)
+kill -HUP "$PM_PID"
+pm_wait_reloads $((n + 1)) || pm_fail "SIGHUP with the good file again: no reload"
+still_serving "SIGHUP with the good file again" new-haproxy
 pm_pass "keys with no value and merge keys: --check exits 1 with file:line: key, SIGHUP keeps serving"
 
 # 2. Size limits (finding 4). A host file over 16 MiB, made of lines that
@@ -127,7 +132,26 @@ echo "$web_json" | pm_write_atomic "$PM_TMP/services/web.json"
 rm "$PM_TMP/services/big.json"
 pm_pass "a service file over 1 MiB is refused, the service keeps serving"
 
-# 9. FIFOs (finding 3), left in place until the end: a host file and a
+# 3. No file content in logs, and no silent cut at a NUL (finding 8). A
+#    service file linked to a secret file: the JSON error gives the
+#    position and a reason of proxymgrd's own. A NUL byte in a host file
+#    rejects its line, and the servers after it still count.
+printf '"password=hunter2\n' >"$PM_TMP/secret"
+ln -s "$PM_TMP/secret" "$PM_TMP/services/leak.json"
+pm_wait_for pm_log_has "leak.json:1:[0-9]+: invalid JSON: syntax error; service not added" ||
+	pm_fail "a service file linked to a secret file was not refused"
+printf '127.0.0.1:21411\n' | pm_write_atomic "$PM_TMP/web.hosts"
+pm_expect_bodies "$url" "b1"
+printf '127.0.0.1:21411\nhunter2\0\n127.0.0.1:21412\n' | pm_write_atomic "$PM_TMP/web.hosts"
+pm_wait_for pm_log_has "web.hosts:2: a NUL byte \(line not shown\)" ||
+	pm_fail "a NUL byte in a host file was not reported on its line"
+still_serving "a NUL byte in the host file"
+grep -q hunter2 "$PM_TMP/proxymgrd.log" && pm_fail "file content reached the log"
+rm "$PM_TMP/services/leak.json"
+put_back_hosts
+pm_pass "no file content in the log; a NUL rejects its line, the lines after it count"
+
+# 4. FIFOs (finding 3), left in place until the end: a host file and a
 #    *.json service file that are FIFOs no writer ever opens. The loop
 #    must not wait on them: they are refused as what they are, SIGUSR1
 #    still logs counters, a new service is still picked up, and SIGTERM
