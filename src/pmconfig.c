@@ -101,41 +101,90 @@ struct cfg_parse {
 	yaml_document_t	*doc;
 	const char	*source;
 	char		**err;
-	/* Where each key was set, for checks across keys. */
+	/* Where each key was written, for checks across keys. */
 	struct cfg_seen {
 		const char	*section;
 		const char	*key;	/* NULL: the section itself */
 		int		 line;
+		bool		 empty;	/* written with no value */
 	}		 seen[64];
 	size_t		 nseen;
 };
 
 static void
 cfg_note_seen(struct cfg_parse *cp, const char *section, const char *key,
-    int line)
+    int line, bool empty)
 {
 	if (cp->nseen < sizeof(cp->seen) / sizeof(cp->seen[0]))
-		cp->seen[cp->nseen++] = (struct cfg_seen){ section, key, line };
+		cp->seen[cp->nseen++] =
+		    (struct cfg_seen){ section, key, line, empty };
 }
 
-/* The line where section.key (or the section, for a NULL key) was set,
- * or 0 if it was not. */
-static int
-cfg_seen_line(const struct cfg_parse *cp, const char *section,
+static const struct cfg_seen *
+cfg_seen_find(const struct cfg_parse *cp, const char *section,
     const char *key)
 {
 	for (size_t i = 0; i < cp->nseen; i++)
 		if (strcmp(cp->seen[i].section, section) == 0 &&
 		    (key == NULL ? cp->seen[i].key == NULL :
 		    cp->seen[i].key != NULL && strcmp(cp->seen[i].key, key) == 0))
-			return cp->seen[i].line;
-	return 0;
+			return &cp->seen[i];
+	return NULL;
+}
+
+/* The line where section.key (or the section, for a NULL key) was set to
+ * a value, or 0 if it was not: a key written with no value is as good as
+ * absent (it keeps its default). */
+static int
+cfg_seen_line(const struct cfg_parse *cp, const char *section,
+    const char *key)
+{
+	const struct cfg_seen *s = cfg_seen_find(cp, section, key);
+
+	return s != NULL && !s->empty ? s->line : 0;
+}
+
+/* A key that has no usable default here (why says when it is needed):
+ * absent, it is reported at line; written with no value, at its own. */
+static int
+cfg_require(struct cfg_parse *cp, const char *section, const char *key,
+    int line, const char *why)
+{
+	const struct cfg_seen *s = cfg_seen_find(cp, section, key);
+
+	if (s != NULL && !s->empty)
+		return 0;
+	if (s != NULL)
+		return set_err(cp->err, "%s:%d: %s.%s: no value, but it is "
+		    "required %s", cp->source, s->line, section, key, why);
+	return set_err(cp->err, "%s:%d: %s.%s is required %s", cp->source,
+	    line, section, key, why);
 }
 
 static int
 cfg_line(yaml_node_t *node)
 {
 	return (int)node->start_mark.line + 1;
+}
+
+/* The line of node as written under parent (its key, or its list). An
+ * alias is the very node its anchor names, with the anchor's position,
+ * which always comes earlier: then name the parent's line, where the
+ * alias was written, not a line of some other key. */
+static int
+cfg_line_under(yaml_node_t *parent, yaml_node_t *node)
+{
+	return node->start_mark.index < parent->start_mark.index ?
+	    cfg_line(parent) : cfg_line(node);
+}
+
+/* libyaml loads "<<" as an ordinary key; a merge would have to be done
+ * here. Say so rather than call it an unknown key. */
+static bool
+cfg_is_merge_key(yaml_node_t *k)
+{
+	return k->type == YAML_SCALAR_NODE &&
+	    strcmp((const char *)k->data.scalar.value, "<<") == 0;
 }
 
 static const char *
@@ -155,19 +204,22 @@ cfg_node_kind(yaml_node_t *node)
 
 /* A plain "", "~" or "null" scalar: the key is present but has no value,
  * which means "use the default". */
-static int
+static bool
 cfg_is_null(yaml_node_t *node)
 {
-	const char *v = (const char *)node->data.scalar.value;
+	const char *v;
 
-	return node->type == YAML_SCALAR_NODE &&
-	    node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-	    (v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0);
+	if (node->type != YAML_SCALAR_NODE ||
+	    node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	v = (const char *)node->data.scalar.value;
+	return v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0;
 }
 
 static int
 cfg_set_value(struct cfg_parse *cp, struct pm_config *cfg,
-    const char *section, const struct cfg_key *key, yaml_node_t *node)
+    const char *section, const struct cfg_key *key, yaml_node_t *node,
+    int line)
 {
 	void *field = (char *)cfg + key->offset;
 	yaml_node_item_t *it;
@@ -179,16 +231,16 @@ cfg_set_value(struct cfg_parse *cp, struct pm_config *cfg,
 		const char *v;
 		if (node->type != YAML_SCALAR_NODE)
 			return set_err(cp->err, "%s:%d: %s.%s: expected a "
-			    "string, found %s", cp->source, cfg_line(node),
+			    "string, found %s", cp->source, line,
 			    section, key->name, cfg_node_kind(node));
 		v = (const char *)node->data.scalar.value;
 		if (strlen(v) != node->data.scalar.length || !val_option(v))
 			return set_err(cp->err, "%s:%d: %s.%s: refused value "
 			    "(control character, ';', '#' or '$NAME')",
-			    cp->source, cfg_line(node), section, key->name);
+			    cp->source, line, section, key->name);
 		if (key->valid != NULL && !key->valid(v))
 			return set_err(cp->err, "%s:%d: %s.%s: '%s' is not %s",
-			    cp->source, cfg_line(node), section, key->name, v,
+			    cp->source, line, section, key->name, v,
 			    key->valid_what);
 		free(*(char **)field);
 		*(char **)field = xstrdup(v);
@@ -198,7 +250,8 @@ cfg_set_value(struct cfg_parse *cp, struct pm_config *cfg,
 		const char *v = (const char *)node->data.scalar.value;
 		char *end;
 		long n;
-		if (node->type != YAML_SCALAR_NODE)
+		if (node->type != YAML_SCALAR_NODE ||
+		    strlen(v) != node->data.scalar.length)
 			goto bad_int;
 		errno = 0;
 		n = strtol(v, &end, 10);
@@ -209,13 +262,14 @@ cfg_set_value(struct cfg_parse *cp, struct pm_config *cfg,
 		return 0;
 bad_int:
 		return set_err(cp->err, "%s:%d: %s.%s: expected an integer "
-		    "from %ld to %ld", cp->source, cfg_line(node), section,
+		    "from %ld to %ld", cp->source, line, section,
 		    key->name, key->min, key->max);
 	}
 	case CFG_BOOL: {
 		const char *v = (const char *)node->data.scalar.value;
 		if (node->type == YAML_SCALAR_NODE &&
-		    node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+		    node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+		    strlen(v) == node->data.scalar.length) {
 			if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 ||
 			    strcmp(v, "on") == 0) {
 				*(bool *)field = true;
@@ -228,14 +282,14 @@ bad_int:
 			}
 		}
 		return set_err(cp->err, "%s:%d: %s.%s: expected true or false",
-		    cp->source, cfg_line(node), section, key->name);
+		    cp->source, line, section, key->name);
 	}
 	case CFG_STRLIST: {
 		size_t n = 0, i = 0;
 		char **list;
 		if (node->type != YAML_SEQUENCE_NODE)
 			return set_err(cp->err, "%s:%d: %s.%s: expected a list "
-			    "of strings, found %s", cp->source, cfg_line(node),
+			    "of strings, found %s", cp->source, line,
 			    section, key->name, cfg_node_kind(node));
 		for (it = node->data.sequence.items.start;
 		    it < node->data.sequence.items.top; it++)
@@ -246,20 +300,24 @@ bad_int:
 			yaml_node_t *item = yaml_document_get_node(cp->doc, *it);
 			const char *v = (const char *)item->data.scalar.value;
 			const char *why;
+			/* An aliased list, or item: where the list is. */
+			int at = line != cfg_line(node) ? line :
+			    cfg_line_under(node, item);
 			if (item->type != YAML_SCALAR_NODE ||
+			    cfg_is_null(item) ||
 			    strlen(v) != item->data.scalar.length ||
 			    !val_option(v)) {
 				strv_free(list);
 				return set_err(cp->err, "%s:%d: %s.%s item %zu: "
 				    "expected one line of text without ';', "
-				    "'#' or '$NAME'", cp->source, cfg_line(item),
-				    section, key->name, i + 1);
+				    "'#' or '$NAME'", cp->source, at, section,
+				    key->name, i + 1);
 			}
 			if ((why = key->refuse(v)) != NULL) {
 				strv_free(list);
 				return set_err(cp->err, "%s:%d: %s.%s item %zu: "
-				    "refused: %s", cp->source, cfg_line(item),
-				    section, key->name, i + 1, why);
+				    "refused: %s", cp->source, at, section,
+				    key->name, i + 1, why);
 			}
 			list[i] = xstrdup(v);
 		}
@@ -291,29 +349,37 @@ cfg_duplicate_key(yaml_document_t *doc, yaml_node_pair_t *first,
 	return NULL;
 }
 
+/* A section written at line; when it is an alias, its keys are named
+ * there too, not at the anchor's lines. */
 static int
 cfg_parse_section(struct cfg_parse *cp, struct pm_config *cfg,
-    const struct cfg_section *sec, yaml_node_t *node)
+    const struct cfg_section *sec, yaml_node_t *node, int line)
 {
+	bool aliased = line != cfg_line(node);
 	yaml_node_pair_t *pair;
 
 	if (cfg_is_null(node))
 		return 0;
 	if (node->type != YAML_MAPPING_NODE)
 		return set_err(cp->err, "%s:%d: %s: expected a mapping of keys, "
-		    "found %s", cp->source, cfg_line(node), sec->name,
+		    "found %s", cp->source, line, sec->name,
 		    cfg_node_kind(node));
 	for (pair = node->data.mapping.pairs.start;
 	    pair < node->data.mapping.pairs.top; pair++) {
 		yaml_node_t *k = yaml_document_get_node(cp->doc, pair->key);
 		yaml_node_t *v = yaml_document_get_node(cp->doc, pair->value);
 		const struct cfg_key *key = NULL;
+		int kline = aliased ? line : cfg_line(k);
 		const char *dup;
 
 		if ((dup = cfg_duplicate_key(cp->doc,
 		    node->data.mapping.pairs.start, pair)) != NULL)
 			return set_err(cp->err, "%s:%d: duplicate key '%s.%s'",
-			    cp->source, cfg_line(k), sec->name, dup);
+			    cp->source, kline, sec->name, dup);
+		if (cfg_is_merge_key(k))
+			return set_err(cp->err, "%s:%d: %s.<<: YAML merge keys "
+			    "are not supported, write the keys out", cp->source,
+			    kline, sec->name);
 		if (k->type == YAML_SCALAR_NODE)
 			for (key = sec->keys; key->name != NULL; key++)
 				if (strcmp(key->name,
@@ -321,12 +387,13 @@ cfg_parse_section(struct cfg_parse *cp, struct pm_config *cfg,
 					break;
 		if (key == NULL || key->name == NULL)
 			return set_err(cp->err, "%s:%d: unknown key '%s.%s'",
-			    cp->source, cfg_line(k), sec->name,
+			    cp->source, kline, sec->name,
 			    k->type == YAML_SCALAR_NODE ?
 			    (const char *)k->data.scalar.value : "?");
-		if (cfg_set_value(cp, cfg, sec->name, key, v) == -1)
+		if (cfg_set_value(cp, cfg, sec->name, key, v,
+		    aliased ? line : cfg_line_under(k, v)) == -1)
 			return -1;
-		cfg_note_seen(cp, sec->name, key->name, cfg_line(k));
+		cfg_note_seen(cp, sec->name, key->name, kline, cfg_is_null(v));
 	}
 	return 0;
 }
@@ -371,11 +438,10 @@ cfg_check(struct pm_config *cfg, struct cfg_parse *cp)
 	int line;
 
 	if (!cfg->managed) {
-		if (cfg_seen_line(cp, "haproxy", "config_path") == 0)
-			return set_err(cp->err, "%s:%d: haproxy.config_path is "
-			    "required with managed: false (the haproxy.cfg you "
-			    "write)", cp->source, cfg_seen_line(cp, "haproxy",
-			    "managed"));
+		if (cfg_require(cp, "haproxy", "config_path",
+		    cfg_seen_line(cp, "haproxy", "managed"), "with managed: "
+		    "false (the haproxy.cfg you write)") == -1)
+			return -1;
 		/* Only named listeners unless services are asked for. */
 		if (cfg_seen_line(cp, "service_config", NULL) == 0) {
 			free(cfg->sc_type);
@@ -395,20 +461,18 @@ cfg_check(struct pm_config *cfg, struct cfg_parse *cp)
 	}
 	/* zookeeper: both keys are needed, the defaults are for 'file'. */
 	line = cfg_seen_line(cp, "service_config", "type");
-	if (cfg_seen_line(cp, "service_config", "servers") == 0)
-		return set_err(cp->err, "%s:%d: service_config.servers is "
-		    "required by type 'zookeeper' (host:port[,host:port...])",
-		    cp->source, line);
+	if (cfg_require(cp, "service_config", "servers", line, "by type "
+	    "'zookeeper' (host:port[,host:port...])") == -1)
+		return -1;
 	if (!val_zk_servers(cfg->sc_servers))
 		return set_err(cp->err, "%s:%d: service_config.servers: "
 		    "expected host:port[,host:port...], found '%s'", cp->source,
 		    cfg_seen_line(cp, "service_config", "servers"),
 		    cfg->sc_servers);
-	if (cfg_seen_line(cp, "service_config", "path") == 0)
-		return set_err(cp->err, "%s:%d: service_config.path is "
-		    "required by type 'zookeeper' (the node whose children "
-		    "are the services, e.g. /service_config)", cp->source,
-		    line);
+	if (cfg_require(cp, "service_config", "path", line, "by type "
+	    "'zookeeper' (the node whose children are the services, e.g. "
+	    "/service_config)") == -1)
+		return -1;
 	if (!val_zk_path(cfg->sc_path))
 		return set_err(cp->err, "%s:%d: service_config.path: expected "
 		    "an absolute ZooKeeper path such as /service_config, found "
@@ -522,42 +586,56 @@ pmconfig_set_unmanaged(struct pm_config *cfg)
 	}
 }
 
-/* listeners: a mapping of NAME: ADDR:PORT. */
+/* listeners: a mapping of NAME: ADDR:PORT, written at line (see
+ * cfg_parse_section for an aliased one). */
 static int
 cfg_parse_listeners(struct cfg_parse *cp, struct pm_config *cfg,
-    yaml_node_t *node)
+    yaml_node_t *node, int line)
 {
+	bool aliased = line != cfg_line(node);
 	yaml_node_pair_t *pair;
 
 	if (cfg_is_null(node))
 		return 0;
 	if (node->type != YAML_MAPPING_NODE)
 		return set_err(cp->err, "%s:%d: listeners: expected a mapping "
-		    "of NAME: ADDR:PORT, found %s", cp->source, cfg_line(node),
+		    "of NAME: ADDR:PORT, found %s", cp->source, line,
 		    cfg_node_kind(node));
 	for (pair = node->data.mapping.pairs.start;
 	    pair < node->data.mapping.pairs.top; pair++) {
 		yaml_node_t *k = yaml_document_get_node(cp->doc, pair->key);
 		yaml_node_t *v = yaml_document_get_node(cp->doc, pair->value);
 		const char *name = (const char *)k->data.scalar.value;
+		int kline = aliased ? line : cfg_line(k);
+		int vline = aliased ? line : cfg_line_under(k, v);
 		char *addr = NULL, *why = NULL;
 		int port, rc;
 
+		if (cfg_is_merge_key(k))
+			return set_err(cp->err, "%s:%d: listeners.<<: YAML "
+			    "merge keys are not supported, write the keys out",
+			    cp->source, kline);
 		if (k->type != YAML_SCALAR_NODE ||
 		    !pmconfig_valid_listener_name(name))
 			return set_err(cp->err, "%s:%d: listeners: '%s' is not a "
 			    "usable name ([A-Za-z_][A-Za-z0-9_]*, at most 64, "
 			    "not PATH, HOME, HAPROXY_*, LD_*, LC_*, LISTEN_*, "
-			    "...)", cp->source, cfg_line(k),
+			    "...)", cp->source, kline,
 			    k->type == YAML_SCALAR_NODE ? name : "?");
-		if (v->type != YAML_SCALAR_NODE)
+		if (cfg_is_null(v))
+			return set_err(cp->err, "%s:%d: listeners.%s: no value "
+			    "(expected ADDR:PORT)", cp->source, vline, name);
+		if (v->type != YAML_SCALAR_NODE ||
+		    strlen((const char *)v->data.scalar.value) !=
+		    v->data.scalar.length)
 			return set_err(cp->err, "%s:%d: listeners.%s: expected "
-			    "ADDR:PORT, found %s", cp->source, cfg_line(v), name,
+			    "ADDR:PORT, found %s", cp->source, vline, name,
+			    v->type == YAML_SCALAR_NODE ? "a NUL byte" :
 			    cfg_node_kind(v));
 		if (pmconfig_parse_addr((const char *)v->data.scalar.value,
 		    &addr, &port, &why) == -1) {
 			set_err(cp->err, "%s:%d: listeners.%s: %s", cp->source,
-			    cfg_line(v), name, why);
+			    vline, name, why);
 			free(why);
 			return -1;
 		}
@@ -565,7 +643,7 @@ cfg_parse_listeners(struct cfg_parse *cp, struct pm_config *cfg,
 		free(addr);
 		if (rc == -1) {
 			set_err(cp->err, "%s:%d: listeners.%s: %s", cp->source,
-			    cfg_line(k), name, why);
+			    kline, name, why);
 			free(why);
 			return -1;
 		}
@@ -620,11 +698,18 @@ pmconfig_parse(const char *text, size_t len, const char *source,
 				    cfg_line(k), dup);
 				goto done;
 			}
+			if (cfg_is_merge_key(k)) {
+				set_err(err, "%s:%d: <<: YAML merge keys are "
+				    "not supported, write the keys out", source,
+				    cfg_line(k));
+				goto done;
+			}
 			if (k->type == YAML_SCALAR_NODE && strcmp("listeners",
 			    (const char *)k->data.scalar.value) == 0) {
 				cfg_note_seen(&cp, "listeners", NULL,
-				    cfg_line(k));
-				if (cfg_parse_listeners(&cp, cfg, v) == -1)
+				    cfg_line(k), cfg_is_null(v));
+				if (cfg_parse_listeners(&cp, cfg, v,
+				    cfg_line_under(k, v)) == -1)
 					goto done;
 				continue;
 			}
@@ -640,8 +725,10 @@ pmconfig_parse(const char *text, size_t len, const char *source,
 				    (const char *)k->data.scalar.value : "?");
 				goto done;
 			}
-			cfg_note_seen(&cp, sec->name, NULL, cfg_line(k));
-			if (cfg_parse_section(&cp, cfg, sec, v) == -1)
+			cfg_note_seen(&cp, sec->name, NULL, cfg_line(k),
+			    cfg_is_null(v));
+			if (cfg_parse_section(&cp, cfg, sec, v,
+			    cfg_line_under(k, v)) == -1)
 				goto done;
 		}
 	}
@@ -677,13 +764,16 @@ int
 pmconfig_load(const char *path, struct pm_config **out, char **err)
 {
 	size_t len;
-	char *text;
+	char *text, *why = NULL;
 	int rc;
 
 	*out = NULL;
-	if ((text = read_file(path, &len)) == NULL)
-		return set_err(err, "cannot read %s: %s", path,
-		    strerror(errno));
+	text = read_file(path, READ_FILE_CONFIG_MAX, &len, &why);
+	if (text == NULL) {
+		set_err(err, "cannot read %s: %s", path, why);
+		free(why);
+		return -1;
+	}
 	rc = pmconfig_parse(text, len, path, out, err);
 	free(text);
 	if (rc == 0) {

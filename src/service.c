@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonerr.h"
 #include "service.h"
 #include "util.h"
 #include "validate.h"
@@ -67,7 +68,7 @@ svcdef_parse(const char *name, const char *text, size_t len,
 	blob = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (blob == NULL)
 		return set_err(err, "%s:%d:%d: invalid JSON: %s", source,
-		    jerr.line, jerr.column, jerr.text);
+		    jerr.line, jerr.column, jsonerr_reason(&jerr));
 	if (!json_is_object(blob)) {
 		json_decref(blob);
 		return set_err(err, "%s: expected a JSON object", source);

@@ -28,6 +28,10 @@ struct service_def {
 	char			*watcher_canon;	/* the watcher's keys only */
 };
 
+/* The largest service file read (a blob this size holds thousands of
+ * static servers; ZooKeeper's own node limit is about as large). */
+#define SVCDEF_MAX_SIZE		((size_t)1 << 20)
+
 /* Parse and validate the blob of service `name`. On error returns -1 and
  * sets *err to a message that names source and, for syntax errors, the
  * line and column. */

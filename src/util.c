@@ -214,32 +214,93 @@ str_in(const char *s, const char *const *list)
 	return false;
 }
 
+static const char *
+read_file_kind(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "not a regular file";
+}
+
+/* Give up on a read: close, free, and say why. */
+static char * PM_PRINTF(4, 5)
+read_file_fail(char **err, int fd, struct sbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	char *why;
+
+	va_start(ap, fmt);
+	if (vasprintf(&why, fmt, ap) < 0)
+		fatal("vasprintf");
+	va_end(ap);
+	set_err(err, "%s", why);
+	free(why);
+	if (fd != -1)
+		close(fd);
+	sbuf_free(sb);
+	return NULL;
+}
+
+static char *
+read_file_too_big(char **err, int fd, struct sbuf *sb, size_t max)
+{
+	if (max % ((size_t)1 << 20) == 0)
+		return read_file_fail(err, fd, sb, "larger than the limit of "
+		    "%zu MiB", max >> 20);
+	return read_file_fail(err, fd, sb, "larger than the limit of %zu "
+	    "bytes", max);
+}
+
 char *
-read_file(const char *path, size_t *len)
+read_file(const char *path, size_t max, size_t *len, char **err)
 {
 	struct sbuf sb;
+	struct stat st;
 	char chunk[8192];
 	ssize_t n;
-	int fd;
+	int fd = -1;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1)
-		return NULL;
 	sbuf_init(&sb);
+	/* Look first: even a non-blocking open of a FIFO or device acts on
+	 * it (a writer waiting for a reader is let through, a tty may become
+	 * ours). */
+	if (stat(path, &st) == -1)
+		return read_file_fail(err, fd, &sb, "%s", strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return read_file_fail(err, fd, &sb, "%s, not a regular file",
+		    read_file_kind(st.st_mode));
+	/* It may have been swapped since: O_NONBLOCK so that a FIFO there
+	 * cannot hold the event loop, and fstat what was really opened. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd == -1 || fstat(fd, &st) == -1)
+		return read_file_fail(err, fd, &sb, "%s", strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return read_file_fail(err, fd, &sb, "%s, not a regular file",
+		    read_file_kind(st.st_mode));
+	if ((uintmax_t)st.st_size > max)
+		return read_file_too_big(err, fd, &sb, max);
 	for (;;) {
 		n = read(fd, chunk, sizeof(chunk));
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n == -1) {
-			int saved = errno;
-			close(fd);
-			sbuf_free(&sb);
-			errno = saved;
-			return NULL;
-		}
+		if (n == -1)
+			return read_file_fail(err, fd, &sb, "%s",
+			    strerror(errno));
 		if (n == 0)
 			break;
 		sbuf_add(&sb, chunk, (size_t)n);
+		/* Grown since the fstat, or a file that lies about its size
+		 * (procfs, sysfs). */
+		if (sb.len > max)
+			return read_file_too_big(err, fd, &sb, max);
 	}
 	close(fd);
 	if (len != NULL)

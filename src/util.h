@@ -42,9 +42,15 @@ bool strv_equal(char *const *a, char *const *b);
 /* Whether s is one of the NULL-terminated list (NULL list: no). */
 bool str_in(const char *s, const char *const *list);
 
-/* Whole-file read (for config files, not for large data). Returns NULL
- * with errno set on failure; *len gets the length without the added NUL. */
-char *read_file(const char *path, size_t *len);
+/* Whole-file read of a regular file (symlinks followed) of at most max
+ * bytes, that never blocks the event loop on a FIFO or a device: anything
+ * else is refused. Returns NULL with *err saying why ("a FIFO, not a
+ * regular file", "larger than the limit of 1 MiB", strerror); *len
+ * gets the length without the added NUL. */
+char *read_file(const char *path, size_t max, size_t *len, char **err);
+/* The limit for proxymgr.yml and a hand-written haproxy.cfg: only there
+ * to bound memory. */
+#define READ_FILE_CONFIG_MAX	((size_t)64 << 20)
 /* Write data to path atomically: temp file in the same directory, fsync,
  * rename, fsync of the directory. */
 int write_file_atomic(const char *path, const char *data, size_t len, char **err);

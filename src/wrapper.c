@@ -179,11 +179,13 @@ wrapper_attach(struct wrapper *w, struct snapshot *snap,
 	}
 	if (cfg->user_config != NULL) {
 		size_t len;
+		char *why = NULL;
 		snap->user_config = xstrdup(cfg->user_config);
-		snap->user_text = read_file(cfg->user_config, &len);
+		snap->user_text = read_file(cfg->user_config,
+		    READ_FILE_CONFIG_MAX, &len, &why);
 		if (snap->user_text == NULL)
-			log_warnx("cannot read %s: %s", cfg->user_config,
-			    strerror(errno));
+			log_warnx("cannot read %s: %s", cfg->user_config, why);
+		free(why);
 	}
 }
 

@@ -26,13 +26,14 @@ static void
 scdir_load_file(struct svcsrc *src, struct scdir *d, const char *fname)
 {
 	size_t len = 0;
-	char *name = xstrdup(fname), *path, *text, *err = NULL;
+	char *name = xstrdup(fname), *path, *text, *err = NULL, *why = NULL;
 
 	name[strlen(fname) - 5] = '\0';	/* strip ".json" */
 	path = xasprintf("%s/%s", src->path, fname);
-	if ((text = read_file(path, &len)) == NULL)
-		err = xasprintf("%s: cannot read: %s", path, strerror(errno));
+	if ((text = read_file(path, SVCDEF_MAX_SIZE, &len, &why)) == NULL)
+		err = xasprintf("%s: cannot read: %s", path, why);
 	svcsrc_set_offer(src, &d->set, name, text, len, path, err);
+	free(why);
 	free(err);
 	free(text);
 	free(path);

@@ -4,7 +4,6 @@
  * by path (dirwatch.h), so that a directory made anew is followed too. */
 #include "config.h"
 
-#include <errno.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +24,7 @@ struct filew {
 	struct dirwatch	*dw;
 	uv_timer_t	 settle;
 	int		 open_handles;
-	bool		 missing_logged;
+	char		*read_error;	/* why the last read failed, logged */
 	size_t		 last_count;
 };
 
@@ -55,20 +54,26 @@ filew_read(struct watcher *w)
 {
 	struct filew *fw = w->priv;
 	struct server_list list;
-	char *text;
+	char *text, *why = NULL;
+	size_t len;
 	int bad;
 
-	if ((text = read_file(fw->path, NULL)) == NULL) {
-		if (!fw->missing_logged)
-			log_warn("service %s: cannot read %s, keeping its %zu "
-			    "known servers", w->service, fw->path,
-			    fw->last_count);
-		fw->missing_logged = true;
+	if ((text = read_file(fw->path, HOSTFILE_MAX_SIZE, &len, &why)) ==
+	    NULL) {
+		/* Once per reason: a FIFO, then too big a file, is news. */
+		if (fw->read_error == NULL || strcmp(fw->read_error, why) != 0)
+			log_warnx("service %s: cannot read %s, keeping its %zu "
+			    "known servers: %s", w->service, fw->path,
+			    fw->last_count, why);
+		free(fw->read_error);
+		fw->read_error = why;
 		return;
 	}
-	fw->missing_logged = false;
+	free(fw->read_error);
+	fw->read_error = NULL;
 	srvlist_init(&list);
-	bad = hostfile_parse(text, fw->path, &list, filew_log_line_error, w);
+	bad = hostfile_parse(text, len, fw->path, &list, filew_log_line_error,
+	    w);
 	free(text);
 	if (bad > 0 && list.n == 0) {
 		log_warnx("service %s: no valid line in %s, keeping its %zu "
@@ -110,6 +115,7 @@ filew_release(void *arg)
 	free(fw->path);
 	free(fw->dir);
 	free(fw->base);
+	free(fw->read_error);
 	free(fw);
 	watcher_free(w);
 }

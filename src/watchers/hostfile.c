@@ -80,17 +80,18 @@ hostfile_quotable(const char *s)
 }
 
 int
-hostfile_parse(const char *text, const char *path, struct server_list *out,
-    hostfile_error_cb on_error, void *arg)
+hostfile_parse(const char *text, size_t textlen, const char *path,
+    struct server_list *out, hostfile_error_cb on_error, void *arg)
 {
-	const char *p = text;
+	const char *p = text, *end = text + textlen;
 	int lineno = 0, bad = 0;
 
-	while (*p != '\0') {
-		const char *eol = strchr(p, '\n');
-		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t len = eol ? (size_t)(eol - p) : (size_t)(end - p);
 		char *line = xmalloc(len + 1), *s, *e;
 		char host[VAL_HOST_MAX + 1], *err = NULL;
+		bool nul = memchr(p, '\0', len) != NULL;
 		int port;
 
 		lineno++;
@@ -105,11 +106,15 @@ hostfile_parse(const char *text, const char *path, struct server_list *out,
 		for (e = s + strlen(s); e > s && isspace((unsigned char)e[-1]); e--)
 			;
 		*e = '\0';
-		if (*s == '\0') {
+		if (*s == '\0' && !nul) {
 			free(line);
 			continue;
 		}
-		if (!hostfile_quotable(s))
+		/* A NUL would cut the line (and, read as a C string, the
+		 * file) short without a word: refuse the line instead. */
+		if (nul)
+			set_err(&err, "a NUL byte (line not shown)");
+		else if (!hostfile_quotable(s))
 			set_err(&err, "not a host:port entry (line not shown)");
 		else if (strpbrk(s, " \t") != NULL)
 			set_err(&err, "'%s': one host:port per line", s);

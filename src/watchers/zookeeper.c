@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonerr.h"
 #include "log.h"
 #include "util.h"
 #include "validate.h"
@@ -97,7 +98,8 @@ zkw_on_report(void *ctx, const struct zk_child *kids, size_t n, bool exists)
 
 		obj = json_loadb(kids[i].data, kids[i].len, 0, &jerr);
 		if (obj == NULL)
-			err = xasprintf("not JSON: %s", jerr.text);
+			err = xasprintf("not JSON: line %d, column %d: %s",
+			    jerr.line, jerr.column, jsonerr_reason(&jerr));
 		else if (srvblob_parse(obj, false, &sb, &err) == 0)
 			srvlist_add_weighted(&list, sb.host, sb.port,
 			    sb.weight);

@@ -28,7 +28,7 @@ parse_file_as(const char *name, const char *file, struct check_report *r)
 	size_t len;
 	int pid = 0;
 
-	text = read_file(path, &len);
+	text = read_file(path, READ_FILE_CONFIG_MAX, &len, NULL);
 	if (text == NULL)
 		fail_msg("cannot read %s", path);
 	if (sscanf(text, "[NOTICE] (%d)", &pid) != 1)

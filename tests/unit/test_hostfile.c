@@ -54,7 +54,8 @@ parse_clean(const char *text, struct server_list *l)
 	struct errors e = { { NULL }, 0 };
 
 	srvlist_init(l);
-	assert_int_equal(hostfile_parse(text, PATH, l, on_error, &e), 0);
+	assert_int_equal(hostfile_parse(text, strlen(text), PATH, l, on_error,
+	    &e), 0);
 	if (e.n > 0)
 		fail_msg("unexpected error: %s", e.msg[0]);
 	assert_int_equal(e.n, 0);
@@ -80,7 +81,8 @@ expect_bad_line(const char *line, const char *needle)
 	char *text = xasprintf("# header\n%s\n", line);
 
 	srvlist_init(&l);
-	assert_int_equal(hostfile_parse(text, PATH, &l, on_error, &e), 1);
+	assert_int_equal(hostfile_parse(text, strlen(text), PATH, &l, on_error,
+	    &e), 1);
 	assert_int_equal(e.n, 1);
 	if (strncmp(e.msg[0], PATH ":2: ", strlen(PATH ":2: ")) != 0)
 		fail_msg("'%s' does not start with '" PATH ":2: '", e.msg[0]);
@@ -135,9 +137,9 @@ test_ipv6(void **state)
 static void
 test_server_addr(void **state)
 {
-	struct server s4 = { "10.0.0.1", 80, NULL };
-	struct server sh = { "web1.example.com", 65535, NULL };
-	struct server s6 = { "fe80::1", 8080, NULL };
+	struct server s4 = { .host = "10.0.0.1", .port = 80 };
+	struct server sh = { .host = "web1.example.com", .port = 65535 };
+	struct server s6 = { .host = "fe80::1", .port = 8080 };
 	char buf[64], small[8];
 
 	(void)state;
@@ -183,6 +185,7 @@ test_crlf(void **state)
 {
 	struct errors e = { { NULL }, 0 };
 	struct server_list l;
+	const char *text;
 
 	(void)state;
 	parse_clean("10.0.0.1:80\r\n# c\r\n\r\nweb.example:8080\r\n"
@@ -195,8 +198,9 @@ test_crlf(void **state)
 
 	/* Line numbers still count with CRLF. */
 	srvlist_init(&l);
-	assert_int_equal(hostfile_parse("10.0.0.1:80\r\n\r\n10.0.0.2\r\n",
-	    PATH, &l, on_error, &e), 1);
+	text = "10.0.0.1:80\r\n\r\n10.0.0.2\r\n";
+	assert_int_equal(hostfile_parse(text, strlen(text), PATH, &l, on_error,
+	    &e), 1);
 	assert_int_equal(e.n, 1);
 	assert_contains(e.msg[0], PATH ":3: '10.0.0.2' has no port");
 	assert_int_equal(l.n, 1);
@@ -228,6 +232,7 @@ static void
 test_empty(void **state)
 {
 	struct server_list l;
+	const char *text;
 
 	(void)state;
 	parse_clean("", &l);
@@ -238,7 +243,8 @@ test_empty(void **state)
 	srvlist_free(&l);
 	/* No callback given: errors are still counted. */
 	srvlist_init(&l);
-	assert_int_equal(hostfile_parse("x\ny\n10.0.0.1:80\n", PATH, &l, NULL,
+	text = "x\ny\n10.0.0.1:80\n";
+	assert_int_equal(hostfile_parse(text, strlen(text), PATH, &l, NULL,
 	    NULL), 2);
 	assert_int_equal(l.n, 1);
 	srvlist_free(&l);
@@ -340,10 +346,7 @@ test_mixed(void **state)
 {
 	struct errors e = { { NULL }, 0 };
 	struct server_list l;
-
-	(void)state;
-	srvlist_init(&l);
-	assert_int_equal(hostfile_parse(
+	static const char text[] =
 	    "10.0.0.1:80\n"		/* 1 */
 	    "10.0.0.2\n"		/* 2 bad */
 	    "# comment\n"		/* 3 */
@@ -355,8 +358,12 @@ test_mixed(void **state)
 	    "10.0.0.4:80 10.0.0.5:80\n"	/* 9 bad */
 	    ":80\n"			/* 10 bad */
 	    "web.example:8080\n"	/* 11 */
-	    "::2:80\n",			/* 12 bad */
-	    PATH, &l, on_error, &e), 7);
+	    "::2:80\n";			/* 12 bad */
+
+	(void)state;
+	srvlist_init(&l);
+	assert_int_equal(hostfile_parse(text, sizeof(text) - 1, PATH, &l,
+	    on_error, &e), 7);
 	assert_int_equal(e.n, 7);
 	assert_string_equal(e.msg[0], PATH ":2: '10.0.0.2' has no port "
 	    "(expected host:port)");
@@ -375,6 +382,44 @@ test_mixed(void **state)
 	assert_server(&l, 1, "::1_80", "::1", 80);
 	assert_server(&l, 2, "web.example_8080", "web.example", 8080);
 	errors_free(&e);
+	srvlist_free(&l);
+}
+
+/* A NUL byte used to end the file without a word, and the servers after
+ * it vanished. Now its line is refused, named but not quoted, and the
+ * lines after it count. */
+static void
+test_nul_byte(void **state)
+{
+	static const char text[] =
+	    "10.0.0.1:80\n"		/* 1 */
+	    "10.0.0.2:80\0hunter2\n"	/* 2 bad */
+	    "\0\n"			/* 3 bad: a NUL alone */
+	    "# a comment \0 too\n"	/* 4 bad */
+	    "10.0.0.3:80\n"		/* 5 */
+	    "10.0.0.4:80\0";		/* 6 bad, without a newline */
+	struct errors e = { { NULL }, 0 };
+	struct server_list l;
+
+	(void)state;
+	srvlist_init(&l);
+	assert_int_equal(hostfile_parse(text, sizeof(text) - 1, PATH, &l,
+	    on_error, &e), 4);
+	assert_int_equal(e.n, 4);
+	assert_string_equal(e.msg[0], PATH ":2: a NUL byte (line not shown)");
+	assert_string_equal(e.msg[1], PATH ":3: a NUL byte (line not shown)");
+	assert_string_equal(e.msg[2], PATH ":4: a NUL byte (line not shown)");
+	assert_string_equal(e.msg[3], PATH ":6: a NUL byte (line not shown)");
+	assert_int_equal(l.n, 2);
+	assert_server(&l, 0, "10.0.0.1_80", "10.0.0.1", 80);
+	assert_server(&l, 1, "10.0.0.3_80", "10.0.0.3", 80);
+	errors_free(&e);
+	srvlist_free(&l);
+	/* Only the given length is read: no need for a terminating NUL. */
+	srvlist_init(&l);
+	assert_int_equal(hostfile_parse("10.0.0.1:80\n10.0.0.2:80", 11, PATH,
+	    &l, on_error, &e), 0);
+	assert_int_equal(l.n, 1);
 	srvlist_free(&l);
 }
 
@@ -508,6 +553,7 @@ main(void)
 		cmocka_unit_test(test_bad_two_entries),
 		cmocka_unit_test(test_bad_host_too_long),
 		cmocka_unit_test(test_mixed),
+		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_parse_entry),
 		cmocka_unit_test(test_srvlist_ops),
 		cmocka_unit_test(test_bad_ipv4_as_host),

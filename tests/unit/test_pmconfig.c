@@ -154,7 +154,8 @@ test_full_file(void **state)
 	size_t len;
 
 	(void)state;
-	text = read_file(TEST_DATA_DIR "/proxymgr-full.yml", &len);
+	text = read_file(TEST_DATA_DIR "/proxymgr-full.yml",
+	    READ_FILE_CONFIG_MAX, &len, NULL);
 	assert_non_null(text);
 	assert_int_equal(pmconfig_parse(text, len, SRC, &cfg, &err), 0);
 	assert_null(err);
@@ -498,6 +499,11 @@ test_err_list_items(void **state)
 	/* An empty item. */
 	expect_err("haproxy:\n  global:\n    - ''\n", 3,
 	    "haproxy.global item 1:", NULL);
+	/* An item with no value. */
+	expect_err("haproxy:\n  global:\n    - maxconn 1\n    - ~\n", 4,
+	    "haproxy.global item 2:", NULL);
+	expect_err("haproxy:\n  defaults: [mode http, &x ]\n", 2,
+	    "haproxy.defaults item 2:", NULL);
 }
 
 /* Issue 11, finding 1: a section keyword that the old denylist missed
@@ -672,6 +678,295 @@ test_duplicate_keys(void **state)
 	    3, "reload", NULL);
 }
 
+/* ---- hostile values: empty, null, anchored, aliased, merged ---- */
+
+/* Each key, by section, with its kind; NULL key: the section itself. */
+static const struct {
+	const char	*section;
+	const char	*key;
+} hostile_keys[] = {
+	{ "haproxy", "path" }, { "haproxy", "config_path" },
+	{ "haproxy", "socket_path" }, { "haproxy", "bind_address" },
+	{ "haproxy", "global" }, { "haproxy", "defaults" },
+	{ "haproxy", "hard_stop_after" }, { "haproxy", "max_old_processes" },
+	{ "haproxy", "start_timeout_ms" }, { "haproxy", "stop_timeout_ms" },
+	{ "haproxy", "runtime_api" }, { "haproxy", "max_disabled_servers" },
+	{ "haproxy", "runtime_timeout_ms" }, { "haproxy", "managed" },
+	{ "haproxy", "rendered_path" },
+	{ "reload", "debounce_ms" }, { "reload", "min_interval_ms" },
+	{ "reload", "runtime_debounce_ms" },
+	{ "service_config", "type" }, { "service_config", "path" },
+	{ "service_config", "servers" },
+	{ "listeners", "APP_2" },
+	{ "haproxy", "<<" }, { "reload", "<<" }, { "service_config", "<<" },
+	{ "listeners", "<<" },
+	{ "haproxy", NULL }, { "reload", NULL }, { "service_config", NULL },
+	{ "listeners", NULL },
+};
+
+/* Values that once reached a NULL pointer or that libyaml resolves in
+ * ways a parser forgets: *s, *l and *m are a scalar, a list and a
+ * mapping anchored earlier in the document. */
+static const char *const hostile_values[] = {
+	"", "~", "null", "&x", "&x ~", "!!null", "!!str", "''", "\"\"",
+	"*s", "*l", "*m", "[]", "{}", "[~]", "['']", "[*m]", "[*l]",
+	"{<<: *m}", "&y [*y]", "&z {a: *z}", "\"a\\0b\"",
+};
+
+/* A document where section.key (last, so that the anchors come first)
+ * is value; *line gets the line of the key. The other sections hold the
+ * anchors: s (scalar), l (list), m (mapping). */
+static char *
+hostile_doc(const char *section, const char *key, const char *value,
+    int *line)
+{
+	static const char *const order[] = { "listeners", "haproxy", "reload",
+	    "service_config", NULL };
+	struct sbuf sb;
+	int n = 0;
+
+	sbuf_init(&sb);
+	for (int pass = 0; pass < 2; pass++)
+	for (size_t i = 0; order[i] != NULL; i++) {
+		const char *sec = order[i];
+		bool tested = strcmp(sec, section) == 0;
+
+		if (tested != (pass == 1))
+			continue;
+		if (tested && key == NULL) {
+			sbuf_printf(&sb, "%s: %s\n", sec, value);
+			*line = ++n;
+			continue;
+		}
+		/* The mapping anchor: reload's, or listeners' when reload is
+		 * tested (anchor names must be unique). */
+		sbuf_printf(&sb, "%s:%s\n", sec,
+		    strcmp(sec, strcmp(section, "reload") == 0 ? "listeners" :
+		    "reload") == 0 ? " &m" : "");
+		n++;
+		if (strcmp(sec, "listeners") == 0) {
+			sbuf_puts(&sb, "  APP_1: 127.0.0.1:19999\n");
+			n++;
+		} else if (strcmp(sec, "haproxy") == 0) {
+			bool hsa = tested && strcmp(key, "hard_stop_after") == 0;
+			bool def = tested && strcmp(key, "defaults") == 0;
+			sbuf_printf(&sb, "  %s: &s %s\n",
+			    hsa ? "path" : "hard_stop_after",
+			    hsa ? "/usr/sbin/haproxy" : "30s");
+			sbuf_printf(&sb, "  %s: &l [mode http]\n", def ?
+			    "global" : "defaults");
+			n += 2;
+		} else if (strcmp(sec, "reload") == 0) {
+			if (!tested || strcmp(key, "debounce_ms") != 0) {
+				sbuf_puts(&sb, "  debounce_ms: 5\n");
+				n++;
+			} else {
+				sbuf_puts(&sb, "  min_interval_ms: 5\n");
+				n++;
+			}
+		} else {
+			static const char *const sc[][2] = { { "type",
+			    "zookeeper" }, { "servers", "zk1:2181" },
+			    { "path", "/services" } };
+			for (size_t j = 0; j < 3; j++)
+				if (!tested || strcmp(key, sc[j][0]) != 0) {
+					sbuf_printf(&sb, "  %s: %s\n", sc[j][0],
+					    sc[j][1]);
+					n++;
+				}
+		}
+		if (tested) {
+			sbuf_printf(&sb, "  %s: %s\n", key, value);
+			*line = ++n;
+		}
+	}
+	return sbuf_take(&sb);
+}
+
+/* Every key of every kind, with every hostile value: no crash (the
+ * sanitizer build runs this too), and either a configuration or an error
+ * that names the file and a line of it; an error about the key itself
+ * names the line where the key was written. */
+static void
+test_hostile_values_never_crash(void **state)
+{
+	(void)state;
+	for (size_t k = 0; k < sizeof(hostile_keys) / sizeof(hostile_keys[0]);
+	    k++)
+	for (size_t v = 0; v < sizeof(hostile_values) /
+	    sizeof(hostile_values[0]); v++) {
+		const char *sec = hostile_keys[k].section;
+		const char *key = hostile_keys[k].key;
+		struct pm_config *cfg = NULL;
+		char *text, *err = NULL, *name, *end;
+		int line = 0, rc;
+		long at;
+
+		text = hostile_doc(sec, key, hostile_values[v], &line);
+		rc = pmconfig_parse(text, strlen(text), SRC, &cfg, &err);
+		name = key == NULL ? xstrdup(sec) :
+		    xasprintf("%s.%s", sec, key);
+		if (rc == 0) {
+			assert_non_null(cfg);
+			assert_null(err);
+			pmconfig_free(cfg);
+		} else {
+			assert_null(cfg);
+			assert_non_null(err);
+			if (strncmp(err, SRC ":", strlen(SRC ":")) != 0)
+				fail_msg("%s = '%s': '%s' names no file", name,
+				    hostile_values[v], err);
+			at = strtol(err + strlen(SRC ":"), &end, 10);
+			if (*end != ':' || at < 1 || at > line)
+				fail_msg("%s = '%s': '%s' names no line of the "
+				    "document:\n%s", name, hostile_values[v],
+				    err, text);
+			if (strstr(err, name) != NULL && strstr(err,
+			    "invalid YAML") == NULL && at != line)
+				fail_msg("%s = '%s': '%s' is not at line %d:\n"
+				    "%s", name, hostile_values[v], err, line,
+				    text);
+			free(err);
+		}
+		free(name);
+		free(text);
+	}
+}
+
+/* The crash of issue 11: servers with no value, in block and flow style,
+ * anchored or not, is the error of a missing servers key, at its line. */
+static void
+test_zk_servers_without_value(void **state)
+{
+	static const char *const values[] = { "", "~", "null", "&x", "&x ~",
+	    "!!null" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		char *text = xasprintf("service_config: {type: zookeeper, "
+		    "servers: %s }\n", values[i]);
+		expect_err(text, 1, "service_config.servers: no value, but it "
+		    "is required by type 'zookeeper'", NULL);
+		free(text);
+		text = xasprintf("service_config:\n  type: zookeeper\n"
+		    "  servers: %s\n  path: /services\n", values[i]);
+		expect_err(text, 3, "service_config.servers: no value", NULL);
+		free(text);
+	}
+	/* With type file, a servers key with no value is as if absent. */
+	struct pm_config *cfg = parse_ok("service_config:\n  servers: ~\n");
+	assert_null(cfg->sc_servers);
+	pmconfig_free(cfg);
+}
+
+/* A key with no value keeps its default; where there is none, that is
+ * an error at the key's line, not a silent fallback to another mode's
+ * default. */
+static void
+test_no_value_without_default(void **state)
+{
+	struct pm_config *cfg;
+
+	(void)state;
+	/* The default path is a directory for type file, not a node. */
+	expect_err("service_config:\n  type: zookeeper\n  servers: zk:2181\n"
+	    "  path: &p\n", 4, "service_config.path: no value, but it is "
+	    "required by type 'zookeeper'", NULL);
+	/* managed: false needs the user's file, not the rendered one. */
+	expect_err("haproxy:\n  managed: false\n  config_path:\n", 3,
+	    "haproxy.config_path: no value, but it is required with managed: "
+	    "false", NULL);
+	/* A service_config section with no value is no section: with
+	 * managed: false, no managed services. */
+	cfg = parse_ok("haproxy:\n  managed: false\n  config_path: /h.cfg\n"
+	    "service_config: &x\n");
+	assert_string_equal(cfg->sc_type, "none");
+	pmconfig_free(cfg);
+	/* Nor does rendered_path with no value need managed: false. */
+	cfg = parse_ok("haproxy:\n  rendered_path: ~\n");
+	assert_null(cfg->rendered_path);
+	pmconfig_free(cfg);
+	/* A listener has no default address. */
+	expect_err("listeners:\n  APP_1:\n", 2, "listeners.APP_1: no value "
+	    "(expected ADDR:PORT)", NULL);
+	expect_err("listeners:\n  APP_1: &a ~\n", 2, "listeners.APP_1: no "
+	    "value", NULL);
+}
+
+/* An alias is the node of its anchor, with the anchor's position: an
+ * error names where the alias was written. A good alias is a value like
+ * any other. */
+static void
+test_aliases(void **state)
+{
+	static const char *const one[] = { "maxconn 10", NULL };
+	struct pm_config *cfg;
+
+	(void)state;
+	cfg = parse_ok("haproxy:\n  hard_stop_after: &t 30s\n"
+	    "  global: &g [maxconn 10]\n  defaults: *g\n"
+	    "reload:\n  debounce_ms: &n 7\n  min_interval_ms: *n\n");
+	assert_string_equal(cfg->hard_stop_after, "30s");
+	assert_strv(cfg->defaults, one);
+	assert_int_equal(cfg->min_interval_ms, 7);
+	pmconfig_free(cfg);
+	expect_err("haproxy:\n  path: &p /usr/sbin/haproxy\n"
+	    "reload:\n  debounce_ms: *p\n", 4,
+	    "reload.debounce_ms: expected an integer", NULL);
+	expect_err("haproxy:\n  global: &g [maxconn 10]\n"
+	    "reload:\n  debounce_ms: 5\n  min_interval_ms: *g\n", 5,
+	    "reload.min_interval_ms: expected an integer", NULL);
+	/* An aliased item (libyaml keeps no position for an alias: the
+	 * list's line), and a whole aliased section. */
+	expect_err("reload: &r {debounce_ms: 5}\nhaproxy:\n  global:\n"
+	    "    - maxconn 1\n    - *r\n", 4, "haproxy.global item 2", NULL);
+	expect_err("haproxy: &h\n  path: /x\nreload: *h\n", 3,
+	    "unknown key 'reload.path'", NULL);
+	expect_err("haproxy: &h\n  path: /x\nlisteners: *h\n", 3,
+	    "listeners.path: '/x': expected ADDR:PORT", NULL);
+	/* A list or mapping that holds itself. */
+	expect_err("haproxy:\n  global: &g [*g]\n", 2,
+	    "haproxy.global item 1", NULL);
+	expect_err("haproxy: &h\n  path: *h\n", 2,
+	    "haproxy.path: expected a string, found a mapping", NULL);
+}
+
+/* libyaml knows no merge keys: "<<" is refused by name, wherever. */
+static void
+test_merge_keys(void **state)
+{
+	(void)state;
+	expect_err("reload: &r\n  debounce_ms: 5\nhaproxy:\n  <<: *r\n", 4,
+	    "haproxy.<<: YAML merge keys are not supported", NULL);
+	expect_err("reload: &r {debounce_ms: 5}\n<<: *r\n", 2,
+	    "<<: YAML merge keys are not supported", NULL);
+	expect_err("listeners: {<<: {A: '1.2.3.4:5'}}\n", 1,
+	    "listeners.<<: YAML merge keys", NULL);
+	expect_err("reload: &r {debounce_ms: 5}\nhaproxy:\n  path: {<<: *r}\n",
+	    3, "haproxy.path: expected a string, found a mapping", NULL);
+}
+
+/* A NUL inside an integer, boolean or listener is no value either. */
+static void
+test_embedded_nul(void **state)
+{
+	static const char i[] = "reload:\n  debounce_ms: \"5\\0x\"\n";
+	static const char b[] = "haproxy:\n  runtime_api: \"true\\0x\"\n";
+	static const char l[] = "listeners:\n  A: \"127.0.0.1:80\\0x\"\n";
+	char *err;
+
+	(void)state;
+	err = parse_err(i);
+	assert_contains(err, SRC ":2: reload.debounce_ms: expected an integer");
+	free(err);
+	err = parse_err(b);
+	assert_contains(err, SRC ":2: haproxy.runtime_api: expected true");
+	free(err);
+	err = parse_err(l);
+	assert_contains(err, SRC ":2: listeners.A: expected ADDR:PORT");
+	free(err);
+}
+
 int
 main(void)
 {
@@ -701,6 +996,12 @@ main(void)
 		cmocka_unit_test(test_err_first_wins),
 		cmocka_unit_test(test_checked_values_name_their_line),
 		cmocka_unit_test(test_duplicate_keys),
+		cmocka_unit_test(test_hostile_values_never_crash),
+		cmocka_unit_test(test_zk_servers_without_value),
+		cmocka_unit_test(test_no_value_without_default),
+		cmocka_unit_test(test_aliases),
+		cmocka_unit_test(test_merge_keys),
+		cmocka_unit_test(test_embedded_nul),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,7 +34,7 @@ struct fixture {
 static char *
 slurp(const char *path, size_t *len)
 {
-	char *text = read_file(path, len);
+	char *text = read_file(path, READ_FILE_CONFIG_MAX, len, NULL);
 
 	if (text == NULL)
 		fail_msg("cannot read %s", path);

@@ -17,6 +17,7 @@
 
 #include <uv.h>
 
+#include "jsonerr.h"
 #include "server.h"
 #include "service.h"
 #include "util.h"
@@ -262,7 +263,8 @@ test_shipped_demo(void **state)
 	size_t len;
 
 	(void)state;
-	text = read_file(TEST_DATA_DIR "/../../etc/services/demo.json", &len);
+	text = read_file(TEST_DATA_DIR "/../../etc/services/demo.json",
+	    SVCDEF_MAX_SIZE, &len, NULL);
 	assert_non_null(text);
 	def = parse_ok_named("demo", text);
 	assert_string_equal(def->name, "demo");
@@ -283,9 +285,9 @@ test_err_invalid_json(void **state)
 	assert_int_equal(svcdef_parse("web", text, strlen(text), SRC, &def,
 	    &err), -1);
 	assert_null(def);
-	/* Line 2, at the second ','. */
-	assert_string_equal(err, SRC ":2:14: invalid JSON: string or '}' "
-	    "expected near ','");
+	/* Line 2, at the second ','; the reason is our own words, never
+	 * jansson's text, which quotes the input. */
+	assert_string_equal(err, SRC ":2:14: invalid JSON: syntax error");
 	free(err);
 
 	expect_err("", SRC ":1:0: invalid JSON", NULL);
@@ -293,6 +295,70 @@ test_err_invalid_json(void **state)
 	/* Duplicate keys are refused. */
 	expect_err("{\"type\":\"file\",\"file\":\"a\",\"port\":80,\"port\":81}",
 	    "invalid JSON", "duplicate");
+}
+
+/* A service file may be a link to any file, a ZooKeeper node may hold
+ * anything: a JSON error gives the position and a reason in our words,
+ * never jansson's "near '...'" quote of the input (issue 11: a link to a
+ * secret file logged near '"password=hunter2'). Each input puts the
+ * secret where jansson would quote it. */
+static void
+test_json_errors_quote_nothing(void **state)
+{
+	static const struct {
+		const char	*text;
+		size_t		 len;	/* 0: strlen */
+		const char	*reason;
+	} cases[] = {
+		{ "\"password=hunter2\"\n", 0, "syntax error" },
+		{ "password=hunter2\n", 0, "syntax error" },
+		{ "{\"type\": \"file\", \"x\": hunter2}", 0, "syntax error" },
+		{ "{\"type\": \"file\", \"hunter2", 0,
+		    "unexpected end of input" },
+		{ "{\"type\": \"file\"} \"hunter2\"", 0,
+		    "text after the JSON value" },
+		{ "{\"hunter2\": 1, \"hunter2\": 2}", 0, "a duplicate key" },
+		{ "{\"a\": \"\xffhunter2\"}", 0, "not valid UTF-8" },
+		{ "{\"a\": \"hunter2\\u0000\"}", 0, "a NUL character" },
+		{ "{\"a\": 1e99999, \"hunter2\": 1}", 0,
+		    "a number out of range" },
+		{ "{\"a\": \"hunter2\0\"}", 16, "syntax error" },
+	};
+	char deep[8192];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = cases[i].len ? cases[i].len :
+		    strlen(cases[i].text);
+		struct service_def *def = NULL;
+		json_error_t jerr;
+		char *err = NULL, *want;
+		json_t *j;
+
+		/* Service files and ZooKeeper service nodes. */
+		assert_int_equal(svcdef_parse("web", cases[i].text, len, SRC,
+		    &def, &err), -1);
+		assert_null(def);
+		if (strstr(err, "hunter2") != NULL)
+			fail_msg("case %zu quotes the input: '%s'", i, err);
+		want = xasprintf(": invalid JSON: %s", cases[i].reason);
+		if (strstr(err, want) == NULL)
+			fail_msg("case %zu: '%s' does not say '%s'", i, err,
+			    want);
+		free(want);
+		free(err);
+		/* Server nodes (the zookeeper watcher): jansson's default
+		 * flags, which let a duplicate key through. */
+		if ((j = json_loadb(cases[i].text, len, 0, &jerr)) != NULL)
+			json_decref(j);
+		else
+			assert_string_equal(jsonerr_reason(&jerr),
+			    cases[i].reason);
+	}
+	/* Nested too deeply. */
+	memset(deep, '[', sizeof(deep) - 1);
+	deep[sizeof(deep) - 1] = '\0';
+	expect_err(deep, "invalid JSON: nested too deeply", NULL);
 }
 
 static void
@@ -809,6 +875,7 @@ main(void)
 		cmocka_unit_test(test_proxymgr_blob),
 		cmocka_unit_test(test_shipped_demo),
 		cmocka_unit_test(test_err_invalid_json),
+		cmocka_unit_test(test_json_errors_quote_nothing),
 		cmocka_unit_test(test_err_not_object),
 		cmocka_unit_test(test_err_type),
 		cmocka_unit_test(test_zookeeper_keys),

@@ -115,7 +115,7 @@ test_real_reply(void **state)
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/show-stat-2.6.txt", TEST_DATA_DIR);
-	text = read_file(path, &len);
+	text = read_file(path, READ_FILE_CONFIG_MAX, &len, NULL);
 	assert_non_null(text);
 	v = parse_ok(text);
 	assert_int_equal(v.n, 3);
