@@ -303,8 +303,13 @@ bad_int:
 			/* An aliased list, or item: where the list is. */
 			int at = line != cfg_line(node) ? line :
 			    cfg_line_under(node, item);
+			if (cfg_is_null(item)) {
+				strv_free(list);
+				return set_err(cp->err, "%s:%d: %s.%s item %zu: "
+				    "no value", cp->source, at, section,
+				    key->name, i + 1);
+			}
 			if (item->type != YAML_SCALAR_NODE ||
-			    cfg_is_null(item) ||
 			    strlen(v) != item->data.scalar.length ||
 			    !val_option(v)) {
 				strv_free(list);

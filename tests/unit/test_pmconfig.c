@@ -501,9 +501,9 @@ test_err_list_items(void **state)
 	    "haproxy.global item 1:", NULL);
 	/* An item with no value. */
 	expect_err("haproxy:\n  global:\n    - maxconn 1\n    - ~\n", 4,
-	    "haproxy.global item 2:", NULL);
+	    "haproxy.global item 2: no value", NULL);
 	expect_err("haproxy:\n  defaults: [mode http, &x ]\n", 2,
-	    "haproxy.defaults item 2:", NULL);
+	    "haproxy.defaults item 2: no value", NULL);
 }
 
 /* Issue 11, finding 1: a section keyword that the old denylist missed
