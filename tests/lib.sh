@@ -218,6 +218,16 @@ pm_wait_port() {
     return 1
 }
 
+# pm_port_refused PORT [ADDR]: a TCP connect to ADDR (127.0.0.1) PORT is
+# refused. A connect still pending after 5 s is no proof either way: false.
+pm_port_refused() {
+    local rc
+    # shellcheck disable=SC2016 # $0/$1 expand in the inner bash
+    timeout 5 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "${2:-127.0.0.1}" \
+        "${1:?pm_port_refused PORT [ADDR]}" 2>/dev/null && rc=0 || rc=$?
+    ((rc != 0 && rc != 124))
+}
+
 # pm_wait_for CMD [ARGS...]: retry CMD every $PM_WAIT_POLL s (0.1) until it
 # succeeds or $PM_WAIT_TIMEOUT seconds (default 30) pass; 1 on timeout.
 pm_wait_for() {

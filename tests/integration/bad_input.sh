@@ -70,8 +70,7 @@ pm_wait_for pm_log_has "service name 'bad name' refused" ||
 pm_wait_idle
 grep -qE '19309|shutdown|bad name' "$PM_TMP/run/haproxy.cfg" &&
 	pm_fail "injected text reached haproxy.cfg"
-port_closed() { ! timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
-port_closed 19309 || pm_fail "injected bind is listening"
+pm_port_refused 19309 || pm_fail "injected bind is listening"
 rm "$PM_TMP/services/inject.json" "$PM_TMP/services/inject2.json" \
 	"$PM_TMP/services/bad name.json"
 pm_pass "newline, ';' and bad names are refused; nothing reaches haproxy.cfg"

@@ -51,14 +51,12 @@ pm_pass "new service file adds a service; the first keeps serving"
 # that used it is gone.
 sed -i 's/19201/19202/' "$PM_TMP/services/api.json"
 pm_expect_bodies http://127.0.0.1:19202/ "b1"
-port_closed() { ! timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/19201' 2>/dev/null; }
-pm_wait_for port_closed || pm_fail "old port 19201 still accepts connections"
+pm_wait_for pm_port_refused 19201 || pm_fail "old port 19201 still accepts connections"
 pm_pass "port change moves the service; the old socket is closed"
 
 # Removing the file removes the service and closes its socket.
 rm "$PM_TMP/services/api.json"
-port2_closed() { ! timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/19202' 2>/dev/null; }
-pm_wait_for port2_closed || pm_fail "removed service's port still accepts"
+pm_wait_for pm_port_refused 19202 || pm_fail "removed service's port still accepts"
 grep -q 'listen api' "$PM_TMP/run/haproxy.cfg" && pm_fail "api still rendered"
 pm_expect_bodies "$url" "b2 b3"
 pm_pass "removed service file removes the service and closes its port"
@@ -138,6 +136,5 @@ pm_stop_proxymgrd
 pm_assert_eq 0 "$PM_RC" "proxymgrd exits 0 on SIGTERM"
 left=$(pm_hap_pids_for "$hap_cfg" | tr '\n' ' ' || true)
 [[ -z $left ]] || pm_fail "HAProxy left running after SIGTERM: $left"
-port_main_closed() { ! timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/19200' 2>/dev/null; }
-port_main_closed || pm_fail "port 19200 still open after SIGTERM"
+pm_port_refused 19200 || pm_fail "port 19200 still open after SIGTERM"
 pm_pass "SIGTERM stops HAProxy and leaves no process or socket behind"

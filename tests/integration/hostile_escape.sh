@@ -22,8 +22,6 @@ printf '127.0.0.1:23012\n' | pm_write_atomic "$PM_TMP/hostile.hosts"
 # status URL: the HTTP status code (000 when nothing answers).
 status() { curl -s -g --noproxy '*' --max-time 2 -o /dev/null -w '%{http_code}' -- "$1" || true; }
 serves_200() { [[ $(status "$1") == 200 ]]; }
-# refused PORT: nothing accepts on 127.0.0.1:PORT.
-refused() { ! timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0"' "$1" 2>/dev/null; }
 # good_serves URL: 200 from the good backend, and proxymgrd alive.
 good_serves() {
 	pm_wait_for serves_200 "$1" || pm_fail "$1 answers $(status "$1"), not 200"
@@ -42,7 +40,7 @@ pm_start_proxymgrd
 pm_wait_for pm_log_has "hostile.json: $REFUSED" ||
 	pm_fail "the hostile blob was not refused with a clear log line"
 good_serves http://127.0.0.1:23031/
-refused 23030 || pm_fail "the hostile service listens on 23030"
+pm_port_refused 23030 || pm_fail "the hostile service listens on 23030"
 grep -q namespace_list "$CFG" && pm_fail "namespace_list reached haproxy.cfg"
 pm_pass "namespace_list in a service file at start: refused, the good service serves"
 
@@ -59,7 +57,7 @@ pm_expect_bodies http://127.0.0.1:23032/ "other"
 good_serves http://127.0.0.1:23031/
 pm_assert_eq "$before" "$(pm_reload_count)" "a refused hostile change: no reload, the service keeps its last good definition"
 rm "$PM_TMP/services/victim.json" "$PM_TMP/services/hostile.json"
-pm_wait_for refused 23032 || pm_fail "removed service still listens"
+pm_wait_for pm_port_refused 23032 || pm_fail "removed service still listens"
 
 # ---- 2. what HAProxy built is checked: a new service ----------------------
 # "disabled" is a proxy keyword, and `haproxy -c` passes it, but HAProxy
@@ -73,7 +71,7 @@ pm_wait_for pm_log_has "new haproxy\[[0-9]+\] soft-stopped: the new HAProxy did 
 good_serves http://127.0.0.1:23031/
 has_not_off() { ! grep -q '^listen off$' "$CFG"; }
 pm_wait_for has_not_off || pm_fail "the refused service stayed in haproxy.cfg"
-pm_wait_for refused 23033 || pm_fail "the refused new service kept its port"
+pm_wait_for pm_port_refused 23033 || pm_fail "the refused new service kept its port"
 # The stopped process had taken the stats socket: the one that serves
 # answers there again.
 socket_is_current() { [[ $(pm_hap_pid) == "$(grep -oE 'haproxy\[[0-9]+\] serves' \
@@ -137,7 +135,7 @@ pm_start_proxymgrd
 pm_wait_for pm_log_has "zookeeper:/service_config/hostile: $REFUSED" ||
 	pm_fail "the hostile node was not refused with a clear log line"
 good_serves http://127.0.0.1:23041/
-refused 23030 || pm_fail "the hostile node's service listens on 23030"
+pm_port_refused 23030 || pm_fail "the hostile node's service listens on 23030"
 grep -q namespace_list "$CFG" && pm_fail "namespace_list reached haproxy.cfg"
 pm_pass "namespace_list in a ZooKeeper node: refused, the good service serves"
 
@@ -146,7 +144,7 @@ pm_zk $ZK put /service_config/off '{"type": "file", "file": "'"$PM_TMP/hostile.h
 pm_wait_for pm_log_has "service off: haproxy\[[0-9]+\] did not build what was rendered from zookeeper:/service_config/off" ||
 	pm_fail "a node HAProxy did not build was not refused"
 good_serves http://127.0.0.1:23041/
-pm_wait_for refused 23043 || pm_fail "the refused node's service kept its port"
+pm_wait_for pm_port_refused 23043 || pm_fail "the refused node's service kept its port"
 pm_pass "a ZooKeeper node that HAProxy builds otherwise is left out; the others serve"
 
 pm_stop_proxymgrd

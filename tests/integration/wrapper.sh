@@ -202,8 +202,7 @@ wr_user_cfg removed
 wr_pmconfig "APP: 127.0.0.1:21010"
 kill -HUP "$PM_PID"
 pm_wait_for wr_header_is "$url" removed || pm_fail "removing APP2 did not go live"
-gone() { ! timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/21012' 2>/dev/null; }
-pm_wait_for gone || pm_fail "21012 still accepts after APP2 was removed"
+pm_wait_for pm_port_refused 21012 || pm_fail "21012 still accepts after APP2 was removed"
 pm_pass "SIGHUP removes listener APP2: 21012 closed"
 pm_stop_proxymgrd
 ((PM_RC == 0)) || pm_fail "proxymgrd exited with $PM_RC"

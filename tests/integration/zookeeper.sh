@@ -99,9 +99,7 @@ pm_wait_for has_v2 || pm_fail "changed listen_options not live"
 pm_pass "changed node data reconfigures the service"
 
 pm_zk $ZK rm /service_config/second
-# refused PORT: nothing accepts on 127.0.0.1:PORT.
-refused() { ! timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0"' "$1" 2>/dev/null; }
-pm_wait_for refused 20002 || pm_fail "port 20002 still accepts after its node went"
+pm_wait_for pm_port_refused 20002 || pm_fail "port 20002 still accepts after its node went"
 pm_expect_bodies http://127.0.0.1:20001/ "b"
 pm_pass "a deleted service node removes the service and closes its port"
 
@@ -130,7 +128,7 @@ for what in 'evil1: key .listen_options.' 'evil2: key .server_options.' \
 	pm_log_has "$what" || pm_fail "hostile node not reported: $what"
 done
 grep -q injected "$CFG" && pm_fail "a node injected configuration"
-refused 20003 || pm_fail "a hostile service was added"
+pm_port_refused 20003 || pm_fail "a hostile service was added"
 pm_pass "hostile service nodes are refused and logged, nothing injected"
 
 pm_zk $ZK put /services/testservice/bad1 \
