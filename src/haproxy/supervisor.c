@@ -933,6 +933,23 @@ sup_start_ok(struct supervisor *s)
 	sup_become_idle(s);
 }
 
+/* A new HAProxy that will not serve: the reload fails (why), the settings
+ * go back to the proven ones (rollback_why), and since the process that
+ * failed may have bound the stats socket, taking its path from the one
+ * that serves, the running configuration is started once more to take
+ * it back (once: a restart does not retake). */
+static void
+sup_abandon_reload(struct supervisor *s, const char *why,
+    const char *rollback_why)
+{
+	sup_fail_reload(s, why);
+	s->hooks.settings_rollback(s->hooks.ctx, rollback_why);
+	if (s->current != NULL && s->live != NULL) {
+		s->retake_socket = true;
+		uv_timer_start(&s->restart_timer, sup_on_restart_timer, 0, 0);
+	}
+}
+
 static void
 sup_start_failed(struct supervisor *s, const char *why)
 {
@@ -973,18 +990,10 @@ sup_start_failed(struct supervisor *s, const char *why)
 		sup_schedule(s);
 		return;
 	}
-	sup_fail_reload(s, "the new HAProxy did not come up");
 	/* -c passed, so new settings are the likely cause (a socket that
 	 * cannot be bound, a limit): go back to the proven ones. */
-	s->hooks.settings_rollback(s->hooks.ctx, "the new HAProxy did not "
-	    "start");
-	/* A process that failed after binding the stats socket has taken
-	 * its path from the one that serves. Start the running configuration
-	 * once more to take it back (once: a restart does not retake). */
-	if (s->current != NULL && s->live != NULL) {
-		s->retake_socket = true;
-		uv_timer_start(&s->restart_timer, sup_on_restart_timer, 0, 0);
-	}
+	sup_abandon_reload(s, "the new HAProxy did not come up",
+	    "the new HAProxy did not start");
 }
 
 /* The new HAProxy did not build what was rendered for some services,
@@ -1011,13 +1020,7 @@ sup_verify_failed(struct supervisor *s)
 		sup_begin_check(s);
 		return;
 	}
-	sup_fail_reload(s, why);
-	s->hooks.settings_rollback(s->hooks.ctx, why);
-	/* Take the stats socket back now, as sup_start_failed does. */
-	if (s->current != NULL && s->live != NULL) {
-		s->retake_socket = true;
-		uv_timer_start(&s->restart_timer, sup_on_restart_timer, 0, 0);
-	}
+	sup_abandon_reload(s, why, why);
 }
 
 /* HAProxy's own view (show stat) against the snapshot it was started
