@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "haproxy/keywords.h"
 #include "haproxy/listener.h"
 #include "pmconfig.h"
 #include "service.h"
@@ -80,21 +81,6 @@ snapshot_free(struct snapshot *s)
 	free(s);
 }
 
-static bool
-snapshot_has_keyword(char *const *lines, const char *kw)
-{
-	size_t n = strlen(kw);
-
-	for (size_t i = 0; lines[i] != NULL; i++) {
-		const char *l = lines[i];
-		while (*l == ' ' || *l == '\t')
-			l++;
-		if (strncmp(l, kw, n) == 0 && (l[n] == ' ' || l[n] == '\0'))
-			return true;
-	}
-	return false;
-}
-
 /* sbuf lines are counted as they are written, so that errors HAProxy
  * reports by line number can be traced back to a service. */
 struct render {
@@ -128,12 +114,12 @@ snapshot_render(struct snapshot *s, const struct pm_config *cfg)
 	render_line(&r, "global");
 	render_line(&r, "    stats socket %s mode 600 level admin",
 	    cfg->socket_path);
-	if (!snapshot_has_keyword(cfg->global, "server-state-file")) {
+	if (!hkw_lines_have(cfg->global, "server-state-file")) {
 		char *state = snapshot_state_path(cfg);
 		render_line(&r, "    server-state-file %s", state);
 		free(state);
 	}
-	if (!snapshot_has_keyword(cfg->global, "hard-stop-after"))
+	if (!hkw_lines_have(cfg->global, "hard-stop-after"))
 		render_line(&r, "    hard-stop-after %s", cfg->hard_stop_after);
 	for (size_t i = 0; cfg->global[i] != NULL; i++)
 		render_line(&r, "    %s", cfg->global[i]);
@@ -141,7 +127,7 @@ snapshot_render(struct snapshot *s, const struct pm_config *cfg)
 	render_line(&r, "defaults");
 	for (size_t i = 0; cfg->defaults[i] != NULL; i++)
 		render_line(&r, "    %s", cfg->defaults[i]);
-	if (!snapshot_has_keyword(cfg->defaults, "load-server-state-from-file"))
+	if (!hkw_lines_have(cfg->defaults, "load-server-state-from-file"))
 		render_line(&r, "    load-server-state-from-file global");
 	s->settings_last_line = r.line;
 

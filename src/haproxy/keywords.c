@@ -172,3 +172,122 @@ hkw_global_line(const char *line)
 	}
 	return hkw_is_section(p, n) ? HKW_WHY_SECTION : NULL;
 }
+
+static const char *
+hkw_skip_blanks(const char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+bool
+hkw_line_is(const char *line, const char *kw, const char **args)
+{
+	size_t n = strlen(kw);
+
+	line = hkw_skip_blanks(line);
+	if (strncmp(line, kw, n) != 0 || (line[n] != ' ' && line[n] != '\t' &&
+	    line[n] != '\0'))
+		return false;
+	if (args != NULL)
+		*args = hkw_skip_blanks(line + n);
+	return true;
+}
+
+bool
+hkw_lines_have(char *const *lines, const char *kw)
+{
+	for (size_t i = 0; lines != NULL && lines[i] != NULL; i++)
+		if (hkw_line_is(lines[i], kw, NULL))
+			return true;
+	return false;
+}
+
+const char *
+hkw_last(char *const *defaults, char *const *listen, const char *kw)
+{
+	const char *found = NULL, *args;
+
+	for (size_t i = 0; listen != NULL && listen[i] != NULL; i++)
+		if (hkw_line_is(listen[i], kw, &args))
+			found = args;
+	if (found != NULL)
+		return found;
+	for (size_t i = 0; defaults != NULL && defaults[i] != NULL; i++)
+		if (hkw_line_is(defaults[i], kw, &args))
+			found = args;
+	return found;
+}
+
+bool
+hkw_has_word(char *const *opts, const char *w)
+{
+	size_t n = strlen(w);
+
+	for (size_t i = 0; opts != NULL && opts[i] != NULL; i++) {
+		const char *s = opts[i];
+		while (*s != '\0') {
+			s = hkw_skip_blanks(s);
+			size_t len = strcspn(s, " \t");
+			if (len == n && strncmp(s, w, n) == 0)
+				return true;
+			s += len;
+		}
+	}
+	return false;
+}
+
+/* An algorithm name at the start of a balance line's arguments:
+ * "random(2)" and "hdr(host)" take arguments in parentheses. */
+static bool
+hkw_algorithm_is(const char *args, const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncmp(args, name, n) == 0 && (args[n] == '\0' ||
+	    args[n] == ' ' || args[n] == '\t' || args[n] == '(');
+}
+
+bool
+hkw_balance_dynamic(char *const *defaults, char *const *listen,
+    const char **why)
+{
+	static const char *const dynamic[] = { "roundrobin", "leastconn",
+	    "first", "random", NULL };
+	static const char *const hashed[] = { "source", "uri", "url_param",
+	    "hdr", "rdp-cookie", "hash", NULL };
+	const char *balance, *hash;
+
+	balance = hkw_last(defaults, listen, "balance");
+	if (balance == NULL)
+		return true;	/* roundrobin */
+	for (size_t i = 0; dynamic[i] != NULL; i++)
+		if (hkw_algorithm_is(balance, dynamic[i]))
+			return true;
+	for (size_t i = 0; hashed[i] != NULL; i++) {
+		if (!hkw_algorithm_is(balance, hashed[i]))
+			continue;
+		hash = hkw_last(defaults, listen, "hash-type");
+		if (hash != NULL && hkw_algorithm_is(hash, "consistent"))
+			return true;
+		*why = "a hash balance algorithm without hash-type consistent";
+		return false;
+	}
+	*why = "a balance algorithm that takes no dynamic server";
+	return false;
+}
+
+const char *
+hkw_add_server_refused(char *const *server_options)
+{
+	static const char *const refused[] = { "enabled", "cookie",
+	    "resolvers", "init-addr", "resolve-prefer", "resolve-net",
+	    "resolve-opts", "redir", "max-reuse", "socks4", "namespace",
+	    "log-proto", "proto", "track", NULL };
+
+	for (size_t i = 0; refused[i] != NULL; i++)
+		if (hkw_has_word(server_options, refused[i]))
+			return refused[i];
+	return NULL;
+}

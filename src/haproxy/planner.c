@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "haproxy/keywords.h"
 #include "haproxy/planner.h"
 #include "haproxy/runtime.h"
 #include "pmconfig.h"
@@ -106,126 +107,16 @@ plan_free(struct plan *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* The first word of a config line and where the rest starts. */
-static bool
-plan_word(const char *line, const char *kw, const char **rest)
-{
-	size_t n = strlen(kw);
-
-	while (*line == ' ' || *line == '\t')
-		line++;
-	if (strncmp(line, kw, n) != 0 || (line[n] != ' ' && line[n] != '\t' &&
-	    line[n] != '\0'))
-		return false;
-	line += n;
-	while (*line == ' ' || *line == '\t')
-		line++;
-	*rest = line;
-	return true;
-}
-
-/* The arguments of the last line starting with kw, listen_options first. */
-static const char *
-plan_last(char *const *defaults, char *const *listen, const char *kw)
-{
-	const char *found = NULL, *rest;
-
-	for (size_t i = 0; listen != NULL && listen[i] != NULL; i++)
-		if (plan_word(listen[i], kw, &rest))
-			found = rest;
-	if (found != NULL)
-		return found;
-	for (size_t i = 0; defaults != NULL && defaults[i] != NULL; i++)
-		if (plan_word(defaults[i], kw, &rest))
-			found = rest;
-	return found;
-}
-
-static bool
-plan_starts(const char *s, const char *word)
-{
-	size_t n = strlen(word);
-
-	return strncmp(s, word, n) == 0 && (s[n] == '\0' || s[n] == ' ' ||
-	    s[n] == '\t' || s[n] == '(');
-}
-
 bool
 plan_backend_dynamic(char *const *defaults, char *const *listen_options,
     const char **why)
 {
-	if (plan_last(defaults, listen_options, "default-server") != NULL) {
+	if (hkw_last(defaults, listen_options, "default-server") != NULL) {
 		*why = "a default-server line (dynamic servers do not inherit "
 		    "it)";
 		return false;
 	}
-	return plan_algorithm_dynamic(defaults, listen_options, why);
-}
-
-bool
-plan_algorithm_dynamic(char *const *defaults, char *const *listen_options,
-    const char **why)
-{
-	static const char *const dynamic[] = { "roundrobin", "leastconn",
-	    "first", "random", NULL };
-	static const char *const hashed[] = { "source", "uri", "url_param",
-	    "hdr", "rdp-cookie", "hash", NULL };
-	const char *balance, *hash;
-
-	balance = plan_last(defaults, listen_options, "balance");
-	if (balance == NULL)
-		return true;	/* roundrobin */
-	for (size_t i = 0; dynamic[i] != NULL; i++)
-		if (plan_starts(balance, dynamic[i]))
-			return true;
-	for (size_t i = 0; hashed[i] != NULL; i++) {
-		if (!plan_starts(balance, hashed[i]))
-			continue;
-		hash = plan_last(defaults, listen_options, "hash-type");
-		if (hash != NULL && plan_starts(hash, "consistent"))
-			return true;
-		*why = "a hash balance algorithm without hash-type consistent";
-		return false;
-	}
-	*why = "a balance algorithm that takes no dynamic server";
-	return false;
-}
-
-/* Whether the options hold the word w (options may hold several words). */
-static bool
-plan_has_word(char *const *opts, const char *w)
-{
-	size_t n = strlen(w);
-
-	for (size_t i = 0; opts[i] != NULL; i++) {
-		const char *s = opts[i];
-		while (*s != '\0') {
-			while (*s == ' ' || *s == '\t')
-				s++;
-			size_t len = strcspn(s, " \t");
-			if (len == n && strncmp(s, w, n) == 0)
-				return true;
-			s += len;
-		}
-	}
-	return false;
-}
-
-/* The first server keyword that HAProxy 2.6.12's `add server` refuses
- * (checked against it; "enabled" it takes but can leave the backend with
- * no active server), or NULL. Such a server needs a reload. */
-static const char *
-plan_refused_keyword(char *const *server_options)
-{
-	static const char *const refused[] = { "enabled", "cookie",
-	    "resolvers", "init-addr", "resolve-prefer", "resolve-net",
-	    "resolve-opts", "redir", "max-reuse", "socks4", "namespace",
-	    "log-proto", "proto", "track", NULL };
-
-	for (size_t i = 0; refused[i] != NULL; i++)
-		if (plan_has_word(server_options, refused[i]))
-			return refused[i];
-	return NULL;
+	return hkw_balance_dynamic(defaults, listen_options, why);
 }
 
 static bool
@@ -286,8 +177,8 @@ plan_service(struct plan *p, const struct snapshot_service *l,
 	char addr[300];
 	bool dynamic = plan_backend_dynamic(cfg->defaults,
 	    n->def->listen_options, &why);
-	bool check = plan_has_word(n->def->server_options, "check");
-	bool fixed_weight = plan_has_word(n->def->server_options, "weight");
+	bool check = hkw_has_word(n->def->server_options, "check");
+	bool fixed_weight = hkw_has_word(n->def->server_options, "weight");
 	size_t ndisabled = 0, first = p->n, first_retire = p->nretire;
 
 	for (size_t i = 0; i < l->servers.n; i++)
@@ -324,7 +215,7 @@ plan_service(struct plan *p, const struct snapshot_service *l,
 				    "resolves only at start", be, ns->name);
 				continue;
 			}
-			if ((kw = plan_refused_keyword(
+			if ((kw = hkw_add_server_refused(
 			    n->def->server_options)) != NULL) {
 				plan_reload(p, PLAN_NOT_DYNAMIC, "service %s: new "
 				    "server %s, and server_options has '%s', "
@@ -361,7 +252,7 @@ plan_service(struct plan *p, const struct snapshot_service *l,
 		if (ls->weight != ns->weight && !fixed_weight) {
 			const char *algo_why = NULL;
 			/* A static algorithm takes only 0% and 100%. */
-			if (!plan_algorithm_dynamic(cfg->defaults,
+			if (!hkw_balance_dynamic(cfg->defaults,
 			    n->def->listen_options, &algo_why)) {
 				plan_reload(p, PLAN_NOT_DYNAMIC, "service %s: "
 				    "weight of %s changed, and the backend has "
@@ -534,7 +425,7 @@ plan_state_line(char *line, const struct snapshot *live,
 	 * file started from: a weight set at runtime would come back over
 	 * the config. Unless server_options fixes it, the weight is the one
 	 * next renders. */
-	bool set_weight = !plan_has_word(ne->def->server_options, "weight");
+	bool set_weight = !hkw_has_word(ne->def->server_options, "weight");
 	sbuf_init(&sb);
 	for (size_t i = 0; i < nf; i++) {
 		if (i > 0)

@@ -56,17 +56,11 @@ void plan_build(struct plan *p, const struct snapshot *live,
 void plan_free(struct plan *p);
 
 /* Whether HAProxy 2.6 takes `add server` in this backend: a dynamic
- * balance algorithm (the last `balance` of listen_options, else of
- * defaults, roundrobin if none), or a hash one with `hash-type
- * consistent`; no `default-server` line (a dynamic server would not
- * inherit it and differ from the rendered one). Fills *why if not. */
+ * balance algorithm (hkw_balance_dynamic), and no `default-server` line
+ * (a dynamic server would not inherit it and differ from the rendered
+ * one). Fills *why if not. */
 bool plan_backend_dynamic(char *const *defaults, char *const *listen_options,
     const char **why);
-
-/* Whether the balance algorithm takes dynamic servers and weights other
- * than 0% and 100% (the algorithm part of plan_backend_dynamic). */
-bool plan_algorithm_dynamic(char *const *defaults,
-    char *const *listen_options, const char **why);
 
 /* The server-state file for the next HAProxy, from `show servers state`
  * of the running one: only lines of servers that next has, at the same

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "haproxy/keywords.h"
 #include "validate.h"
 
 /* A string of n copies of c (caller frees). */
@@ -595,6 +596,39 @@ test_zk_servers(void **state)
 	assert_false(val_zk_servers("[nothex]:2181"));
 }
 
+/* Finding a keyword's line and its arguments (haproxy/keywords.c): the
+ * renderer and the planner read options through these alone. */
+static void
+test_keyword_scan(void **state)
+{
+	char *lines[] = { "  balance source", "hash-type\tconsistent sdbm",
+	    "maxconnx 3", NULL };
+	char *later[] = { "balance leastconn", NULL };
+	char *opts[] = { "check inter 1s", "weight 5  cookie x", NULL };
+	const char *args = NULL;
+
+	(void)state;
+	assert_true(hkw_line_is("  balance  source", "balance", &args));
+	assert_string_equal(args, "source");
+	assert_true(hkw_line_is("disabled", "disabled", NULL));
+	assert_false(hkw_line_is("balancex source", "balance", NULL));
+	assert_false(hkw_line_is("bal", "balance", NULL));
+	assert_true(hkw_lines_have(lines, "hash-type"));
+	assert_false(hkw_lines_have(lines, "maxconn"));
+	assert_false(hkw_lines_have(NULL, "maxconn"));
+	/* The section's own line wins over the defaults. */
+	assert_string_equal(hkw_last(lines, later, "balance"), "leastconn");
+	assert_string_equal(hkw_last(lines, NULL, "balance"), "source");
+	assert_string_equal(hkw_last(lines, later, "hash-type"),
+	    "consistent sdbm");
+	assert_null(hkw_last(lines, later, "mode"));
+	assert_true(hkw_has_word(opts, "inter"));
+	assert_true(hkw_has_word(opts, "cookie"));
+	assert_false(hkw_has_word(opts, "chec"));
+	assert_string_equal(hkw_add_server_refused(opts), "cookie");
+	assert_null(hkw_add_server_refused(lines));
+}
+
 int
 main(void)
 {
@@ -604,6 +638,7 @@ main(void)
 		cmocka_unit_test(test_proxy_keywords),
 		cmocka_unit_test(test_listen_reserved),
 		cmocka_unit_test(test_global_lines),
+		cmocka_unit_test(test_keyword_scan),
 		cmocka_unit_test(test_name_good),
 		cmocka_unit_test(test_name_bad_chars),
 		cmocka_unit_test(test_name_length),
