@@ -266,35 +266,212 @@ snapshot_carry(struct snapshot_service *e,
 		qsort(l->v, l->n, sizeof(*l->v), snapshot_cmp_name);
 }
 
-bool
-snapshot_same_named(const struct snapshot *a, const struct snapshot *b)
+/* What a HAProxy runs, part by part, in a fixed order of kinds: the
+ * rendered text, the hand-written config, then which socket sits behind
+ * each child fd (services, then named listeners). snapshot_diff compares
+ * these parts and snapshot_fingerprint hashes them: one definition for
+ * both. */
+enum snapshot_part_kind { SP_TEXT, SP_USER, SP_SOCKET, SP_NAMED };
+
+struct snapshot_part {
+	enum snapshot_part_kind	 kind;
+	const char		*name;		/* SP_SOCKET, SP_NAMED */
+	const char		*text;		/* SP_TEXT, SP_USER */
+	const char		*path;		/* SP_USER: NULL if managed */
+	const struct listener	*listener;
+	int			 child_fd;
+};
+
+/* The i-th part of s, false past the last. */
+static bool
+snapshot_part(const struct snapshot *s, size_t i, struct snapshot_part *p)
 {
-	if (a->nnamed != b->nnamed)
-		return false;
-	for (size_t i = 0; i < a->nnamed; i++)
-		if (a->named[i].listener != b->named[i].listener ||
-		    a->named[i].child_fd != b->named[i].child_fd ||
-		    strcmp(a->named[i].name, b->named[i].name) != 0)
+	memset(p, 0, sizeof(*p));
+	if (i == 0) {
+		p->kind = SP_TEXT;
+		p->text = s->text;
+		return true;
+	}
+	if (i == 1) {
+		p->kind = SP_USER;
+		p->text = s->user_text;
+		p->path = s->user_config;
+		return true;
+	}
+	i -= 2;
+	if (i < s->n) {
+		p->kind = SP_SOCKET;
+		p->name = s->v[i].def->name;
+		p->listener = s->v[i].listener;
+		p->child_fd = s->v[i].child_fd;
+		return true;
+	}
+	i -= s->n;
+	if (i < s->nnamed) {
+		p->kind = SP_NAMED;
+		p->name = s->named[i].name;
+		p->listener = s->named[i].listener;
+		p->child_fd = s->named[i].child_fd;
+		return true;
+	}
+	return false;
+}
+
+static bool
+snapshot_streq(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+bool
+snapshot_same_socket(const struct listener *a, const struct listener *b)
+{
+	return a == b || (a != NULL && b != NULL && a->port == b->port &&
+	    strcmp(a->addr, b->addr) == 0);
+}
+
+/* Bytes of the first nlines lines of text. */
+static size_t
+snapshot_prefix(const char *text, int nlines)
+{
+	const char *p = text;
+
+	for (int i = 0; i < nlines && *p != '\0'; i++) {
+		const char *nl = strchr(p, '\n');
+		p = nl ? nl + 1 : p + strlen(p);
+	}
+	return (size_t)(p - text);
+}
+
+/* Which part of the texts differs: the global and defaults sections, or
+ * the services' sections after them. */
+static unsigned
+snapshot_diff_text(const struct snapshot *a, const struct snapshot *b)
+{
+	size_t la, lb;
+	unsigned d = 0;
+
+	if (a->text == NULL || b->text == NULL)
+		return a->text == b->text ? 0 :
+		    SNAPSHOT_DIFF_SETTINGS | SNAPSHOT_DIFF_SECTIONS;
+	if (strcmp(a->text, b->text) == 0)
+		return 0;
+	la = snapshot_prefix(a->text, a->settings_last_line);
+	lb = snapshot_prefix(b->text, b->settings_last_line);
+	if (la != lb || memcmp(a->text, b->text, la) != 0)
+		d |= SNAPSHOT_DIFF_SETTINGS;
+	if (strcmp(a->text + la, b->text + lb) != 0)
+		d |= SNAPSHOT_DIFF_SECTIONS;
+	return d;
+}
+
+static const unsigned snapshot_kind_bit[] = {
+	[SP_TEXT] = SNAPSHOT_DIFF_SECTIONS, [SP_USER] = SNAPSHOT_DIFF_USER,
+	[SP_SOCKET] = SNAPSHOT_DIFF_SOCKETS, [SP_NAMED] = SNAPSHOT_DIFF_NAMED,
+};
+
+/* Two parts of the same kind: the same thing runs. A hand-written config
+ * that could not be read is never the same as anything. */
+static bool
+snapshot_part_equal(const struct snapshot_part *x,
+    const struct snapshot_part *y)
+{
+	switch (x->kind) {
+	case SP_TEXT:
+		return snapshot_streq(x->text, y->text);
+	case SP_USER:
+		if (!snapshot_streq(x->path, y->path))
 			return false;
-	return true;
+		return x->path == NULL || (x->text != NULL && y->text != NULL &&
+		    strcmp(x->text, y->text) == 0);
+	case SP_SOCKET:
+	case SP_NAMED:
+		return x->child_fd == y->child_fd &&
+		    snapshot_streq(x->name, y->name) &&
+		    snapshot_same_socket(x->listener, y->listener);
+	}
+	return false;
+}
+
+unsigned
+snapshot_diff(const struct snapshot *a, const struct snapshot *b)
+{
+	struct snapshot_part x, y;
+	size_t i = 0, j = 0;
+	bool hx, hy;
+	unsigned d = 0;
+
+	if (a == NULL || b == NULL)
+		return a == b ? 0 : SNAPSHOT_DIFF_ALL;
+	/* Parts come in the order of their kinds: walk both side by side,
+	 * and a part one side lacks is a difference of its kind. */
+	hx = snapshot_part(a, i, &x);
+	hy = snapshot_part(b, j, &y);
+	while (hx || hy) {
+		if (hx && hy && x.kind == y.kind) {
+			if (x.kind == SP_TEXT)
+				d |= snapshot_diff_text(a, b);
+			else if (!snapshot_part_equal(&x, &y))
+				d |= snapshot_kind_bit[x.kind];
+			hx = snapshot_part(a, ++i, &x);
+			hy = snapshot_part(b, ++j, &y);
+		} else if (hx && (!hy || x.kind < y.kind)) {
+			d |= snapshot_kind_bit[x.kind];
+			hx = snapshot_part(a, ++i, &x);
+		} else {
+			d |= snapshot_kind_bit[y.kind];
+			hy = snapshot_part(b, ++j, &y);
+		}
+	}
+	if (a->generation != b->generation)
+		d |= SNAPSHOT_DIFF_GENERATION;
+	return d;
 }
 
 bool
 snapshot_same(const struct snapshot *a, const struct snapshot *b)
 {
-	if (a == NULL || b == NULL || a->n != b->n ||
-	    strcmp(a->text, b->text) != 0)
-		return false;
-	for (size_t i = 0; i < a->n; i++)
-		if (a->v[i].listener != b->v[i].listener)
-			return false;
-	if (!snapshot_same_named(a, b) || a->generation != b->generation ||
-	    (a->user_config == NULL) != (b->user_config == NULL) ||
-	    (a->user_config != NULL && (strcmp(a->user_config,
-	    b->user_config) != 0 || a->user_text == NULL ||
-	    b->user_text == NULL || strcmp(a->user_text, b->user_text) != 0)))
-		return false;
-	return true;
+	return a != NULL && b != NULL && snapshot_diff(a, b) == 0;
+}
+
+static unsigned long
+snapshot_hash_add(unsigned long h, const char *text)
+{
+	for (const unsigned char *c = (const unsigned char *)(text ? text :
+	    ""); *c; c++)
+		h = (h ^ *c) * 16777619UL;
+	return (h ^ 0xff) * 16777619UL;	/* a separator */
+}
+
+/* FNV-1a over the parts. A managed snapshot hashes exactly as it did
+ * before the hand-written config's path was a part, so that an upgrade
+ * from such a version still adopts its HAProxy without a reload. */
+unsigned long
+snapshot_fingerprint(const struct snapshot *s)
+{
+	struct snapshot_part p;
+	unsigned long h = 2166136261UL;
+	char buf[400];
+
+	for (size_t i = 0; snapshot_part(s, i, &p); i++) {
+		switch (p.kind) {
+		case SP_TEXT:
+			h = snapshot_hash_add(h, p.text);
+			break;
+		case SP_USER:
+			h = snapshot_hash_add(h, p.text);
+			if (p.path != NULL)
+				h = snapshot_hash_add(h, p.path);
+			break;
+		case SP_SOCKET:
+		case SP_NAMED:
+			snprintf(buf, sizeof(buf), "%s %s %d %d", p.name,
+			    p.listener->addr, p.listener->port, p.child_fd);
+			h = snapshot_hash_add(h, buf);
+			break;
+		}
+	}
+	return h;
 }
 
 const struct snapshot_service *

@@ -71,11 +71,33 @@ size_t snapshot_disabled_count(const struct snapshot_service *e);
 /* The server-state-file HAProxy loads at start: CONFIG_PATH.state. */
 char *snapshot_state_path(const struct pm_config *cfg);
 
-/* Same text and the same socket behind every fd: nothing to reload. The
- * text alone is not enough, "bind fd@4" reads the same on another port. */
+/* What a HAProxy runs is, and is only: the rendered text, the
+ * hand-written config (path and text) and which socket (address and
+ * port) sits behind each child fd, for services and named listeners. The
+ * text alone is not enough: "bind fd@4" reads the same on another port.
+ * snapshot_diff says which of these differ between a and b, as bits;
+ * the sameness check, the planner and the upgrade fingerprint all read
+ * what runs through it. */
+#define SNAPSHOT_DIFF_SETTINGS	 0x01	/* text: global and defaults */
+#define SNAPSHOT_DIFF_SECTIONS	 0x02	/* text: the services' sections */
+#define SNAPSHOT_DIFF_SOCKETS	 0x04	/* a service's name, socket or fd */
+#define SNAPSHOT_DIFF_NAMED	 0x08	/* a named listener's, likewise */
+#define SNAPSHOT_DIFF_USER	 0x10	/* hand-written config (unreadable:
+					   never the same) */
+/* Not what runs but a request: SIGHUP reloads even if nothing differs. */
+#define SNAPSHOT_DIFF_GENERATION 0x20
+#define SNAPSHOT_DIFF_ALL	 0x3f
+unsigned snapshot_diff(const struct snapshot *a, const struct snapshot *b);
+/* Nothing to reload: snapshot_diff finds nothing (false if either is
+ * NULL). */
 bool snapshot_same(const struct snapshot *a, const struct snapshot *b);
-/* The same named listeners, on the same sockets and fds. */
-bool snapshot_same_named(const struct snapshot *a, const struct snapshot *b);
+/* What a snapshot runs (everything snapshot_diff compares but the
+ * generation), as one number that survives an exec: sockets by address
+ * and port, not by pointer. */
+unsigned long snapshot_fingerprint(const struct snapshot *s);
+/* The same socket: the same address and port (listeners are shared by
+ * address and port, so within a process this is pointer equality). */
+bool snapshot_same_socket(const struct listener *a, const struct listener *b);
 
 /* Render haproxy.cfg into s->text and record line ranges. Pure: the same
  * config and snapshot always give the same text. */

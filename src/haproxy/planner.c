@@ -127,28 +127,6 @@ plan_nullable_equal(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-/* Bytes of the first nlines lines of text. */
-static size_t
-plan_prefix(const char *text, int nlines)
-{
-	const char *p = text;
-
-	for (int i = 0; i < nlines && *p != '\0'; i++) {
-		const char *nl = strchr(p, '\n');
-		p = nl ? nl + 1 : p + strlen(p);
-	}
-	return (size_t)(p - text);
-}
-
-static bool
-plan_same_settings(const struct snapshot *a, const struct snapshot *b)
-{
-	size_t la = plan_prefix(a->text, a->settings_last_line);
-	size_t lb = plan_prefix(b->text, b->settings_last_line);
-
-	return la == lb && memcmp(a->text, b->text, la) == 0;
-}
-
 /* A command goes out only if HAProxy's CLI reads it as one command of
  * the shape meant; if not (an option ending in "<<" would switch the CLI
  * to payload mode and stall the batch), the change is a reload. */
@@ -286,7 +264,8 @@ plan_compare_def(struct plan *p, const struct snapshot_service *l,
 {
 	const struct service_def *a = l->def, *b = n->def;
 
-	if (l->listener != n->listener || a->port != b->port ||
+	if (!snapshot_same_socket(l->listener, n->listener) ||
+	    a->port != b->port ||
 	    !plan_nullable_equal(a->bind_address, b->bind_address))
 		plan_reload(p, PLAN_DEFINITION, "service %s: port or address "
 		    "changed", b->name);
@@ -298,19 +277,19 @@ plan_compare_def(struct plan *p, const struct snapshot_service *l,
 		    "changed", b->name);
 }
 
-/* What a hand-written haproxy.cfg brings: HAProxy reads it only at start. */
+/* What a hand-written haproxy.cfg brings: HAProxy reads it only at start.
+ * The first difference found is the reason given. */
 static void
-plan_compare_wrapper(struct plan *p, const struct snapshot *live,
-    const struct snapshot *next)
+plan_compare_wrapper(struct plan *p, const struct snapshot *next,
+    unsigned diff)
 {
-	if (!snapshot_same_named(live, next))
+	if (diff & SNAPSHOT_DIFF_NAMED)
 		plan_reload(p, PLAN_SETTINGS, "named listeners changed");
-	if (!plan_nullable_equal(live->user_config, next->user_config) ||
-	    !plan_nullable_equal(live->user_text, next->user_text))
+	if (diff & SNAPSHOT_DIFF_USER)
 		plan_reload(p, PLAN_SETTINGS, "%s changed",
 		    next->user_config != NULL ? next->user_config :
 		    "the hand-written haproxy.cfg");
-	if (live->generation != next->generation)
+	if (diff & SNAPSHOT_DIFF_GENERATION)
 		plan_reload(p, PLAN_SETTINGS, "SIGHUP");
 }
 
@@ -318,6 +297,8 @@ void
 plan_build(struct plan *p, const struct snapshot *live,
     const struct snapshot *next, const struct pm_config *cfg)
 {
+	unsigned diff;
+
 	memset(p, 0, sizeof(*p));
 	p->reason = PLAN_RUNTIME;
 	if (live == NULL) {
@@ -328,9 +309,10 @@ plan_build(struct plan *p, const struct snapshot *live,
 		plan_reload(p, PLAN_FORCED, "haproxy.runtime_api is off");
 		return;
 	}
-	if (!plan_same_settings(live, next))
+	diff = snapshot_diff(live, next);
+	if (diff & SNAPSHOT_DIFF_SETTINGS)
 		plan_reload(p, PLAN_SETTINGS, "haproxy settings changed");
-	plan_compare_wrapper(p, live, next);
+	plan_compare_wrapper(p, next, diff);
 	for (size_t i = 0, j = 0; i < live->n || j < next->n;) {
 		int c = i == live->n ? 1 : j == next->n ? -1 :
 		    strcmp(live->v[i].def->name, next->v[j].def->name);

@@ -551,41 +551,6 @@ sup_fail_reload(struct supervisor *s, const char *why)
 	sup_become_idle(s);
 }
 
-static unsigned long
-sup_hash_add(unsigned long h, const char *text)
-{
-	for (const unsigned char *c = (const unsigned char *)(text ? text :
-	    ""); *c; c++)
-		h = (h ^ *c) * 16777619UL;
-	return (h ^ 0xff) * 16777619UL;	/* a separator */
-}
-
-/* What a HAProxy runs, in one number: the rendered text, the hand-written
- * config, and which socket sits behind each fd ("bind fd@3" reads the
- * same whatever the port). */
-unsigned long
-sup_snapshot_fingerprint(const struct snapshot *snap)
-{
-	unsigned long h = 2166136261UL;
-	char buf[400];
-
-	h = sup_hash_add(h, snap->text);
-	h = sup_hash_add(h, snap->user_text);
-	for (size_t i = 0; i < snap->n; i++) {
-		snprintf(buf, sizeof(buf), "%s %s %d %d",
-		    snap->v[i].def->name, snap->v[i].listener->addr,
-		    snap->v[i].listener->port, snap->v[i].child_fd);
-		h = sup_hash_add(h, buf);
-	}
-	for (size_t i = 0; i < snap->nnamed; i++) {
-		snprintf(buf, sizeof(buf), "%s %s %d %d", snap->named[i].name,
-		    snap->named[i].listener->addr,
-		    snap->named[i].listener->port, snap->named[i].child_fd);
-		h = sup_hash_add(h, buf);
-	}
-	return h;
-}
-
 bool
 sup_handoff(struct supervisor *s, struct sup_handoff *h)
 {
@@ -607,7 +572,7 @@ sup_handoff(struct supervisor *s, struct sup_handoff *h)
 		    &h->old[h->nold].err_fd);
 		h->nold++;
 	}
-	h->fingerprint = sup_snapshot_fingerprint(s->live);
+	h->fingerprint = snapshot_fingerprint(s->live);
 	return true;
 }
 
@@ -641,7 +606,7 @@ sup_adopt_live(struct supervisor *s)
 	s->adopted = false;
 	if (s->current == NULL || s->live != NULL)
 		return false;
-	if (sup_snapshot_fingerprint(s->next) != s->adopted_fingerprint) {
+	if (snapshot_fingerprint(s->next) != s->adopted_fingerprint) {
 		log_info("haproxy[%d] runs another configuration than the one "
 		    "built now: reloading it (on the same sockets)",
 		    s->current->pid);

@@ -150,7 +150,7 @@ struct sup_handoff {
 	 * closed ones. malloc'ed. */
 	struct sup_handoff_proc *old;
 	size_t		 nold;
-	unsigned long	 fingerprint;	/* of what it runs */
+	unsigned long	 fingerprint;	/* snapshot_fingerprint of live */
 };
 
 /* Whether a hand-over can happen now (idle, a HAProxy serves), and what
@@ -160,7 +160,5 @@ bool sup_handoff(struct supervisor *s, struct sup_handoff *h);
  * the snapshot with the config file on disk: if HAProxy runs it already,
  * it becomes live with no reload; otherwise a (hitless) reload follows. */
 void sup_adopt(struct supervisor *s, const struct sup_handoff *h);
-/* What a snapshot runs, as one number (FNV-1a). */
-unsigned long sup_snapshot_fingerprint(const struct snapshot *snap);
 
 #endif

@@ -247,6 +247,95 @@ test_carry_many_retired(void **state)
 	pmconfig_free(cfg);
 }
 
+/* ---- snapshot_diff: one definition of what a HAProxy runs ---- */
+
+static void
+test_snapshot_diff(void **state)
+{
+	struct pm_config *cfg = config("");
+	struct pm_config *cfg2 = config("haproxy:\n  global: [\"maxconn 10\"]\n");
+	struct svc one[] = { { "a", 8003, RR, "10.0.0.1:80" } };
+	struct svc two[] = { { "a", 8003, RR, "10.0.0.1:80" },
+	    { "b", 8004, RR, "10.0.0.1:80" } };
+	struct svc more[] = { { "a", 8003, RR, "10.0.0.1:80 10.0.0.2:80" } };
+	struct svc port[] = { { "a", 8005, RR, "10.0.0.1:80" } };
+	struct snapshot *s1, *s;
+	struct listener *l = NULL;
+	char *err = NULL;
+
+	(void)state;
+	s1 = build(cfg, NULL, false, one, 1);
+	s = build(cfg, s1, false, one, 1);
+	assert_int_equal(snapshot_diff(s1, s), 0);
+	assert_true(snapshot_same(s1, s));
+	assert_true(snapshot_fingerprint(s1) == snapshot_fingerprint(s));
+	/* SIGHUP: a reload, though the same runs. */
+	s->generation++;
+	assert_int_equal(snapshot_diff(s1, s), SNAPSHOT_DIFF_GENERATION);
+	assert_false(snapshot_same(s1, s));
+	assert_true(snapshot_fingerprint(s1) == snapshot_fingerprint(s));
+	/* A hand-written config: its path and text; unreadable, never the
+	 * same. */
+	s->generation = s1->generation;
+	s->user_config = xstrdup("/etc/user.cfg");
+	assert_int_equal(snapshot_diff(s1, s), SNAPSHOT_DIFF_USER);
+	assert_true(snapshot_fingerprint(s1) != snapshot_fingerprint(s));
+	s1->user_config = xstrdup("/etc/user.cfg");
+	assert_int_equal(snapshot_diff(s1, s), SNAPSHOT_DIFF_USER);
+	s1->user_text = xstrdup("frontend x\n");
+	s->user_text = xstrdup("frontend x\n");
+	assert_int_equal(snapshot_diff(s1, s), 0);
+	assert_true(snapshot_fingerprint(s1) == snapshot_fingerprint(s));
+	free(s->user_text);
+	s->user_text = xstrdup("frontend y\n");
+	assert_int_equal(snapshot_diff(s1, s), SNAPSHOT_DIFF_USER);
+	assert_true(snapshot_fingerprint(s1) != snapshot_fingerprint(s));
+	snapshot_free(s);
+
+	/* "bind fd@3" reads the same on another port: the socket differs. */
+	s = build(cfg, s1, false, port, 1);
+	s->user_config = xstrdup(s1->user_config);
+	s->user_text = xstrdup(s1->user_text);
+	assert_string_equal(s->text, s1->text);
+	assert_int_equal(snapshot_diff(s1, s), SNAPSHOT_DIFF_SOCKETS);
+	assert_true(snapshot_fingerprint(s1) != snapshot_fingerprint(s));
+	snapshot_free(s);
+
+	s = build(cfg, s1, false, two, 2);
+	s->user_config = xstrdup(s1->user_config);
+	s->user_text = xstrdup(s1->user_text);
+	assert_int_equal(snapshot_diff(s1, s), SNAPSHOT_DIFF_SECTIONS |
+	    SNAPSHOT_DIFF_SOCKETS);
+	assert_int_equal(snapshot_diff(s, s1), SNAPSHOT_DIFF_SECTIONS |
+	    SNAPSHOT_DIFF_SOCKETS);
+	/* A named listener. */
+	assert_int_equal(listener_acquire("127.0.0.1", 8009, &l, &err), 0);
+	snapshot_add_named(s, "app", l);
+	assert_int_equal(snapshot_diff(s1, s), SNAPSHOT_DIFF_SECTIONS |
+	    SNAPSHOT_DIFF_SOCKETS | SNAPSHOT_DIFF_NAMED);
+	listener_release(l);
+	snapshot_free(s);
+
+	s = build(cfg, s1, false, more, 1);
+	s->user_config = xstrdup(s1->user_config);
+	s->user_text = xstrdup(s1->user_text);
+	assert_int_equal(snapshot_diff(s1, s), SNAPSHOT_DIFF_SECTIONS);
+	snapshot_free(s);
+
+	s = build(cfg2, s1, false, one, 1);
+	s->user_config = xstrdup(s1->user_config);
+	s->user_text = xstrdup(s1->user_text);
+	assert_int_equal(snapshot_diff(s1, s), SNAPSHOT_DIFF_SETTINGS);
+	assert_true(snapshot_fingerprint(s1) != snapshot_fingerprint(s));
+	snapshot_free(s);
+
+	assert_int_equal(snapshot_diff(NULL, s1), SNAPSHOT_DIFF_ALL);
+	assert_false(snapshot_same(NULL, NULL));
+	snapshot_free(s1);
+	pmconfig_free(cfg);
+	pmconfig_free(cfg2);
+}
+
 /* ---- plan_build: runtime commands ---- */
 
 static void
@@ -726,6 +815,7 @@ main(void)
 		cmocka_unit_test(test_carry_ids),
 		cmocka_unit_test(test_carry_empty),
 		cmocka_unit_test(test_carry_many_retired),
+		cmocka_unit_test(test_snapshot_diff),
 		cmocka_unit_test(test_plan_runtime),
 		cmocka_unit_test(test_plan_fixed_weight),
 		cmocka_unit_test(test_plan_not_dynamic),
