@@ -87,6 +87,6 @@ cli_wrapper_config(const struct cli_wrapper *w, struct pm_config **out,
 	*out = cfg;
 	return 0;
 fail:
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 	return -1;
 }

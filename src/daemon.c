@@ -148,7 +148,7 @@ daemon_settings_rollback(void *ctx, const char *why)
 	}
 	log_warnx("%s with the haproxy settings of the re-read %s: going "
 	    "back to the previous ones", why, d->cfg->file);
-	pmconfig_free(d->cfg);
+	pmconfig_unref(d->cfg);
 	d->cfg = d->prev_cfg;
 	d->prev_cfg = NULL;
 	sup_set_config(&d->sup, d->cfg);
@@ -160,7 +160,7 @@ daemon_committed(void *ctx)
 {
 	struct daemon *d = ctx;
 
-	pmconfig_free(d->prev_cfg);
+	pmconfig_unref(d->prev_cfg);
 	d->prev_cfg = NULL;
 	/* Sockets handed over by an upgrade that no service or listener
 	 * took any more (it went meanwhile): nothing would serve them. */
@@ -297,14 +297,14 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 			log_warnx("%s; keeping the running configuration", err);
 			free(err);
 			d->cfg = old;
-			pmconfig_free(cfg);
+			pmconfig_unref(cfg);
 			return;
 		}
 		/* Keep the proven settings, not an unproven re-read. */
 		if (d->prev_cfg == NULL)
 			d->prev_cfg = old;
 		else
-			pmconfig_free(old);
+			pmconfig_unref(old);
 		sup_set_config(&d->sup, d->cfg);
 		if (wrapper_configure(d->wrapper, d->cfg, &err) == -1) {
 			log_warnx("%s", err);
@@ -472,8 +472,8 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 	if (uv_loop_close(d.loop) != 0)
 		log_warnx("event loop closed with handles still open");
 	wrapper_pidfile_remove(pidfile);
-	pmconfig_free(d.cfg);
-	pmconfig_free(d.prev_cfg);
+	pmconfig_unref(d.cfg);
+	pmconfig_unref(d.prev_cfg);
 	free(d.pending_why);
 	free(d.config_file);
 	return 0;
@@ -603,7 +603,7 @@ out:
 	model_free(&d.model);
 	uv_run(d.loop, UV_RUN_NOWAIT);
 	uv_loop_close(d.loop);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 	if (rc == 0)
 		log_info("%s: configuration OK", config_file);
 	return rc;

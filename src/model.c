@@ -304,10 +304,10 @@ model_pick_new(struct model *m, struct model_pick *picks,
 }
 
 struct snapshot *
-model_snapshot(struct model *m, const struct pm_config *cfg,
+model_snapshot(struct model *m, struct pm_config *cfg,
     const struct snapshot *live, bool for_reload)
 {
-	struct snapshot *snap = snapshot_new();
+	struct snapshot *snap = snapshot_new(cfg);
 	struct model_pick *picks = xcalloc(m->n ? m->n : 1, sizeof(*picks));
 
 	model_pick_held(m, picks, cfg, live);
@@ -327,7 +327,7 @@ model_snapshot(struct model *m, const struct pm_config *cfg,
 		listener_release(picks[i].listener);
 	}
 	free(picks);
-	snapshot_render(snap, cfg);
+	snapshot_render(snap);
 	return snap;
 }
 

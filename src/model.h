@@ -58,7 +58,7 @@ void model_sweep_unseen(struct model *m);
  * cannot be had. A port stays with the service that holds it in the live
  * HAProxy. Servers keep their ids and retired ones stay disabled
  * (snapshot_carry; for_reload trims them). Rendered with cfg. */
-struct snapshot *model_snapshot(struct model *m, const struct pm_config *cfg,
+struct snapshot *model_snapshot(struct model *m, struct pm_config *cfg,
     const struct snapshot *live, bool for_reload);
 
 #endif

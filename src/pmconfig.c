@@ -408,6 +408,7 @@ pmconfig_defaults(const char *source)
 {
 	struct pm_config *cfg = xcalloc(1, sizeof(*cfg));
 
+	cfg->refs = 1;
 	cfg->file = xstrdup(source);
 	cfg->haproxy_path = xstrdup("haproxy");
 	cfg->config_path = xstrdup("/run/proxymgr/haproxy.cfg");
@@ -678,7 +679,7 @@ pmconfig_parse(const char *text, size_t len, const char *source,
 		    parser.context ? " " : "",
 		    parser.context ? parser.context : "");
 		yaml_parser_delete(&parser);
-		pmconfig_free(cfg);
+		pmconfig_unref(cfg);
 		return -1;
 	}
 	cp.doc = &doc;
@@ -747,7 +748,7 @@ pmconfig_parse(const char *text, size_t len, const char *source,
 done:
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 	return rc;
 }
 
@@ -790,10 +791,17 @@ pmconfig_load(const char *path, struct pm_config **out, char **err)
 	return rc;
 }
 
-void
-pmconfig_free(struct pm_config *cfg)
+struct pm_config *
+pmconfig_ref(struct pm_config *cfg)
 {
-	if (cfg == NULL)
+	cfg->refs++;
+	return cfg;
+}
+
+void
+pmconfig_unref(struct pm_config *cfg)
+{
+	if (cfg == NULL || --cfg->refs > 0)
 		return;
 	free(cfg->file);
 	free(cfg->haproxy_path);

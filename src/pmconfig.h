@@ -15,7 +15,11 @@ struct pm_listener {
 	int	 port;
 };
 
+/* Reference-counted: each snapshot built from it holds one, so that what
+ * a HAProxy was built from lives as long as that snapshot, whatever the
+ * daemon reads meanwhile. */
 struct pm_config {
+	int	 refs;
 	char	*file;
 
 	/* haproxy: */
@@ -58,7 +62,9 @@ struct pm_config {
 int pmconfig_parse(const char *text, size_t len, const char *source,
     struct pm_config **out, char **err);
 int pmconfig_load(const char *path, struct pm_config **out, char **err);
-void pmconfig_free(struct pm_config *cfg);
+struct pm_config *pmconfig_ref(struct pm_config *cfg);
+/* Drop a reference (cfg may be NULL); the last one frees it. */
+void pmconfig_unref(struct pm_config *cfg);
 
 /* Every default, as if parsed from an empty file named source. */
 struct pm_config *pmconfig_defaults(const char *source);

@@ -14,9 +14,12 @@
 #include "util.h"
 
 struct snapshot *
-snapshot_new(void)
+snapshot_new(struct pm_config *cfg)
 {
-	return xcalloc(1, sizeof(struct snapshot));
+	struct snapshot *s = xcalloc(1, sizeof(struct snapshot));
+
+	s->cfg = pmconfig_ref(cfg);
+	return s;
 }
 
 struct snapshot_service *
@@ -78,6 +81,7 @@ snapshot_free(struct snapshot *s)
 	free(s->user_text);
 	free(s->v);
 	free(s->text);
+	pmconfig_unref(s->cfg);
 	free(s);
 }
 
@@ -104,8 +108,9 @@ render_line(struct render *r, const char *fmt, ...)
 }
 
 void
-snapshot_render(struct snapshot *s, const struct pm_config *cfg)
+snapshot_render(struct snapshot *s)
 {
+	const struct pm_config *cfg = s->cfg;
 	struct render r = { { NULL, 0, 0 }, 0 };
 	char addr[300];
 

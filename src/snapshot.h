@@ -34,6 +34,7 @@ struct snapshot_named {
 };
 
 struct snapshot {
+	struct pm_config	*cfg;	/* built from it (a reference) */
 	struct snapshot_service	*v;
 	size_t			 n;
 	struct snapshot_named	*named;
@@ -45,7 +46,8 @@ struct snapshot {
 	int			 settings_last_line; /* global and defaults */
 };
 
-struct snapshot *snapshot_new(void);
+/* Takes a reference on cfg: what the snapshot is rendered and run with. */
+struct snapshot *snapshot_new(struct pm_config *cfg);
 /* Takes a ref on def and listener, copies servers. Returns the entry. */
 struct snapshot_service *snapshot_add(struct snapshot *s,
     struct service_def *def, const struct server_list *servers,
@@ -99,9 +101,9 @@ unsigned long snapshot_fingerprint(const struct snapshot *s);
  * address and port, so within a process this is pointer equality). */
 bool snapshot_same_socket(const struct listener *a, const struct listener *b);
 
-/* Render haproxy.cfg into s->text and record line ranges. Pure: the same
- * config and snapshot always give the same text. */
-void snapshot_render(struct snapshot *s, const struct pm_config *cfg);
+/* Render haproxy.cfg into s->text with s->cfg and record line ranges.
+ * Pure: the same config and snapshot always give the same text. */
+void snapshot_render(struct snapshot *s);
 /* The service whose section holds line, or NULL (global/defaults). */
 const struct snapshot_service *snapshot_service_at_line(
     const struct snapshot *s, int line);

@@ -295,8 +295,9 @@ plan_compare_wrapper(struct plan *p, const struct snapshot *next,
 
 void
 plan_build(struct plan *p, const struct snapshot *live,
-    const struct snapshot *next, const struct pm_config *cfg)
+    const struct snapshot *next)
 {
+	const struct pm_config *cfg = next->cfg;
 	unsigned diff;
 
 	memset(p, 0, sizeof(*p));

@@ -50,9 +50,10 @@ struct plan {
 };
 
 /* live may be NULL (nothing runs). next must have been built from live
- * (snapshot_carry), so that ids match and retired servers are kept. */
+ * (snapshot_carry), so that ids match and retired servers are kept; its
+ * config (next->cfg) is the one whose rules apply. */
 void plan_build(struct plan *p, const struct snapshot *live,
-    const struct snapshot *next, const struct pm_config *cfg);
+    const struct snapshot *next);
 void plan_free(struct plan *p);
 
 /* Whether HAProxy 2.6 takes `add server` in this backend: a dynamic

@@ -411,7 +411,7 @@ sup_apply_changes(struct supervisor *s)
 		s->cur_reasons = NULL;
 		return;
 	}
-	plan_build(&s->plan, s->live, next, s->cfg);
+	plan_build(&s->plan, s->live, next);
 	if (s->plan.why != NULL) {
 		sup_want_reload(s, s->plan.reason, s->plan.why);
 		plan_free(&s->plan);

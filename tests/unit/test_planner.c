@@ -46,10 +46,10 @@ config(const char *yml)
 /* The next snapshot as model_snapshot builds it: desired servers, carried
  * from live. */
 static struct snapshot *
-build(const struct pm_config *cfg, const struct snapshot *live, bool trim,
+build(struct pm_config *cfg, const struct snapshot *live, bool trim,
     const struct svc *svcs, size_t n)
 {
-	struct snapshot *s = snapshot_new();
+	struct snapshot *s = snapshot_new(cfg);
 
 	for (size_t i = 0; i < n; i++) {
 		char *json = xasprintf("{\"type\": \"static\", \"port\": %d, "
@@ -90,7 +90,7 @@ build(const struct pm_config *cfg, const struct snapshot *live, bool trim,
 		svcdef_unref(def);
 		srvlist_free(&list);
 	}
-	snapshot_render(s, cfg);
+	snapshot_render(s);
 	return s;
 }
 
@@ -179,7 +179,7 @@ test_carry_ids(void **state)
 	snapshot_free(s1);
 	snapshot_free(s2);
 	snapshot_free(s3);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 }
 
 /* No servers, now and before (a DNS name never resolved): nothing to
@@ -197,13 +197,13 @@ test_carry_empty(void **state)
 	s2 = build(cfg, s1, false, &a, 1);
 	assert_int_equal(snapshot_find(s2, "dns")->servers.n, 0);
 	assert_true(snapshot_same(s1, s2));
-	plan_build(&p, s1, s2, cfg);
+	plan_build(&p, s1, s2);
 	assert_null(p.why);
 	assert_int_equal(p.n, 0);
 	plan_free(&p);
 	snapshot_free(s1);
 	snapshot_free(s2);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 }
 
 /* Several servers retired at once are each kept once (a lookup among
@@ -244,7 +244,7 @@ test_carry_many_retired(void **state)
 	snapshot_free(s2);
 	snapshot_free(s3);
 	snapshot_free(s4);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 }
 
 /* ---- snapshot_diff: one definition of what a HAProxy runs ---- */
@@ -332,8 +332,8 @@ test_snapshot_diff(void **state)
 	assert_int_equal(snapshot_diff(NULL, s1), SNAPSHOT_DIFF_ALL);
 	assert_false(snapshot_same(NULL, NULL));
 	snapshot_free(s1);
-	pmconfig_free(cfg);
-	pmconfig_free(cfg2);
+	pmconfig_unref(cfg);
+	pmconfig_unref(cfg2);
 }
 
 /* ---- plan_build: runtime commands ---- */
@@ -365,7 +365,7 @@ test_plan_runtime(void **state)
 	(void)state;
 	s1 = build(cfg, NULL, false, &a, 1);
 	s2 = build(cfg, s1, false, &b, 1);
-	plan_build(&p, s1, s2, cfg);
+	plan_build(&p, s1, s2);
 	assert_cmds(&p, want2);
 	assert_int_equal(p.servers_added, 1);
 	assert_int_equal(p.servers_retired, 1);
@@ -373,14 +373,14 @@ test_plan_runtime(void **state)
 	plan_free(&p);
 
 	s3 = build(cfg, s2, false, &c, 1);
-	plan_build(&p, s2, s3, cfg);
+	plan_build(&p, s2, s3);
 	assert_cmds(&p, want3);
 	assert_int_equal(p.servers_returned, 1);
 	plan_free(&p);
 	snapshot_free(s1);
 	snapshot_free(s2);
 	snapshot_free(s3);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 }
 
 /* A weight in server_options wins over the discovered one (it comes
@@ -399,13 +399,13 @@ test_plan_fixed_weight(void **state)
 	(void)state;
 	s1 = build(cfg, NULL, false, &a, 1);
 	s2 = build(cfg, s1, false, &b, 1);
-	plan_build(&p, s1, s2, cfg);
+	plan_build(&p, s1, s2);
 	assert_null(p.why);
 	assert_int_equal(p.n, 0);
 	plan_free(&p);
 	snapshot_free(s1);
 	snapshot_free(s2);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 }
 
 /* balance source: servers leave and return at runtime, but a new one
@@ -432,16 +432,16 @@ test_plan_not_dynamic(void **state)
 	(void)state;
 	s1 = build(cfg, NULL, false, &a, 1);
 	s2 = build(cfg, s1, false, &b, 1);
-	plan_build(&p, s1, s2, cfg);
+	plan_build(&p, s1, s2);
 	assert_cmds(&p, want);
 	plan_free(&p);
 	s3 = build(cfg, s1, false, &c, 1);
-	plan_build(&p, s1, s3, cfg);
+	plan_build(&p, s1, s3);
 	assert_reload(&p, PLAN_NOT_DYNAMIC, "balance algorithm");
 	plan_free(&p);
 	s4 = build(cfg, NULL, false, &d, 1);
 	s5 = build(cfg, s4, false, &e, 1);
-	plan_build(&p, s4, s5, cfg);
+	plan_build(&p, s4, s5);
 	assert_null(p.why);
 	assert_int_equal(p.n, 2);
 	plan_free(&p);
@@ -450,7 +450,7 @@ test_plan_not_dynamic(void **state)
 	snapshot_free(s3);
 	snapshot_free(s4);
 	snapshot_free(s5);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 }
 
 static void
@@ -465,12 +465,12 @@ test_plan_hostname(void **state)
 	(void)state;
 	s1 = build(cfg, NULL, false, &a, 1);
 	s2 = build(cfg, s1, false, &b, 1);
-	plan_build(&p, s1, s2, cfg);
+	plan_build(&p, s1, s2);
 	assert_reload(&p, PLAN_NOT_DYNAMIC, "host name");
 	plan_free(&p);
 	snapshot_free(s1);
 	snapshot_free(s2);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 }
 
 static void
@@ -492,53 +492,53 @@ test_plan_reloads(void **state)
 
 	(void)state;
 	s1 = build(cfg, NULL, false, one, 1);
-	plan_build(&p, NULL, s1, cfg);
+	plan_build(&p, NULL, s1);
 	assert_reload(&p, PLAN_START, "start");
 	plan_free(&p);
 
 	s = build(cfg, s1, false, two, 2);
-	plan_build(&p, s1, s, cfg);
+	plan_build(&p, s1, s);
 	assert_reload(&p, PLAN_SERVICES, "service b added");
 	plan_free(&p);
-	plan_build(&p, s, s1, cfg);
+	plan_build(&p, s, s1);
 	assert_reload(&p, PLAN_SERVICES, "service b removed");
 	plan_free(&p);
 	snapshot_free(s);
 
 	s = build(cfg, s1, false, port, 1);
-	plan_build(&p, s1, s, cfg);
+	plan_build(&p, s1, s);
 	assert_reload(&p, PLAN_DEFINITION, "port");
 	plan_free(&p);
 	snapshot_free(s);
 
 	s = build(cfg, s1, false, lo, 1);
-	plan_build(&p, s1, s, cfg);
+	plan_build(&p, s1, s);
 	assert_reload(&p, PLAN_DEFINITION, "listen_options");
 	plan_free(&p);
 	snapshot_free(s);
 
 	s = build(cfg, s1, false, so, 1);
-	plan_build(&p, s1, s, cfg);
+	plan_build(&p, s1, s);
 	assert_reload(&p, PLAN_DEFINITION, "server_options");
 	plan_free(&p);
 	snapshot_free(s);
 
 	s = build(cfg2, s1, false, one, 1);
-	plan_build(&p, s1, s, cfg2);
+	plan_build(&p, s1, s);
 	assert_reload(&p, PLAN_SETTINGS, "settings");
 	plan_free(&p);
 	snapshot_free(s);
 
 	s = build(off, s1, false, more, 1);
-	plan_build(&p, s1, s, off);
+	plan_build(&p, s1, s);
 	assert_reload(&p, PLAN_FORCED, "runtime_api");
 	plan_free(&p);
 	snapshot_free(s);
 
 	snapshot_free(s1);
-	pmconfig_free(cfg);
-	pmconfig_free(cfg2);
-	pmconfig_free(off);
+	pmconfig_unref(cfg);
+	pmconfig_unref(cfg2);
+	pmconfig_unref(off);
 }
 
 /* Past max_disabled_servers retired servers in a backend: reload. */
@@ -555,17 +555,17 @@ test_plan_retired_bound(void **state)
 	(void)state;
 	s1 = build(cfg, NULL, false, &a, 1);
 	s2 = build(cfg, s1, false, &b, 1);
-	plan_build(&p, s1, s2, cfg);
+	plan_build(&p, s1, s2);
 	assert_null(p.why);
 	plan_free(&p);
 	s3 = build(cfg, s2, false, &c, 1);
-	plan_build(&p, s2, s3, cfg);
+	plan_build(&p, s2, s3);
 	assert_reload(&p, PLAN_RETIRED, "max_disabled_servers");
 	plan_free(&p);
 	snapshot_free(s1);
 	snapshot_free(s2);
 	snapshot_free(s3);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 }
 
 static void
@@ -650,7 +650,7 @@ test_state_file(void **state)
 	snapshot_free(s0);
 	snapshot_free(live);
 	snapshot_free(next);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 }
 
 /* Retirements go in a second phase, after every service's adds: HAProxy
@@ -680,13 +680,13 @@ test_plan_two_phases(void **state)
 	(void)state;
 	s1 = build(cfg, NULL, false, a, 2);
 	s2 = build(cfg, s1, false, b, 2);
-	plan_build(&p, s1, s2, cfg);
+	plan_build(&p, s1, s2);
 	assert_cmds(&p, want);
 	assert_int_equal(p.first_phase, 4);
 	plan_free(&p);
 	snapshot_free(s1);
 	snapshot_free(s2);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 }
 
 /* Keywords `add server` refuses on 2.6.12, and weights in a backend whose
@@ -711,19 +711,19 @@ test_plan_refused_by_haproxy(void **state)
 	(void)state;
 	s1 = build(cfg, NULL, false, &a, 1);
 	s2 = build(cfg, s1, false, &b, 1);
-	plan_build(&p, s1, s2, cfg);
+	plan_build(&p, s1, s2);
 	assert_reload(&p, PLAN_NOT_DYNAMIC, "'cookie', which add server refuses");
 	plan_free(&p);
 	s3 = build(cfg, NULL, false, &c, 1);
 	s4 = build(cfg, s3, false, &d, 1);
-	plan_build(&p, s3, s4, cfg);
+	plan_build(&p, s3, s4);
 	assert_reload(&p, PLAN_NOT_DYNAMIC, "weight of 10.0.0.1_80 changed");
 	plan_free(&p);
 	snapshot_free(s1);
 	snapshot_free(s2);
 	snapshot_free(s3);
 	snapshot_free(s4);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 }
 
 /* Put opt in place of the first server option of svc, past validation,
@@ -762,21 +762,21 @@ test_plan_unsafe_command(void **state)
 		s2 = build(cfg, s1, false, &b, 1);
 		force_option(s1, "u", unsafe[i]);
 		force_option(s2, "u", unsafe[i]);
-		plan_build(&p, s1, s2, cfg);
+		plan_build(&p, s1, s2);
 		assert_reload(&p, PLAN_UNSAFE, "service u: a runtime command "
 		    "would hold ");
 		plan_free(&p);
 		snapshot_free(s2);
 		s2 = build(cfg, s1, false, &c, 1);
 		force_option(s2, "u", unsafe[i]);
-		plan_build(&p, s1, s2, cfg);
+		plan_build(&p, s1, s2);
 		assert_cmds(&p, want);
 		plan_free(&p);
 		snapshot_free(s1);
 		snapshot_free(s2);
 	}
 	assert_string_equal(plan_reason_name(PLAN_UNSAFE), "unsafe-command");
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 }
 
 /* The state file carries the weight the new config renders (HAProxy would
@@ -805,7 +805,7 @@ test_state_file_weight_and_names(void **state)
 	free(out);
 	snapshot_free(live);
 	snapshot_free(next);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 }
 
 int

@@ -124,10 +124,10 @@ test_runtime_settings(void **state)
 	assert_int_equal(cfg->max_disabled_servers, 0);
 	assert_int_equal(cfg->runtime_timeout_ms, 500);
 	assert_int_equal(cfg->runtime_debounce_ms, 0);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 	cfg = parse_ok("haproxy:\n  runtime_api: yes\n");
 	assert_true(cfg->runtime_api);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 	expect_err("haproxy:\n  path: x\n  runtime_api: 'false'\n", 3,
 	    "haproxy.runtime_api: expected true or false", NULL);
 	expect_err("haproxy:\n  runtime_api: 1\n", 2,
@@ -177,7 +177,7 @@ test_full_file(void **state)
 	assert_string_equal(cfg->sc_type, "file");
 	assert_string_equal(cfg->sc_path, "/srv/proxymgr/services");
 	assert_null(cfg->sc_servers);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 	free(text);
 }
 
@@ -194,7 +194,7 @@ test_load_file(void **state)
 	assert_null(err);
 	assert_string_equal(cfg->file, TEST_DATA_DIR "/proxymgr-full.yml");
 	assert_int_equal(cfg->debounce_ms, 75);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 
 	assert_int_equal(pmconfig_load(TEST_DATA_DIR "/no-such-file.yml",
 	    &cfg, &err), -1);
@@ -212,16 +212,16 @@ test_empty_document(void **state)
 	(void)state;
 	cfg = parse_ok("");
 	assert_defaults(cfg);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 	cfg = parse_ok("# only a comment\n\n");
 	assert_defaults(cfg);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 	cfg = parse_ok("---\n");
 	assert_defaults(cfg);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 	cfg = parse_ok("~\n");
 	assert_defaults(cfg);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 }
 
 static void
@@ -233,7 +233,7 @@ test_defaults_when_absent(void **state)
 	/* Every section present, every key absent. */
 	cfg = parse_ok("haproxy: {}\nreload: {}\nservice_config: {}\n");
 	assert_defaults(cfg);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 
 	/* One key set: the others keep their defaults. */
 	cfg = parse_ok("reload:\n  debounce_ms: 5\n");
@@ -241,14 +241,14 @@ test_defaults_when_absent(void **state)
 	assert_int_equal(cfg->min_interval_ms, 500);
 	assert_string_equal(cfg->haproxy_path, "haproxy");
 	assert_string_equal(cfg->sc_type, "file");
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 
 	cfg = parse_ok("haproxy:\n  socket_path: /tmp/s.sock\n");
 	assert_string_equal(cfg->socket_path, "/tmp/s.sock");
 	assert_string_equal(cfg->config_path, "/run/proxymgr/haproxy.cfg");
 	assert_string_equal(cfg->hard_stop_after, "60s");
 	assert_int_equal(cfg->max_old_processes, 4);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 }
 
 static void
@@ -276,12 +276,12 @@ test_null_values_mean_default(void **state)
 	    "  type:\n"
 	    "  path: null\n");
 	assert_defaults(cfg);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 
 	/* Whole sections null. */
 	cfg = parse_ok("haproxy:\nreload: ~\nservice_config: null\n");
 	assert_defaults(cfg);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 }
 
 static void
@@ -301,7 +301,7 @@ test_values(void **state)
 	assert_null(cfg->defaults[0]);
 	assert_int_equal(cfg->debounce_ms, 0);
 	assert_int_equal(cfg->min_interval_ms, 600000);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 
 	/* Range ends. */
 	cfg = parse_ok("haproxy:\n  max_old_processes: 64\n"
@@ -311,22 +311,22 @@ test_values(void **state)
 	assert_int_equal(cfg->start_timeout_ms, 100);
 	assert_int_equal(cfg->stop_timeout_ms, 600000);
 	assert_int_equal(cfg->debounce_ms, 60000);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 	cfg = parse_ok("haproxy:\n  max_old_processes: 1\n");
 	assert_int_equal(cfg->max_old_processes, 1);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 
 	/* A YAML comment after an item is not part of it. */
 	cfg = parse_ok("haproxy:\n  global:\n    - maxconn 10   # c\n");
 	assert_strv(cfg->global, one);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 
 	/* A quoted string is taken as it is; IPv6 bind address. */
 	cfg = parse_ok("haproxy:\n  hard_stop_after: \"30s\"\n"
 	    "  bind_address: '::1'\n");
 	assert_string_equal(cfg->hard_stop_after, "30s");
 	assert_string_equal(cfg->bind_address, "::1");
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 }
 
 /* ProxyMgr's README example, as written. */
@@ -352,7 +352,7 @@ test_proxymgr_example(void **state)
 	assert_string_equal(cfg->sc_type, "zookeeper");
 	assert_string_equal(cfg->sc_servers, "localhost:2181");
 	assert_string_equal(cfg->sc_path, "/service_config");
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 }
 
 /* The repository's own etc/proxymgr.yml parses. */
@@ -368,7 +368,7 @@ test_shipped_example(void **state)
 	assert_null(err);
 	assert_non_null(cfg);
 	assert_string_equal(cfg->sc_type, "file");
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 }
 
 /* ---- errors ---- */
@@ -809,7 +809,7 @@ test_hostile_values_never_crash(void **state)
 		if (rc == 0) {
 			assert_non_null(cfg);
 			assert_null(err);
-			pmconfig_free(cfg);
+			pmconfig_unref(cfg);
 		} else {
 			assert_null(cfg);
 			assert_non_null(err);
@@ -856,7 +856,7 @@ test_zk_servers_without_value(void **state)
 	/* With type file, a servers key with no value is as if absent. */
 	struct pm_config *cfg = parse_ok("service_config:\n  servers: ~\n");
 	assert_null(cfg->sc_servers);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 }
 
 /* A key with no value keeps its default; where there is none, that is
@@ -881,11 +881,11 @@ test_no_value_without_default(void **state)
 	cfg = parse_ok("haproxy:\n  managed: false\n  config_path: /h.cfg\n"
 	    "service_config: &x\n");
 	assert_string_equal(cfg->sc_type, "none");
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 	/* Nor does rendered_path with no value need managed: false. */
 	cfg = parse_ok("haproxy:\n  rendered_path: ~\n");
 	assert_null(cfg->rendered_path);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 	/* A listener has no default address. */
 	expect_err("listeners:\n  APP_1:\n", 2, "listeners.APP_1: no value "
 	    "(expected ADDR:PORT)", NULL);
@@ -909,7 +909,7 @@ test_aliases(void **state)
 	assert_string_equal(cfg->hard_stop_after, "30s");
 	assert_strv(cfg->defaults, one);
 	assert_int_equal(cfg->min_interval_ms, 7);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 	expect_err("haproxy:\n  path: &p /usr/sbin/haproxy\n"
 	    "reload:\n  debounce_ms: *p\n", 4,
 	    "reload.debounce_ms: expected an integer", NULL);

@@ -100,10 +100,10 @@ static void
 fixture_build(struct fixture *f, const char *name, const char *const *svcs)
 {
 	f->cfg = load_config(name);
-	f->snap = snapshot_new();
+	f->snap = snapshot_new(f->cfg);
 	for (size_t i = 0; svcs[i] != NULL; i++)
 		add_service(f, name, svcs[i]);
-	snapshot_render(f->snap, f->cfg);
+	snapshot_render(f->snap);
 	assert_non_null(f->snap->text);
 }
 
@@ -112,7 +112,7 @@ static void
 fixture_free(struct fixture *f)
 {
 	snapshot_free(f->snap);
-	pmconfig_free(f->cfg);
+	pmconfig_unref(f->cfg);
 	f->snap = NULL;
 	f->cfg = NULL;
 	assert_int_equal(listener_count(), 0);
@@ -166,7 +166,7 @@ teardown(void **state)
 	struct fixture *f = *state;
 
 	snapshot_free(f->snap);
-	pmconfig_free(f->cfg);
+	pmconfig_unref(f->cfg);
 	free(f);
 	return 0;
 }
@@ -308,7 +308,7 @@ test_render_twice(void **state)
 
 	fixture_build(f, "full", svcs);
 	first = xstrdup(f->snap->text);
-	snapshot_render(f->snap, f->cfg);
+	snapshot_render(f->snap);
 	assert_string_equal(f->snap->text, first);
 	assert_int_equal(f->snap->v[1].last_line, 30);
 	assert_int_equal(f->snap->settings_last_line, 15);
@@ -328,8 +328,8 @@ test_hardstop_keyword_match(void **state)
 
 	(void)state;
 	assert_int_equal(pmconfig_parse(yml, strlen(yml), SRC, &cfg, &err), 0);
-	s = snapshot_new();
-	snapshot_render(s, cfg);
+	s = snapshot_new(cfg);
+	snapshot_render(s);
 	assert_non_null(strstr(s->text, "\n    hard-stop-after 60s\n"));
 	/* No services: the text ends with the defaults section. */
 	assert_int_equal(s->settings_last_line, 9);
@@ -339,16 +339,16 @@ test_hardstop_keyword_match(void **state)
 	    "defaults\n    load-server-state-from-file global\n");
 	assert_null(snapshot_service_at_line(s, 3));
 	snapshot_free(s);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 
 	assert_int_equal(pmconfig_parse(yml2, strlen(yml2), SRC, &cfg, &err),
 	    0);
-	s = snapshot_new();
-	snapshot_render(s, cfg);
+	s = snapshot_new(cfg);
+	snapshot_render(s);
 	assert_null(strstr(s->text, "hard-stop-after 60s"));
 	assert_non_null(strstr(s->text, "hard-stop-after 1s"));
 	snapshot_free(s);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 }
 
 int

@@ -75,7 +75,7 @@ test_listeners_unmanaged(void **state)
 	assert_string_equal(cfg->config_path, "/run/pm/proxymgrd.cfg");
 	/* No service_config section: only the hand-written file. */
 	assert_string_equal(cfg->sc_type, "none");
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 
 	cfg = parse_ok(
 	    "haproxy:\n"
@@ -86,13 +86,13 @@ test_listeners_unmanaged(void **state)
 	    "  path: /etc/proxymgr/services\n");
 	assert_string_equal(cfg->config_path, "/run/x/pm.cfg");
 	assert_string_equal(cfg->sc_type, "file");
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 
 	cfg = parse_ok("haproxy:\n  managed: true\n");
 	assert_true(cfg->managed);
 	assert_null(cfg->user_config);
 	assert_int_equal(cfg->nlisteners, 0);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 }
 
 static void
@@ -149,7 +149,7 @@ test_cli(void **state)
 	assert_int_equal(cfg->listeners[1].port, 8081);
 	assert_string_equal(cfg->listeners[1].addr, "0.0.0.0");
 	assert_int_equal(cfg->min_interval_ms, 500);
-	pmconfig_free(cfg);
+	pmconfig_unref(cfg);
 
 	svc[1] = "APP_1=0.0.0.0:8081";
 	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), -1);
