@@ -26,8 +26,7 @@
 struct daemon {
 	uv_loop_t		*loop;
 	char			*config_file;
-	struct pm_config	*cfg;
-	struct pm_config	*prev_cfg;	/* to fall back to */
+	struct pm_config	*cfg;	/* the last read; a reference */
 	struct model		 model;
 	struct svcsrc		*source;
 	struct supervisor	 sup;
@@ -113,15 +112,15 @@ daemon_src_synced(void *ctx)
 }
 
 static struct snapshot *
-daemon_build(void *ctx, const struct snapshot *live, bool for_reload)
+daemon_build(void *ctx, struct pm_config *cfg, const struct snapshot *live,
+    bool for_reload)
 {
 	struct daemon *d = ctx;
-
-	struct snapshot *snap = model_snapshot(&d->model, d->cfg, live,
+	struct snapshot *snap = model_snapshot(&d->model, cfg, live,
 	    for_reload);
 
 	if (d->wrapper != NULL)
-		wrapper_attach(d->wrapper, snap, d->cfg);
+		wrapper_attach(d->wrapper, snap, cfg);
 	return snap;
 }
 
@@ -133,26 +132,16 @@ daemon_reject(void *ctx, const char *service, const struct service_def *def)
 	model_reject(&d->model, service, def);
 }
 
-/* prev_cfg is the last proxymgr.yml a HAProxy has served with, kept while
- * a re-read one is unproven. */
-static bool
-daemon_settings_rollback(void *ctx, const char *why)
+/* The re-read proxymgr.yml's settings failed: cfg, the one the running
+ * HAProxy was built from, is the daemon's again. */
+static void
+daemon_settings_rollback(void *ctx, struct pm_config *cfg)
 {
 	struct daemon *d = ctx;
 
-	if (d->prev_cfg == NULL) {
-		log_warnx("%s: if haproxy.global or haproxy.defaults in %s "
-		    "are the cause, fix them and send SIGHUP", why,
-		    d->cfg->file);
-		return false;
-	}
-	log_warnx("%s with the haproxy settings of the re-read %s: going "
-	    "back to the previous ones", why, d->cfg->file);
+	pmconfig_ref(cfg);
 	pmconfig_unref(d->cfg);
-	d->cfg = d->prev_cfg;
-	d->prev_cfg = NULL;
-	sup_set_config(&d->sup, d->cfg);
-	return true;
+	d->cfg = cfg;
 }
 
 static void
@@ -160,8 +149,6 @@ daemon_committed(void *ctx)
 {
 	struct daemon *d = ctx;
 
-	pmconfig_unref(d->prev_cfg);
-	d->prev_cfg = NULL;
 	/* Sockets handed over by an upgrade that no service or listener
 	 * took any more (it went meanwhile): nothing would serve them. */
 	sdlisten_close_unclaimed("upgrade");
@@ -300,11 +287,9 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 			pmconfig_unref(cfg);
 			return;
 		}
-		/* Keep the proven settings, not an unproven re-read. */
-		if (d->prev_cfg == NULL)
-			d->prev_cfg = old;
-		else
-			pmconfig_unref(old);
+		/* The proven settings stay with the live snapshot, which
+		 * holds the config it was built from. */
+		pmconfig_unref(old);
 		sup_set_config(&d->sup, d->cfg);
 		if (wrapper_configure(d->wrapper, d->cfg, &err) == -1) {
 			log_warnx("%s", err);
@@ -473,7 +458,6 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 		log_warnx("event loop closed with handles still open");
 	wrapper_pidfile_remove(pidfile);
 	pmconfig_unref(d.cfg);
-	pmconfig_unref(d.prev_cfg);
 	free(d.pending_why);
 	free(d.config_file);
 	return 0;

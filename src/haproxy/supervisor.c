@@ -33,23 +33,25 @@ static void sup_on_proc_done(struct hap_proc *p);
 static void sup_ready_poll_start(struct supervisor *s);
 static void sup_restart_later(struct supervisor *s);
 static void sup_maybe_stopped(struct supervisor *s);
-static void sup_write_empty_state(struct supervisor *s);
+static void sup_write_empty_state(const struct snapshot *snap);
 static void sup_become_idle(struct supervisor *s);
 static void sup_write_later(struct supervisor *s);
 
+/* Where a snapshot's config is checked before it replaces the one that
+ * runs. */
 static char *
-sup_new_path(const struct supervisor *s)
+sup_new_path(const struct snapshot *snap)
 {
-	return xasprintf("%s.new", s->cfg->config_path);
+	return xasprintf("%s.new", snap->cfg->config_path);
 }
 
 void
-sup_init(struct supervisor *s, uv_loop_t *loop, const struct pm_config *cfg,
+sup_init(struct supervisor *s, uv_loop_t *loop, struct pm_config *cfg,
     const struct sup_hooks *hooks)
 {
 	memset(s, 0, sizeof(*s));
 	s->loop = loop;
-	s->cfg = cfg;
+	s->cfg = pmconfig_ref(cfg);
 	s->hooks = *hooks;
 	s->restart_backoff_ms = SUP_RESTART_MIN_MS;
 	uv_timer_init(loop, &s->reload_timer);
@@ -65,8 +67,10 @@ sup_init(struct supervisor *s, uv_loop_t *loop, const struct pm_config *cfg,
 }
 
 void
-sup_set_config(struct supervisor *s, const struct pm_config *cfg)
+sup_set_config(struct supervisor *s, struct pm_config *cfg)
 {
+	pmconfig_ref(cfg);
+	pmconfig_unref(s->cfg);
 	s->cfg = cfg;
 }
 
@@ -276,7 +280,7 @@ sup_on_write_timer(uv_timer_t *t)
 	    s->state != SUP_APPLYING))
 		return;
 	s->write_wanted = false;
-	if (write_file_atomic(s->cfg->config_path, s->live->text,
+	if (write_file_atomic(s->live->cfg->config_path, s->live->text,
 	    strlen(s->live->text), &err) == -1) {
 		log_warnx("runtime: %s", err);
 		free(err);
@@ -303,9 +307,11 @@ static void sup_on_applied(void *arg, enum rt_status st, size_t applied,
 static void
 sup_send_phase(struct supervisor *s, size_t from)
 {
-	if (rt_send(s->rt, s->cfg->socket_path, s->current->pid,
+	const struct pm_config *cfg = s->applying->cfg;
+
+	if (rt_send(s->rt, cfg->socket_path, s->current->pid,
 	    &s->plan.v[from], s->phase_end - from,
-	    (unsigned)s->cfg->runtime_timeout_ms, sup_on_applied, s) == -1)
+	    (unsigned)cfg->runtime_timeout_ms, sup_on_applied, s) == -1)
 		sup_on_applied(s, RT_NO_ANSWER, 0, "runtime connection busy");
 }
 
@@ -402,7 +408,7 @@ sup_apply_changes(struct supervisor *s)
 		goto requeue;
 	}
 	uint64_t t_plan = now_us();
-	next = s->hooks.build(s->hooks.ctx, s->live, false);
+	next = s->hooks.build(s->hooks.ctx, s->cfg, s->live, false);
 	if (snapshot_same(next, s->live)) {
 		log_debug("haproxy.cfg unchanged (%s): nothing to do",
 		    s->cur_reasons ? s->cur_reasons : "");
@@ -468,21 +474,21 @@ sup_on_restart_timer(uv_timer_t *t)
 		sup_want_reload(s, PLAN_START, "retrying the first start");
 		return;
 	}
+	const struct pm_config *cfg = s->live->cfg;
 	char *err = NULL;
 	/* What the dead process knew of its servers is lost with it. */
-	sup_write_empty_state(s);
+	sup_write_empty_state(s->live);
 	/* The file on disk may hold a config that failed; put back the
 	 * one the live snapshot was checked with. */
-	if (write_file_atomic(s->cfg->config_path, s->live->text,
+	if (write_file_atomic(cfg->config_path, s->live->text,
 	    strlen(s->live->text), &err) == -1) {
 		log_warnx("restart: %s", err);
 		free(err);
 	}
 	s->counters.restarts++;
 	s->starting_is_restart = true;
-	s->starting = hap_proc_spawn(s->loop, HAP_PROC_RUN,
-	    s->cfg->haproxy_path, s->cfg->config_path, s->live,
-	    sup_on_proc_done, s, &err);
+	s->starting = hap_proc_spawn(s->loop, HAP_PROC_RUN, cfg->haproxy_path,
+	    cfg->config_path, s->live, sup_on_proc_done, s, &err);
 	if (s->starting == NULL) {
 		log_warnx("restart: %s", err);
 		free(err);
@@ -491,12 +497,12 @@ sup_on_restart_timer(uv_timer_t *t)
 	}
 	if (retake)
 		log_info("haproxy[%d] started on the running configuration to "
-		    "take %s back", s->starting->pid, s->cfg->socket_path);
+		    "take %s back", s->starting->pid, cfg->socket_path);
 	else
 		log_info("haproxy[%d] started to replace the one that died",
 		    s->starting->pid);
 	s->state = SUP_STARTING;
-	s->start_deadline_ms = now_ms() + (uint64_t)s->cfg->start_timeout_ms;
+	s->start_deadline_ms = now_ms() + (uint64_t)cfg->start_timeout_ms;
 	sup_ready_poll_start(s);
 }
 
@@ -528,8 +534,6 @@ sup_become_idle(struct supervisor *s)
 static void
 sup_fail_reload(struct supervisor *s, const char *why)
 {
-	char *newpath = sup_new_path(s);
-
 	s->counters.reload_failures++;
 	if (s->current != NULL)
 		log_warnx("reload failed (%s): %s; haproxy[%d] keeps serving "
@@ -538,8 +542,11 @@ sup_fail_reload(struct supervisor *s, const char *why)
 	else
 		log_warnx("reload failed (%s): %s; no HAProxy is running",
 		    s->cur_reasons ? s->cur_reasons : "start", why);
-	unlink(newpath);
-	free(newpath);
+	if (s->next != NULL) {
+		char *newpath = sup_new_path(s->next);
+		unlink(newpath);
+		free(newpath);
+	}
 	snapshot_free(s->next);
 	s->next = NULL;
 	if (s->hooks.reload_failed != NULL)
@@ -626,7 +633,7 @@ sup_begin_check(struct supervisor *s)
 {
 	char *newpath, *err = NULL;
 
-	s->next = s->hooks.build(s->hooks.ctx, s->live, true);
+	s->next = s->hooks.build(s->hooks.ctx, s->cfg, s->live, true);
 	if (s->adopted && sup_adopt_live(s)) {
 		sup_become_idle(s);
 		return;
@@ -640,7 +647,7 @@ sup_begin_check(struct supervisor *s)
 		sup_become_idle(s);
 		return;
 	}
-	newpath = sup_new_path(s);
+	newpath = sup_new_path(s->next);
 	if (mkdir_parents(newpath, &err) == -1 ||
 	    write_file_atomic(newpath, s->next->text, strlen(s->next->text),
 	    &err) == -1) {
@@ -650,7 +657,8 @@ sup_begin_check(struct supervisor *s)
 		return;
 	}
 	s->checking = hap_proc_spawn(s->loop, HAP_PROC_CHECK,
-	    s->cfg->haproxy_path, newpath, s->next, sup_on_proc_done, s, &err);
+	    s->next->cfg->haproxy_path, newpath, s->next, sup_on_proc_done, s,
+	    &err);
 	free(newpath);
 	if (s->checking == NULL) {
 		sup_fail_reload(s, err);
@@ -658,6 +666,30 @@ sup_begin_check(struct supervisor *s)
 		return;
 	}
 	s->state = SUP_CHECKING;
+}
+
+/* HAProxy refused settings of failed (why says how): go back to those
+ * the running HAProxy was built from, the proven ones. A rollback is a
+ * build with the live snapshot's config: the supervisor builds with it
+ * from now on, and the daemon is told. Returns false when there are no
+ * other settings to go back to (nothing runs, or it runs these). */
+static bool
+sup_rollback(struct supervisor *s, const struct pm_config *failed,
+    const char *why)
+{
+	struct pm_config *good = s->live != NULL ? s->live->cfg : NULL;
+
+	if (good == NULL || good == failed) {
+		log_warnx("%s: if haproxy.global or haproxy.defaults in %s "
+		    "are the cause, fix them and send SIGHUP", why,
+		    failed->file);
+		return false;
+	}
+	log_warnx("%s with the haproxy settings of the re-read %s: going "
+	    "back to the previous ones", why, failed->file);
+	sup_set_config(s, good);
+	s->hooks.settings_rollback(s->hooks.ctx, good);
+	return true;
 }
 
 /* Trace the alerts back to services, refuse their new definitions and
@@ -701,10 +733,11 @@ sup_settings_blamed(const struct supervisor *s, const struct check_report *r)
 	return false;
 }
 
+/* The server-state file the HAProxy that runs snap loads at start. */
 static void
-sup_write_state(struct supervisor *s, const char *text)
+sup_write_state(const struct snapshot *snap, const char *text)
 {
-	char *path = snapshot_state_path(s->cfg), *err = NULL;
+	char *path = snapshot_state_path(snap->cfg), *err = NULL;
 
 	if (write_file_atomic(path, text, strlen(text), &err) == -1) {
 		log_warnx("server state: %s", err);
@@ -715,9 +748,9 @@ sup_write_state(struct supervisor *s, const char *text)
 
 /* Version 1 with no line: HAProxy starts from the config alone. */
 static void
-sup_write_empty_state(struct supervisor *s)
+sup_write_empty_state(const struct snapshot *snap)
 {
-	sup_write_state(s, "1\n");
+	sup_write_state(snap, "1\n");
 }
 
 static void sup_spawn_next(struct supervisor *s);
@@ -736,7 +769,7 @@ sup_on_state_dump(int status, const char *reply, void *arg)
 		    "starts without the servers' state", sup_current_pid(s),
 		    uv_strerror(status));
 	text = plan_state_file(status == 0 ? reply : NULL, s->live, s->next);
-	sup_write_state(s, text);
+	sup_write_state(s->next, text);
 	free(text);
 	sup_spawn_next(s);
 }
@@ -747,23 +780,25 @@ static void
 sup_begin_start(struct supervisor *s)
 {
 	if (s->current == NULL || s->live == NULL || s->rt_dirty) {
-		sup_write_empty_state(s);
+		sup_write_empty_state(s->next);
 		sup_spawn_next(s);
 		return;
 	}
 	s->state = SUP_SAVING;
-	s->save_query = stats_query(s->loop, s->cfg->socket_path,
+	/* Asked where the running HAProxy listens. */
+	s->save_query = stats_query(s->loop, s->live->cfg->socket_path,
 	    "show servers state", 1000, sup_on_state_dump, s);
 }
 
 static void
 sup_spawn_next(struct supervisor *s)
 {
-	char *newpath = sup_new_path(s), *err = NULL;
+	const struct pm_config *cfg = s->next->cfg;
+	char *newpath = sup_new_path(s->next), *err = NULL;
 
-	if (rename(newpath, s->cfg->config_path) == -1) {
+	if (rename(newpath, cfg->config_path) == -1) {
 		err = xasprintf("cannot rename %s to %s: %s", newpath,
-		    s->cfg->config_path, strerror(errno));
+		    cfg->config_path, strerror(errno));
 		free(newpath);
 		sup_fail_reload(s, err);
 		free(err);
@@ -771,16 +806,15 @@ sup_spawn_next(struct supervisor *s)
 	}
 	free(newpath);
 	s->starting_is_restart = false;
-	s->starting = hap_proc_spawn(s->loop, HAP_PROC_RUN,
-	    s->cfg->haproxy_path, s->cfg->config_path, s->next,
-	    sup_on_proc_done, s, &err);
+	s->starting = hap_proc_spawn(s->loop, HAP_PROC_RUN, cfg->haproxy_path,
+	    cfg->config_path, s->next, sup_on_proc_done, s, &err);
 	if (s->starting == NULL) {
 		sup_fail_reload(s, err);
 		free(err);
 		return;
 	}
 	s->state = SUP_STARTING;
-	s->start_deadline_ms = now_ms() + (uint64_t)s->cfg->start_timeout_ms;
+	s->start_deadline_ms = now_ms() + (uint64_t)cfg->start_timeout_ms;
 	sup_ready_poll_start(s);
 }
 
@@ -804,7 +838,7 @@ sup_on_check_done(struct supervisor *s, struct hap_proc *p)
 	}
 	/* Only lines of the rendered file point at services or settings;
 	 * a hand-written config's lines are the user's to fix. */
-	newpath = sup_new_path(s);
+	newpath = sup_new_path(s->next);
 	check_report_parse(p->output.buf ? p->output.buf : "", p->pid, newpath,
 	    &r);
 	free(newpath);
@@ -816,8 +850,8 @@ sup_on_check_done(struct supervisor *s, struct hap_proc *p)
 		if (sup_blame(s, &r))
 			retry = true;
 		else if (sup_settings_blamed(s, &r) &&
-		    s->hooks.settings_rollback(s->hooks.ctx, "HAProxy refused "
-		    "the haproxy.global or haproxy.defaults lines"))
+		    sup_rollback(s, s->next->cfg, "HAProxy refused the "
+		    "haproxy.global or haproxy.defaults lines"))
 			retry = true;
 	}
 	hap_proc_status(p, status, sizeof(status));
@@ -907,8 +941,11 @@ static void
 sup_abandon_reload(struct supervisor *s, const char *why,
     const char *rollback_why)
 {
+	struct pm_config *failed = pmconfig_ref(s->next->cfg);
+
 	sup_fail_reload(s, why);
-	s->hooks.settings_rollback(s->hooks.ctx, rollback_why);
+	sup_rollback(s, failed, rollback_why);
+	pmconfig_unref(failed);
 	if (s->current != NULL && s->live != NULL) {
 		s->retake_socket = true;
 		uv_timer_start(&s->restart_timer, sup_on_restart_timer, 0, 0);
@@ -935,7 +972,7 @@ sup_start_failed(struct supervisor *s, const char *why)
 	} else
 		hap_proc_release(p);
 	log_warnx("new haproxy[%d] %s", p->pid, why);
-	if (s->live != NULL && write_file_atomic(s->cfg->config_path,
+	if (s->live != NULL && write_file_atomic(s->live->cfg->config_path,
 	    s->live->text, strlen(s->live->text), &err) == -1) {
 		log_warnx("%s", err);
 		free(err);
@@ -1048,26 +1085,30 @@ sup_on_ready_reply(int status, const char *reply, void *arg)
 		sup_start_ok(s);
 		return;
 	}
-	s->ready_query = stats_query(s->loop, s->cfg->socket_path, "show stat",
-	    (unsigned)s->cfg->runtime_timeout_ms, sup_on_verify_reply, s);
+	s->ready_query = stats_query(s->loop, s->next->cfg->socket_path,
+	    "show stat", (unsigned)s->next->cfg->runtime_timeout_ms,
+	    sup_on_verify_reply, s);
 }
 
 static void
 sup_on_ready_timer(uv_timer_t *t)
 {
 	struct supervisor *s = t->data;
+	const struct pm_config *cfg;
 	char *why;
 
 	if (s->state != SUP_STARTING || s->ready_query != NULL)
 		return;
+	/* A restart runs the live snapshot, a reload the next one. */
+	cfg = s->starting_is_restart ? s->live->cfg : s->next->cfg;
 	if (now_ms() > s->start_deadline_ms) {
 		why = xasprintf("did not answer on %s within %d ms",
-		    s->cfg->socket_path, s->cfg->start_timeout_ms);
+		    cfg->socket_path, cfg->start_timeout_ms);
 		sup_start_failed(s, why);
 		free(why);
 		return;
 	}
-	s->ready_query = stats_query(s->loop, s->cfg->socket_path, "show info",
+	s->ready_query = stats_query(s->loop, cfg->socket_path, "show info",
 	    1000, sup_on_ready_reply, s);
 }
 
@@ -1157,6 +1198,8 @@ sup_on_timer_close(uv_handle_t *h)
 	free(s->cur_reasons);
 	free(s->reload_why);
 	s->reasons = s->cur_reasons = s->reload_why = NULL;
+	pmconfig_unref(s->cfg);
+	s->cfg = NULL;
 	if (s->hooks.stopped != NULL)
 		s->hooks.stopped(s->hooks.ctx);
 }

@@ -23,16 +23,17 @@ struct snapshot;
 struct stats_query;
 
 struct sup_hooks {
-	/* Build and render the next snapshot; for_reload trims retired
-	 * servers (snapshot_carry). */
-	struct snapshot *(*build)(void *ctx, const struct snapshot *live,
-	    bool for_reload);
+	/* Build and render the next snapshot with cfg (the snapshot takes a
+	 * reference); for_reload trims retired servers (snapshot_carry). */
+	struct snapshot *(*build)(void *ctx, struct pm_config *cfg,
+	    const struct snapshot *live, bool for_reload);
 	/* HAProxy refused this service's definition. */
 	void	(*reject)(void *ctx, const char *service,
 		    const struct service_def *def);
-	/* The global/defaults settings failed (why says how); return true
-	 * if they were put back to the previous ones (worth a retry). */
-	bool	(*settings_rollback)(void *ctx, const char *why);
+	/* HAProxy refused the global/defaults settings of a re-read
+	 * proxymgr.yml: the supervisor went back to cfg, the config the
+	 * running HAProxy was built from, and builds with it from now on. */
+	void	(*settings_rollback)(void *ctx, struct pm_config *cfg);
 	/* A new HAProxy serves the snapshot built last: what it was built
 	 * from is proven good. */
 	void	(*committed)(void *ctx);
@@ -61,7 +62,10 @@ struct sup_counters {
 
 struct supervisor {
 	uv_loop_t		*loop;
-	const struct pm_config	*cfg;
+	/* A reference: what the next build uses, and the supervisor's own
+	 * knobs (debounce, intervals, timeouts, caps). What runs is built
+	 * from the config its snapshot holds. */
+	struct pm_config	*cfg;
 	struct sup_hooks	 hooks;
 	enum sup_state		 state;
 
@@ -119,9 +123,10 @@ struct supervisor {
 	struct sup_counters	 counters;
 };
 
-void sup_init(struct supervisor *s, uv_loop_t *loop,
-    const struct pm_config *cfg, const struct sup_hooks *hooks);
-void sup_set_config(struct supervisor *s, const struct pm_config *cfg);
+/* Both take a reference on cfg. */
+void sup_init(struct supervisor *s, uv_loop_t *loop, struct pm_config *cfg,
+    const struct sup_hooks *hooks);
+void sup_set_config(struct supervisor *s, struct pm_config *cfg);
 /* Something in the model changed (why says what) at since_us (now_us()
  * clock, for the change-to-live time): plan it at once, as runtime
  * commands or a reload. */
