@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +35,82 @@ static void sup_ready_poll_start(struct supervisor *s);
 static void sup_restart_later(struct supervisor *s);
 static void sup_maybe_stopped(struct supervisor *s);
 static void sup_write_empty_state(const struct snapshot *snap);
-static void sup_become_idle(struct supervisor *s);
+static void sup_become_idle(struct supervisor *s, enum sup_event ev);
 static void sup_write_later(struct supervisor *s);
+
+#define SUP_STATE_NAME(name, text)	[SUP_##name] = text,
+#define SUP_EVENT_NAME(name, text)	[SUP_EV_##name] = text,
+#define SUP_TRANSITION(from, ev, to)	\
+	{ SUP_##from, SUP_EV_##ev, SUP_##to },
+
+static const char *const sup_state_names[] = { SUP_STATES(SUP_STATE_NAME) };
+static const char *const sup_event_names[] = { SUP_EVENTS(SUP_EVENT_NAME) };
+
+const struct sup_transition sup_transitions[] = {
+	SUP_TRANSITIONS(SUP_TRANSITION)
+};
+const size_t sup_ntransitions = sizeof(sup_transitions) /
+    sizeof(sup_transitions[0]);
+
+const char *
+sup_state_name(enum sup_state st)
+{
+	return st < SUP_NSTATES ? sup_state_names[st] : "?";
+}
+
+const char *
+sup_event_name(enum sup_event ev)
+{
+	return ev < SUP_NEVENTS ? sup_event_names[ev] : "?";
+}
+
+int
+sup_transition(enum sup_state from, enum sup_event ev)
+{
+	for (size_t i = 0; i < sup_ntransitions; i++)
+		if (sup_transitions[i].from == from &&
+		    sup_transitions[i].event == ev)
+			return (int)sup_transitions[i].to;
+	return -1;
+}
+
+/* The one writer of s->state: a transition the table lacks is a bug, and
+ * is refused rather than leaving the supervisor in a state no code
+ * expects (a debug build stops right there). */
+bool
+sup_enter(struct supervisor *s, enum sup_event ev)
+{
+	int to = sup_transition(s->state, ev);
+
+	if (to < 0) {
+		log_warnx("supervisor: no transition from %s on %s; staying "
+		    "%s", sup_state_name(s->state), sup_event_name(ev),
+		    sup_state_name(s->state));
+#ifdef PM_DEBUG
+		abort();
+#endif
+		return false;
+	}
+	if ((enum sup_state)to != s->state)
+		log_debug("supervisor: %s -> %s (%s)", sup_state_name(s->state),
+		    sup_state_name((enum sup_state)to), sup_event_name(ev));
+	s->state = (enum sup_state)to;
+	return true;
+}
+
+bool
+sup_idle(const struct supervisor *s)
+{
+	return s->state == SUP_IDLE || s->state == SUP_ADOPTED;
+}
+
+/* A new HAProxy was started and has not answered yet. */
+static bool
+sup_starting(const struct supervisor *s)
+{
+	return s->state == SUP_STARTING || s->state == SUP_RESTARTING ||
+	    s->state == SUP_RETAKING;
+}
 
 /* Where a snapshot's config is checked before it replaces the one that
  * runs. */
@@ -99,7 +174,7 @@ sup_append(char **list, const char *why)
 void
 sup_request_change(struct supervisor *s, const char *why, uint64_t since_us)
 {
-	if (s->state == SUP_STOPPING)
+	if (s->state == SUP_STOPPING || s->state == SUP_STOPPED)
 		return;
 	if (s->change_since_us == 0 || since_us < s->change_since_us)
 		s->change_since_us = since_us;
@@ -122,11 +197,17 @@ sup_want_reload(struct supervisor *s, enum plan_reason r, const char *why)
 	sup_schedule(s);
 }
 
-static const char *const sup_state_names[] = {
-	[SUP_IDLE] = "idle", [SUP_APPLYING] = "applying a runtime batch",
-	[SUP_CHECKING] = "checking a config", [SUP_SAVING] = "saving "
-	"server state", [SUP_STARTING] = "starting HAProxy",
-	[SUP_STOPPING] = "stopping",
+/* What each state is doing, for operators. */
+static const char *const sup_activity[] = {
+	[SUP_IDLE] = "idle", [SUP_ADOPTED] = "idle",
+	[SUP_APPLYING] = "applying a runtime batch",
+	[SUP_CHECKING] = "checking a config",
+	[SUP_SAVING] = "saving server state",
+	[SUP_STARTING] = "starting HAProxy",
+	[SUP_VERIFYING] = "verifying what HAProxy built",
+	[SUP_RESTARTING] = "restarting HAProxy",
+	[SUP_RETAKING] = "restarting HAProxy to retake its stats socket",
+	[SUP_STOPPING] = "stopping", [SUP_STOPPED] = "stopped",
 };
 
 /* "idle", or what is in flight and what waits: tests and operators wait
@@ -136,14 +217,14 @@ sup_describe_activity(const struct supervisor *s, struct sbuf *sb)
 {
 	const char *sep = "";
 
-	if (s->state == SUP_IDLE && !s->reload_wanted && !s->change_wanted &&
+	if (sup_idle(s) && !s->reload_wanted && !s->change_wanted &&
 	    !s->write_wanted && !s->restart_wanted) {
 		sbuf_printf(sb, "idle");
 		return;
 	}
 	sbuf_printf(sb, "busy (");
-	if (s->state != SUP_IDLE) {
-		sbuf_printf(sb, "%s", sup_state_names[s->state]);
+	if (!sup_idle(s)) {
+		sbuf_printf(sb, "%s", sup_activity[s->state]);
 		sep = ", ";
 	}
 	if (s->reload_wanted) {
@@ -221,7 +302,7 @@ sup_on_reload_timer(uv_timer_t *t)
 {
 	struct supervisor *s = t->data;
 
-	if (s->state != SUP_IDLE)
+	if (!sup_idle(s))
 		return;
 	if (s->reload_wanted) {
 		uint64_t now = now_ms();
@@ -247,7 +328,7 @@ sup_schedule(struct supervisor *s)
 	uint64_t now = now_ms(), at, delay = 0;
 	uint64_t interval = (uint64_t)s->cfg->min_interval_ms;
 
-	if (s->state != SUP_IDLE || (!s->reload_wanted && !s->change_wanted))
+	if (!sup_idle(s) || (!s->reload_wanted && !s->change_wanted))
 		return;
 	if (s->reload_wanted) {
 		at = s->reload_since_ms + (uint64_t)s->cfg->debounce_ms;
@@ -276,7 +357,7 @@ sup_on_write_timer(uv_timer_t *t)
 	char *err = NULL;
 
 	/* A reload in flight writes the file itself. */
-	if (!s->write_wanted || s->live == NULL || (s->state != SUP_IDLE &&
+	if (!s->write_wanted || s->live == NULL || (!sup_idle(s) &&
 	    s->state != SUP_APPLYING))
 		return;
 	s->write_wanted = false;
@@ -385,7 +466,7 @@ sup_on_applied(void *arg, enum rt_status st, size_t applied, const char *why)
 		}
 	}
 	plan_free(&s->plan);
-	sup_become_idle(s);
+	sup_become_idle(s, SUP_EV_APPLIED);
 }
 
 /* Plan the changes against what runs: runtime commands when the rules
@@ -438,7 +519,7 @@ sup_apply_changes(struct supervisor *s)
 		return;
 	}
 	s->applying = next;
-	s->state = SUP_APPLYING;
+	sup_enter(s, SUP_EV_APPLY);
 	s->apply_start_us = now_us();
 	s->plan_us = s->apply_start_us - t_plan;
 	log_debug("runtime: sending %zu commands to haproxy[%d]", s->plan.n,
@@ -457,15 +538,13 @@ requeue:
 	}
 }
 
+/* Start a HAProxy on the live snapshot again, after a crash (timer armed
+ * by sup_restart_later) or to take the stats socket back (retake, armed by
+ * sup_abandon_reload); either waits until nothing is in flight. */
 static void
-sup_on_restart_timer(uv_timer_t *t)
+sup_restart(struct supervisor *s, bool retake)
 {
-	struct supervisor *s = t->data;
-
-	bool retake = s->retake_socket;
-
-	s->retake_socket = false;
-	if (s->state != SUP_IDLE || (s->current != NULL && !retake)) {
+	if (!sup_idle(s) || (s->current != NULL && !retake)) {
 		s->restart_wanted = s->current == NULL;
 		return;
 	}
@@ -486,7 +565,6 @@ sup_on_restart_timer(uv_timer_t *t)
 		free(err);
 	}
 	s->counters.restarts++;
-	s->starting_is_restart = true;
 	s->starting = hap_proc_spawn(s->loop, HAP_PROC_RUN, cfg->haproxy_path,
 	    cfg->config_path, s->live, sup_on_proc_done, s, &err);
 	if (s->starting == NULL) {
@@ -495,15 +573,29 @@ sup_on_restart_timer(uv_timer_t *t)
 		sup_restart_later(s);
 		return;
 	}
-	if (retake)
+	if (s->current != NULL) {
 		log_info("haproxy[%d] started on the running configuration to "
 		    "take %s back", s->starting->pid, cfg->socket_path);
-	else
+		sup_enter(s, SUP_EV_RETAKE);
+	} else {
 		log_info("haproxy[%d] started to replace the one that died",
 		    s->starting->pid);
-	s->state = SUP_STARTING;
+		sup_enter(s, SUP_EV_RESTART);
+	}
 	s->start_deadline_ms = now_ms() + (uint64_t)cfg->start_timeout_ms;
 	sup_ready_poll_start(s);
+}
+
+static void
+sup_on_restart_timer(uv_timer_t *t)
+{
+	sup_restart(t->data, false);
+}
+
+static void
+sup_on_retake_timer(uv_timer_t *t)
+{
+	sup_restart(t->data, true);
 }
 
 /* Schedule a restart after the current backoff, and double it. */
@@ -518,9 +610,9 @@ sup_restart_later(struct supervisor *s)
 }
 
 static void
-sup_become_idle(struct supervisor *s)
+sup_become_idle(struct supervisor *s, enum sup_event ev)
 {
-	s->state = SUP_IDLE;
+	sup_enter(s, ev);
 	free(s->cur_reasons);
 	s->cur_reasons = NULL;
 	if (s->restart_wanted && s->current == NULL) {
@@ -555,7 +647,7 @@ sup_fail_reload(struct supervisor *s, const char *why)
 		sup_write_later(s);	/* runtime changes since the last one */
 	if (s->current == NULL && s->live == NULL)
 		sup_restart_later(s);	/* nothing serves: try again */
-	sup_become_idle(s);
+	sup_become_idle(s, SUP_EV_FAIL);
 }
 
 bool
@@ -598,8 +690,8 @@ sup_adopt(struct supervisor *s, const struct sup_handoff *h)
 		return;
 	s->current = hap_proc_adopt(s->loop, h->pid, h->out_fd, h->err_fd,
 	    sup_on_proc_done, s);
-	s->adopted = true;
 	s->adopted_fingerprint = h->fingerprint;
+	sup_enter(s, SUP_EV_ADOPT);
 	log_info("haproxy[%d] adopted from the replaced proxymgrd, with %zu "
 	    "draining", h->pid, h->nold);
 }
@@ -610,7 +702,6 @@ sup_adopt(struct supervisor *s, const struct sup_handoff *h)
 static bool
 sup_adopt_live(struct supervisor *s)
 {
-	s->adopted = false;
 	if (s->current == NULL || s->live != NULL)
 		return false;
 	if (snapshot_fingerprint(s->next) != s->adopted_fingerprint) {
@@ -634,8 +725,8 @@ sup_begin_check(struct supervisor *s)
 	char *newpath, *err = NULL;
 
 	s->next = s->hooks.build(s->hooks.ctx, s->cfg, s->live, true);
-	if (s->adopted && sup_adopt_live(s)) {
-		sup_become_idle(s);
+	if (s->state == SUP_ADOPTED && sup_adopt_live(s)) {
+		sup_become_idle(s, SUP_EV_SERVE);
 		return;
 	}
 	if (s->current != NULL && !s->rt_dirty &&
@@ -644,7 +735,7 @@ sup_begin_check(struct supervisor *s)
 		    s->cur_reasons ? s->cur_reasons : "");
 		snapshot_free(s->next);
 		s->next = NULL;
-		sup_become_idle(s);
+		sup_become_idle(s, SUP_EV_UNCHANGED);
 		return;
 	}
 	newpath = sup_new_path(s->next);
@@ -665,7 +756,7 @@ sup_begin_check(struct supervisor *s)
 		free(err);
 		return;
 	}
-	s->state = SUP_CHECKING;
+	sup_enter(s, SUP_EV_CHECK);
 }
 
 /* HAProxy refused settings of failed (why says how): go back to those
@@ -784,7 +875,7 @@ sup_begin_start(struct supervisor *s)
 		sup_spawn_next(s);
 		return;
 	}
-	s->state = SUP_SAVING;
+	sup_enter(s, SUP_EV_SAVE);
 	/* Asked where the running HAProxy listens. */
 	s->save_query = stats_query(s->loop, s->live->cfg->socket_path,
 	    "show servers state", 1000, sup_on_state_dump, s);
@@ -805,7 +896,6 @@ sup_spawn_next(struct supervisor *s)
 		return;
 	}
 	free(newpath);
-	s->starting_is_restart = false;
 	s->starting = hap_proc_spawn(s->loop, HAP_PROC_RUN, cfg->haproxy_path,
 	    cfg->config_path, s->next, sup_on_proc_done, s, &err);
 	if (s->starting == NULL) {
@@ -813,7 +903,7 @@ sup_spawn_next(struct supervisor *s)
 		free(err);
 		return;
 	}
-	s->state = SUP_STARTING;
+	sup_enter(s, SUP_EV_START);
 	s->start_deadline_ms = now_ms() + (uint64_t)cfg->start_timeout_ms;
 	sup_ready_poll_start(s);
 }
@@ -915,7 +1005,7 @@ sup_start_ok(struct supervisor *s)
 	s->current = p;
 	/* Runtime commands go to the new process from now on. */
 	rt_reset(s->rt);
-	if (!s->starting_is_restart) {
+	if (s->state == SUP_STARTING || s->state == SUP_VERIFYING) {
 		snapshot_free(s->live);
 		s->live = s->next;
 		s->next = NULL;
@@ -929,7 +1019,7 @@ sup_start_ok(struct supervisor *s)
 		log_info("haproxy[%d] serves (restart on the running "
 		    "configuration)", p->pid);
 	sup_cap_old(s);
-	sup_become_idle(s);
+	sup_become_idle(s, SUP_EV_SERVE);
 }
 
 /* A new HAProxy that will not serve: the reload fails (why), the settings
@@ -946,10 +1036,8 @@ sup_abandon_reload(struct supervisor *s, const char *why,
 	sup_fail_reload(s, why);
 	sup_rollback(s, failed, rollback_why);
 	pmconfig_unref(failed);
-	if (s->current != NULL && s->live != NULL) {
-		s->retake_socket = true;
-		uv_timer_start(&s->restart_timer, sup_on_restart_timer, 0, 0);
-	}
+	if (s->current != NULL && s->live != NULL)
+		uv_timer_start(&s->restart_timer, sup_on_retake_timer, 0, 0);
 }
 
 static void
@@ -977,8 +1065,8 @@ sup_start_failed(struct supervisor *s, const char *why)
 		log_warnx("%s", err);
 		free(err);
 	}
-	if (s->starting_is_restart) {
-		s->state = SUP_IDLE;
+	if (s->state == SUP_RESTARTING || s->state == SUP_RETAKING) {
+		sup_enter(s, SUP_EV_FAIL);
 		if (s->current != NULL) {
 			/* It was to take the stats socket back: the running
 			 * HAProxy serves on, the next reload retakes it. */
@@ -1038,7 +1126,7 @@ sup_on_verify_reply(int status, const char *reply, void *arg)
 	bool blamed = false;
 
 	s->ready_query = NULL;
-	if (s->state != SUP_STARTING || s->starting == NULL)
+	if (s->state != SUP_VERIFYING || s->starting == NULL)
 		return;
 	if (status != 0 || verify_parse_stat(reply, &view, &err) == -1) {
 		log_warnx("haproxy[%d]: show stat: %s; what it built is not "
@@ -1075,16 +1163,17 @@ sup_on_ready_reply(int status, const char *reply, void *arg)
 	struct supervisor *s = arg;
 
 	s->ready_query = NULL;
-	if (s->state != SUP_STARTING || s->starting == NULL || status != 0)
+	if (!sup_starting(s) || s->starting == NULL || status != 0)
 		return;
 	if (stats_info_pid(reply) != s->starting->pid)
 		return;
 	/* A restart runs the live snapshot, verified when it started; with
 	 * no service there is nothing to verify. */
-	if (s->starting_is_restart || s->next->n == 0) {
+	if (s->state != SUP_STARTING || s->next->n == 0) {
 		sup_start_ok(s);
 		return;
 	}
+	sup_enter(s, SUP_EV_ANSWER);
 	s->ready_query = stats_query(s->loop, s->next->cfg->socket_path,
 	    "show stat", (unsigned)s->next->cfg->runtime_timeout_ms,
 	    sup_on_verify_reply, s);
@@ -1097,10 +1186,10 @@ sup_on_ready_timer(uv_timer_t *t)
 	const struct pm_config *cfg;
 	char *why;
 
-	if (s->state != SUP_STARTING || s->ready_query != NULL)
+	if (!sup_starting(s) || s->ready_query != NULL)
 		return;
-	/* A restart runs the live snapshot, a reload the next one. */
-	cfg = s->starting_is_restart ? s->live->cfg : s->next->cfg;
+	/* A reload starts the next snapshot, a restart the live one. */
+	cfg = s->state == SUP_STARTING ? s->next->cfg : s->live->cfg;
 	if (now_ms() > s->start_deadline_ms) {
 		why = xasprintf("did not answer on %s within %d ms",
 		    cfg->socket_path, cfg->start_timeout_ms);
@@ -1200,6 +1289,7 @@ sup_on_timer_close(uv_handle_t *h)
 	s->reasons = s->cur_reasons = s->reload_why = NULL;
 	pmconfig_unref(s->cfg);
 	s->cfg = NULL;
+	sup_enter(s, SUP_EV_STOPPED);
 	if (s->hooks.stopped != NULL)
 		s->hooks.stopped(s->hooks.ctx);
 }
@@ -1250,9 +1340,9 @@ sup_on_stop_timer(uv_timer_t *t)
 void
 sup_stop(struct supervisor *s)
 {
-	if (s->state == SUP_STOPPING)
+	if (s->state == SUP_STOPPING || s->state == SUP_STOPPED)
 		return;
-	s->state = SUP_STOPPING;
+	sup_enter(s, SUP_EV_STOP);
 	uv_timer_stop(&s->reload_timer);
 	uv_timer_stop(&s->ready_timer);
 	uv_timer_stop(&s->restart_timer);
@@ -1278,8 +1368,9 @@ sup_stop(struct supervisor *s)
 void
 sup_stop_now(struct supervisor *s)
 {
-	if (s->state != SUP_STOPPING)
-		sup_stop(s);
+	if (s->state == SUP_STOPPED)
+		return;
+	sup_stop(s);
 	sup_signal_all(s, SIGTERM);
 	s->hard_kill_sent = true;	/* the stop timer sends SIGKILL next */
 	uv_timer_start(&s->stop_timer, sup_on_stop_timer, 2000, 0);

@@ -44,10 +44,154 @@ struct sup_hooks {
 	void	*ctx;
 };
 
-/* APPLYING: a runtime batch is out. SAVING: the server state of the
- * running HAProxy is being dumped for the next one. */
-enum sup_state { SUP_IDLE, SUP_APPLYING, SUP_CHECKING, SUP_SAVING,
-	SUP_STARTING, SUP_STOPPING };
+/* What is in flight, one thing at a time. The states and the events
+ * that move between them are the table SUP_TRANSITIONS below, and
+ * sup_enter() is the only writer of the state.
+ *
+ *   IDLE        nothing in flight; a HAProxy serves live, or none runs
+ *               yet (the first start, or a restart waiting its backoff)
+ *   ADOPTED     idle too, but the HAProxy serving was handed over by the
+ *               proxymgrd this one replaced: what it runs is known only
+ *               once the first build is compared with its fingerprint
+ *   APPLYING    a runtime batch is out on the stats socket
+ *   CHECKING    `haproxy -c` runs on the next snapshot
+ *   SAVING      the server state of the running HAProxy is being dumped
+ *               for the next one
+ *   STARTING    a new HAProxy runs the next snapshot; waiting for it to
+ *               answer on the stats socket with its pid
+ *   VERIFYING   it answered: its `show stat` is being compared with what
+ *               was rendered
+ *   RESTARTING  a HAProxy runs the live snapshot again, to replace one
+ *               that died
+ *   RETAKING    a HAProxy runs the live snapshot again while the current
+ *               one serves, to take back the stats socket that a new one
+ *               which failed took from it
+ *   STOPPING    every HAProxy is being stopped
+ *   STOPPED     all are gone and every handle is closed (final)
+ *
+ * Events:
+ *   ADOPT       a HAProxy was handed over by an upgrade
+ *   APPLY       a runtime batch went out        APPLIED  it was answered
+ *   CHECK       `haproxy -c` started on the next snapshot
+ *   SAVE        the check passed; `show servers state` asked
+ *   START       a new HAProxy started on the next snapshot
+ *   ANSWER      it answered with its pid
+ *   SERVE       the new (or adopted) HAProxy serves
+ *   RESTART     a HAProxy started on live to replace one that died
+ *   RETAKE      a HAProxy started on live to retake the stats socket
+ *   UNCHANGED   the next snapshot is what runs: nothing to do
+ *   FAIL        the reload or restart failed; what served serves on
+ *   STOP        sup_stop()                      STOPPED  all gone
+ *
+ *          ADOPT            APPLY            APPLIED
+ *   ADOPTED <----- IDLE ----------> APPLYING ---------> IDLE
+ *      |           | |
+ *      | CHECK     | | RESTART, RETAKE            SERVE, FAIL
+ *      +---------->| +----------> RESTARTING, RETAKING ------> IDLE
+ *                  v
+ *   +--CHECK--> CHECKING ---SAVE---> SAVING
+ *   |              |                   |
+ *   |              +-START-> STARTING <-START
+ *   |                           |
+ *   |                         ANSWER                SERVE
+ *   |                           v
+ *   +------------------- VERIFYING --------------------> IDLE
+ *
+ *   Back to IDLE also: SERVE from ADOPTED (it runs what was built) and
+ *   STARTING (no service to verify); UNCHANGED from IDLE, CHECKING and
+ *   VERIFYING; FAIL from every state that does something. STOP from
+ *   every state but STOPPING and STOPPED; STOPPING --STOPPED--> STOPPED.
+ */
+#define SUP_STATES(S)		\
+	S(IDLE,		"idle")		\
+	S(ADOPTED,	"adopted")	\
+	S(APPLYING,	"applying")	\
+	S(CHECKING,	"checking")	\
+	S(SAVING,	"saving")	\
+	S(STARTING,	"starting")	\
+	S(VERIFYING,	"verifying")	\
+	S(RESTARTING,	"restarting")	\
+	S(RETAKING,	"retaking")	\
+	S(STOPPING,	"stopping")	\
+	S(STOPPED,	"stopped")
+
+#define SUP_EVENTS(E)		\
+	E(ADOPT,	"adopt")	\
+	E(APPLY,	"apply")	\
+	E(APPLIED,	"applied")	\
+	E(CHECK,	"check")	\
+	E(SAVE,		"save")		\
+	E(START,	"start")	\
+	E(ANSWER,	"answer")	\
+	E(SERVE,	"serve")	\
+	E(RESTART,	"restart")	\
+	E(RETAKE,	"retake")	\
+	E(UNCHANGED,	"unchanged")	\
+	E(FAIL,		"fail")		\
+	E(STOP,		"stop")		\
+	E(STOPPED,	"stopped")
+
+/*  from		event		to */
+#define SUP_TRANSITIONS(T)				\
+	T(IDLE,		ADOPT,		ADOPTED)	\
+	T(IDLE,		APPLY,		APPLYING)	\
+	T(IDLE,		CHECK,		CHECKING)	\
+	T(IDLE,		UNCHANGED,	IDLE)		\
+	T(IDLE,		FAIL,		IDLE)		\
+	T(IDLE,		RESTART,	RESTARTING)	\
+	T(IDLE,		RETAKE,		RETAKING)	\
+	T(IDLE,		STOP,		STOPPING)	\
+	T(ADOPTED,	SERVE,		IDLE)		\
+	T(ADOPTED,	CHECK,		CHECKING)	\
+	T(ADOPTED,	FAIL,		IDLE)		\
+	T(ADOPTED,	STOP,		STOPPING)	\
+	T(APPLYING,	APPLIED,	IDLE)		\
+	T(APPLYING,	STOP,		STOPPING)	\
+	T(CHECKING,	CHECK,		CHECKING)	\
+	T(CHECKING,	SAVE,		SAVING)		\
+	T(CHECKING,	START,		STARTING)	\
+	T(CHECKING,	UNCHANGED,	IDLE)		\
+	T(CHECKING,	FAIL,		IDLE)		\
+	T(CHECKING,	STOP,		STOPPING)	\
+	T(SAVING,	START,		STARTING)	\
+	T(SAVING,	FAIL,		IDLE)		\
+	T(SAVING,	STOP,		STOPPING)	\
+	T(STARTING,	ANSWER,		VERIFYING)	\
+	T(STARTING,	SERVE,		IDLE)		\
+	T(STARTING,	FAIL,		IDLE)		\
+	T(STARTING,	STOP,		STOPPING)	\
+	T(VERIFYING,	SERVE,		IDLE)		\
+	T(VERIFYING,	CHECK,		CHECKING)	\
+	T(VERIFYING,	UNCHANGED,	IDLE)		\
+	T(VERIFYING,	FAIL,		IDLE)		\
+	T(VERIFYING,	STOP,		STOPPING)	\
+	T(RESTARTING,	SERVE,		IDLE)		\
+	T(RESTARTING,	FAIL,		IDLE)		\
+	T(RESTARTING,	STOP,		STOPPING)	\
+	T(RETAKING,	SERVE,		IDLE)		\
+	T(RETAKING,	FAIL,		IDLE)		\
+	T(RETAKING,	STOP,		STOPPING)	\
+	T(STOPPING,	STOPPED,	STOPPED)
+
+#define SUP_STATE_ENUM(name, text)	SUP_##name,
+#define SUP_EVENT_ENUM(name, text)	SUP_EV_##name,
+enum sup_state { SUP_STATES(SUP_STATE_ENUM) SUP_NSTATES };
+enum sup_event { SUP_EVENTS(SUP_EVENT_ENUM) SUP_NEVENTS };
+
+struct sup_transition {
+	enum sup_state	from;
+	enum sup_event	event;
+	enum sup_state	to;
+};
+
+/* SUP_TRANSITIONS as data, for the unit test that walks it. */
+extern const struct sup_transition sup_transitions[];
+extern const size_t sup_ntransitions;
+
+/* The state the table gives for event in from, or -1 if it has none. */
+int sup_transition(enum sup_state from, enum sup_event event);
+const char *sup_state_name(enum sup_state st);
+const char *sup_event_name(enum sup_event ev);
 
 struct sup_counters {
 	uint64_t	 rt_batches;	/* applied without a reload */
@@ -89,11 +233,8 @@ struct supervisor {
 	uint64_t		 plan_us;	/* build + plan of the batch out */
 	uint64_t		 change_since_us;	/* oldest unplanned change */
 	uint64_t		 cur_change_since_us;	/* of the batch out */
-	/* Adopted from the proxymgrd this one replaced: until the first
-	 * snapshot is compared with what it runs, live is unknown. */
-	bool			 adopted;
+	/* SUP_ADOPTED: what the adopted HAProxy runs. */
 	unsigned long		 adopted_fingerprint;
-	bool			 starting_is_restart;
 	uint64_t		 start_deadline_ms;
 	int			 check_attempts;
 
@@ -117,7 +258,6 @@ struct supervisor {
 	uint64_t		 last_reload_ms;
 	int			 restart_backoff_ms;
 	bool			 restart_wanted;
-	bool			 retake_socket;	/* see sup_start_failed */
 	bool			 hard_kill_sent;
 
 	struct sup_counters	 counters;
@@ -165,5 +305,11 @@ bool sup_handoff(struct supervisor *s, struct sup_handoff *h);
  * the snapshot with the config file on disk: if HAProxy runs it already,
  * it becomes live with no reload; otherwise a (hitless) reload follows. */
 void sup_adopt(struct supervisor *s, const struct sup_handoff *h);
+
+/* Move to the state the table gives for ev; a pair it lacks is refused:
+ * logged, the state stays, and a debug build (PM_DEBUG) aborts. */
+bool sup_enter(struct supervisor *s, enum sup_event ev);
+/* Nothing in flight (IDLE or ADOPTED). */
+bool sup_idle(const struct supervisor *s);
 
 #endif
