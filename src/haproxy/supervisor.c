@@ -26,7 +26,8 @@
 #define SUP_RESTART_MAX_MS	10000
 #define SUP_STABLE_MS		10000	/* ran this long: backoff resets */
 #define SUP_CHECK_ATTEMPTS	3
-#define SUP_REASONS_MAX		400
+#define SCHED_LOG_MAX		64	/* entries, unless all are in use */
+#define SCHED_WHY_MAX		400	/* changes named in a log line */
 
 static void sup_schedule(struct supervisor *s);
 static void sup_begin_check(struct supervisor *s);
@@ -155,20 +156,155 @@ sup_current_pid(const struct supervisor *s)
 	return s->current ? s->current->pid : 0;
 }
 
+/* Add an entry to the change log. When it is full the oldest done entry
+ * goes; when none is done, a change is merged into the last pending one,
+ * which then ends its line with "; ..." (a reload's reason always gets an
+ * entry: there are at most two, pending and in flight). */
 static void
-sup_append(char **list, const char *why)
+sched_log_add(struct supervisor *s, enum plan_reason r, const char *text,
+    uint64_t time_us)
 {
-	if (*list == NULL)
-		*list = xstrdup(why);
-	else if (strlen(*list) < SUP_REASONS_MAX) {
-		char *r = xasprintf("%s; %s", *list, why);
-		free(*list);
-		*list = r;
-	} else if (strstr(*list, "; ...") == NULL) {
-		char *r = xasprintf("%s; ...", *list);
-		free(*list);
-		*list = r;
+	struct sched_entry *e;
+	size_t i;
+
+	if (s->nlog >= SCHED_LOG_MAX) {
+		for (i = 0; i < s->nlog && s->log[i].stage != SCHED_DONE; i++)
+			;
+		if (i < s->nlog) {
+			free(s->log[i].text);
+			memmove(&s->log[i], &s->log[i + 1],
+			    (s->nlog - i - 1) * sizeof(*s->log));
+			s->nlog--;
+		} else if (r == PLAN_RUNTIME) {
+			for (i = s->nlog; i-- > 0;) {
+				e = &s->log[i];
+				if (e->stage == SCHED_PENDING &&
+				    e->reason == PLAN_RUNTIME) {
+					e->more++;
+					return;
+				}
+			}
+		}
 	}
+	s->log = xrealloc(s->log, (s->nlog + 1) * sizeof(*s->log));
+	e = &s->log[s->nlog++];
+	e->time_us = time_us;
+	e->reason = r;
+	e->text = xstrdup(text);
+	e->stage = SCHED_PENDING;
+	e->more = 0;
+}
+
+/* Move every entry in stage from to stage to. */
+static void
+sched_log_move(struct supervisor *s, enum sched_stage from,
+    enum sched_stage to)
+{
+	for (size_t i = 0; i < s->nlog; i++)
+		if (s->log[i].stage == from)
+			s->log[i].stage = to;
+}
+
+static void
+sched_log_free(struct supervisor *s)
+{
+	for (size_t i = 0; i < s->nlog; i++)
+		free(s->log[i].text);
+	free(s->log);
+	s->log = NULL;
+	s->nlog = 0;
+	free(s->why);
+	s->why = NULL;
+}
+
+/* Whatever is pending goes out, in a runtime batch or a reload: returns
+ * when the oldest change of it was seen (now if there is none). */
+static uint64_t
+sched_take(struct supervisor *s)
+{
+	uint64_t oldest = 0;
+
+	for (size_t i = 0; i < s->nlog; i++) {
+		struct sched_entry *e = &s->log[i];
+		if (e->stage != SCHED_PENDING)
+			continue;
+		e->stage = SCHED_IN_FLIGHT;
+		if (e->reason == PLAN_RUNTIME && (oldest == 0 ||
+		    e->time_us < oldest))
+			oldest = e->time_us;
+	}
+	return oldest != 0 ? oldest : now_us();
+}
+
+/* What is in flight is pending again: the reload that comes next carries
+ * it in its log line. */
+static void
+sched_requeue(struct supervisor *s)
+{
+	sched_log_move(s, SCHED_IN_FLIGHT, SCHED_PENDING);
+}
+
+/* What was in flight is over: applied, reloaded, failed, or nothing to
+ * do. */
+static void
+sched_done(struct supervisor *s)
+{
+	sched_log_move(s, SCHED_IN_FLIGHT, SCHED_DONE);
+}
+
+/* The reason the reload in flight is counted under: its first. */
+static enum plan_reason
+sched_reason(const struct supervisor *s)
+{
+	for (size_t i = 0; i < s->nlog; i++)
+		if (s->log[i].stage == SCHED_IN_FLIGHT &&
+		    s->log[i].reason != PLAN_RUNTIME)
+			return s->log[i].reason;
+	return PLAN_START;
+}
+
+/* What is in flight, in words: "WHY [reason]; changes: A; B" for a
+ * reload, "A; B" for a runtime batch, or none when nothing is. Changes
+ * are named up to SCHED_WHY_MAX characters, then "; ...". Valid until
+ * the next call. */
+static const char *
+sched_why(struct supervisor *s, const char *none)
+{
+	const struct sched_entry *cause = NULL;
+	struct sbuf sb;
+	size_t start = 0;
+	bool first = true, cut = false;
+
+	for (size_t i = 0; i < s->nlog && cause == NULL; i++)
+		if (s->log[i].stage == SCHED_IN_FLIGHT &&
+		    s->log[i].reason != PLAN_RUNTIME)
+			cause = &s->log[i];
+	sbuf_init(&sb);
+	if (cause != NULL)
+		sbuf_printf(&sb, "%s [%s]", cause->text,
+		    plan_reason_name(cause->reason));
+	for (size_t i = 0; i < s->nlog; i++) {
+		const struct sched_entry *e = &s->log[i];
+		if (e->stage != SCHED_IN_FLIGHT || e->reason != PLAN_RUNTIME)
+			continue;
+		if (first) {
+			if (cause != NULL)
+				sbuf_puts(&sb, "; changes: ");
+			start = sb.len;
+			sbuf_puts(&sb, e->text);
+			first = false;
+		} else if (sb.len - start < SCHED_WHY_MAX)
+			sbuf_printf(&sb, "; %s", e->text);
+		else
+			cut = true;
+		if (e->more > 0)
+			cut = true;
+	}
+	if (cut)
+		sbuf_puts(&sb, "; ...");
+	free(s->why);
+	s->why = sbuf_take(&sb);
+	return s->why != NULL ? s->why : none;
 }
 
 void
@@ -176,9 +312,7 @@ sup_request_change(struct supervisor *s, const char *why, uint64_t since_us)
 {
 	if (s->state == SUP_STOPPING || s->state == SUP_STOPPED)
 		return;
-	if (s->change_since_us == 0 || since_us < s->change_since_us)
-		s->change_since_us = since_us;
-	sup_append(&s->reasons, why);
+	sched_log_add(s, PLAN_RUNTIME, why, since_us);
 	s->change_wanted = true;
 	sup_schedule(s);
 }
@@ -190,9 +324,7 @@ sup_want_reload(struct supervisor *s, enum plan_reason r, const char *why)
 	if (!s->reload_wanted) {
 		s->reload_wanted = true;
 		s->reload_since_ms = now_ms();
-		s->reload_reason = r;
-		free(s->reload_why);
-		s->reload_why = xstrdup(why);
+		sched_log_add(s, r, why, now_us());
 	}
 	sup_schedule(s);
 }
@@ -278,17 +410,7 @@ sup_begin_reload(struct supervisor *s)
 {
 	s->reload_wanted = false;
 	s->change_wanted = false;	/* the reload builds from the model */
-	free(s->cur_reasons);
-	if (s->reasons != NULL)
-		s->cur_reasons = xasprintf("%s [%s]; changes: %s",
-		    s->reload_why, plan_reason_name(s->reload_reason),
-		    s->reasons);
-	else
-		s->cur_reasons = xasprintf("%s [%s]", s->reload_why,
-		    plan_reason_name(s->reload_reason));
-	s->cur_reason = s->reload_reason;
-	free(s->reasons);
-	s->reasons = NULL;
+	sched_take(s);	/* the reason and every change */
 	s->check_attempts = 0;
 	s->last_reload_ms = now_ms();
 	s->write_wanted = false;	/* the reload writes the file */
@@ -415,7 +537,7 @@ sup_on_applied(void *arg, enum rt_status st, size_t applied, const char *why)
 	next = s->applying;
 	uint64_t t = now_us();
 	double ms = (double)(t - s->apply_start_us) / 1000.0;
-	double live_ms = (double)(t - s->cur_change_since_us) / 1000.0;
+	double live_ms = (double)(t - s->change_us) / 1000.0;
 
 	s->applying = NULL;
 	s->counters.rt_commands += applied;
@@ -436,7 +558,7 @@ sup_on_applied(void *arg, enum rt_status st, size_t applied, const char *why)
 		    (double)s->plan_us / 1000.0,
 		    s->plan.servers_added,
 		    s->plan.servers_retired, s->plan.servers_returned,
-		    s->cur_reasons ? s->cur_reasons : "change");
+		    sched_why(s, "change"));
 		snapshot_free(s->live);
 		s->live = next;
 		sup_write_later(s);
@@ -455,15 +577,7 @@ sup_on_applied(void *arg, enum rt_status st, size_t applied, const char *why)
 		    PLAN_NO_ANSWER, rwhy);
 		free(rwhy);
 		/* The changes it carried are what the reload is for. */
-		if (s->cur_reasons != NULL) {
-			char *r = s->reasons;
-			s->reasons = NULL;
-			sup_append(&s->reasons, s->cur_reasons);
-			if (r != NULL) {
-				sup_append(&s->reasons, r);
-				free(r);
-			}
-		}
+		sched_requeue(s);
 	}
 	plan_free(&s->plan);
 	sup_become_idle(s, SUP_EV_APPLIED);
@@ -477,12 +591,7 @@ sup_apply_changes(struct supervisor *s)
 	struct snapshot *next;
 
 	s->change_wanted = false;
-	free(s->cur_reasons);
-	s->cur_reasons = s->reasons;
-	s->reasons = NULL;
-	s->cur_change_since_us = s->change_since_us ? s->change_since_us :
-	    now_us();
-	s->change_since_us = 0;
+	s->change_us = sched_take(s);
 	if (s->current == NULL || s->live == NULL) {
 		sup_want_reload(s, PLAN_START, s->live == NULL ? "start" :
 		    "no HAProxy runs");
@@ -492,10 +601,9 @@ sup_apply_changes(struct supervisor *s)
 	next = s->hooks.build(s->hooks.ctx, s->cfg, s->live, false);
 	if (snapshot_same(next, s->live)) {
 		log_debug("haproxy.cfg unchanged (%s): nothing to do",
-		    s->cur_reasons ? s->cur_reasons : "");
+		    sched_why(s, ""));
 		snapshot_free(next);
-		free(s->cur_reasons);
-		s->cur_reasons = NULL;
+		sched_done(s);
 		return;
 	}
 	plan_build(&s->plan, s->live, next);
@@ -509,13 +617,12 @@ sup_apply_changes(struct supervisor *s)
 		/* The text differs in nothing HAProxy acts on (a discovered
 		 * weight that server_options overrides): it is what runs. */
 		log_debug("haproxy.cfg changed, HAProxy runs it as it is (%s)",
-		    s->cur_reasons ? s->cur_reasons : "");
+		    sched_why(s, ""));
 		plan_free(&s->plan);
 		snapshot_free(s->live);
 		s->live = next;
 		sup_write_later(s);
-		free(s->cur_reasons);
-		s->cur_reasons = NULL;
+		sched_done(s);
 		return;
 	}
 	s->applying = next;
@@ -531,11 +638,7 @@ sup_apply_changes(struct supervisor *s)
 	return;
 requeue:
 	/* The reload carries the changes in its log line. */
-	if (s->cur_reasons != NULL) {
-		sup_append(&s->reasons, s->cur_reasons);
-		free(s->cur_reasons);
-		s->cur_reasons = NULL;
-	}
+	sched_requeue(s);
 }
 
 /* Start a HAProxy on the live snapshot again, after a crash (timer armed
@@ -613,8 +716,7 @@ static void
 sup_become_idle(struct supervisor *s, enum sup_event ev)
 {
 	sup_enter(s, ev);
-	free(s->cur_reasons);
-	s->cur_reasons = NULL;
+	sched_done(s);
 	if (s->restart_wanted && s->current == NULL) {
 		s->restart_wanted = false;
 		uv_timer_start(&s->restart_timer, sup_on_restart_timer, 0, 0);
@@ -629,11 +731,11 @@ sup_fail_reload(struct supervisor *s, const char *why)
 	s->counters.reload_failures++;
 	if (s->current != NULL)
 		log_warnx("reload failed (%s): %s; haproxy[%d] keeps serving "
-		    "the previous configuration", s->cur_reasons ?
-		    s->cur_reasons : "restart", why, s->current->pid);
+		    "the previous configuration", sched_why(s, "restart"), why,
+		    s->current->pid);
 	else
 		log_warnx("reload failed (%s): %s; no HAProxy is running",
-		    s->cur_reasons ? s->cur_reasons : "start", why);
+		    sched_why(s, "start"), why);
 	if (s->next != NULL) {
 		char *newpath = sup_new_path(s->next);
 		unlink(newpath);
@@ -732,7 +834,7 @@ sup_begin_check(struct supervisor *s)
 	if (s->current != NULL && !s->rt_dirty &&
 	    snapshot_same(s->next, s->live)) {
 		log_debug("haproxy.cfg unchanged (%s): no reload",
-		    s->cur_reasons ? s->cur_reasons : "");
+		    sched_why(s, ""));
 		snapshot_free(s->next);
 		s->next = NULL;
 		sup_become_idle(s, SUP_EV_UNCHANGED);
@@ -1010,11 +1112,11 @@ sup_start_ok(struct supervisor *s)
 		s->live = s->next;
 		s->next = NULL;
 		s->counters.reloads++;
-		s->counters.reloads_by[s->cur_reason]++;
+		s->counters.reloads_by[sched_reason(s)]++;
 		s->hooks.committed(s->hooks.ctx);
 		log_info("haproxy[%d] serves %zu services (reload %llu: %s)",
 		    p->pid, s->live->n, (unsigned long long)s->counters.reloads,
-		    s->cur_reasons ? s->cur_reasons : "start");
+		    sched_why(s, "start"));
 	} else
 		log_info("haproxy[%d] serves (restart on the running "
 		    "configuration)", p->pid);
@@ -1283,10 +1385,7 @@ sup_on_timer_close(uv_handle_t *h)
 		return;
 	snapshot_free(s->live);
 	s->live = NULL;
-	free(s->reasons);
-	free(s->cur_reasons);
-	free(s->reload_why);
-	s->reasons = s->cur_reasons = s->reload_why = NULL;
+	sched_log_free(s);
 	pmconfig_unref(s->cfg);
 	s->cfg = NULL;
 	sup_enter(s, SUP_EV_STOPPED);

@@ -193,6 +193,27 @@ int sup_transition(enum sup_state from, enum sup_event event);
 const char *sup_state_name(enum sup_state st);
 const char *sup_event_name(enum sup_event ev);
 
+/* The change log: why the next runtime batch or reload happens. Each
+ * entry is a change of the model that was seen, or the reason a reload is
+ * wanted; it is pending until a runtime batch or a reload takes it (in
+ * flight), and done once that is over. Log lines read it (sched_why), and
+ * so can whatever shows what proxymgrd is doing and why. */
+enum sched_stage {
+	SCHED_PENDING,		/* not planned yet */
+	SCHED_IN_FLIGHT,	/* the runtime batch or reload out carries it */
+	SCHED_DONE,		/* kept for the record, dropped oldest first */
+};
+
+struct sched_entry {
+	uint64_t		 time_us;	/* seen at (now_us() clock) */
+	/* PLAN_RUNTIME: a change of the model; any other: why a reload is
+	 * wanted (only the first one until that reload starts). */
+	enum plan_reason	 reason;
+	char			*text;
+	enum sched_stage	 stage;
+	unsigned		 more;	/* changes merged in past the bound */
+};
+
 struct sup_counters {
 	uint64_t	 rt_batches;	/* applied without a reload */
 	uint64_t	 rt_commands;	/* commands HAProxy did as asked */
@@ -231,8 +252,7 @@ struct supervisor {
 	bool			 rt_dirty;
 	uint64_t		 apply_start_us;
 	uint64_t		 plan_us;	/* build + plan of the batch out */
-	uint64_t		 change_since_us;	/* oldest unplanned change */
-	uint64_t		 cur_change_since_us;	/* of the batch out */
+	uint64_t		 change_us;	/* oldest change of the batch */
 	/* SUP_ADOPTED: what the adopted HAProxy runs. */
 	unsigned long		 adopted_fingerprint;
 	uint64_t		 start_deadline_ms;
@@ -250,12 +270,10 @@ struct supervisor {
 	bool			 reload_wanted;
 	uint64_t		 reload_since_ms;
 	uint64_t		 reload_due_ms;
-	enum plan_reason	 reload_reason;	/* of the next reload */
-	char			*reload_why;
-	enum plan_reason	 cur_reason;	/* of the one in flight */
-	char			*reasons;	/* changes since the last plan */
-	char			*cur_reasons;	/* why the one in flight */
 	uint64_t		 last_reload_ms;
+	struct sched_entry	*log;		/* oldest first */
+	size_t			 nlog;
+	char			*why;		/* sched_why's last text */
 	int			 restart_backoff_ms;
 	bool			 restart_wanted;
 	bool			 hard_kill_sent;
