@@ -4,7 +4,19 @@
  * once the new one answers on the stats socket with its own pid. Reloads
  * are rate-limited and coalesced; a HAProxy that dies is restarted with
  * backoff on the same sockets; on any failure the old process keeps
- * serving. */
+ * serving.
+ *
+ * It is split by job, each part with its own fields below:
+ *   sched.c       when: debounce, min interval with jitter, and the change
+ *                 log that says why
+ *   applier.c     runtime-API batches that bring the running HAProxy to
+ *                 the next snapshot without a reload
+ *   reload.c      a reload: build, check, server state, start, verify,
+ *                 commit, or give up and roll back
+ *   procs.c       the HAProxy processes: start and readiness, restart with
+ *                 backoff, drain and its cap, stop, adoption after an
+ *                 upgrade
+ *   supervisor.c  this API, and the one function that changes state. */
 #ifndef PM_SUPERVISOR_H
 #define PM_SUPERVISOR_H
 
@@ -13,14 +25,15 @@
 
 #include <uv.h>
 
+#include "haproxy/applier.h"
 #include "haproxy/planner.h"
+#include "haproxy/procs.h"
+#include "haproxy/reload.h"
+#include "haproxy/sched.h"
 
-struct hap_proc;
-struct rt_conn;
 struct pm_config;
 struct service_def;
 struct snapshot;
-struct stats_query;
 
 struct sup_hooks {
 	/* Build and render the next snapshot with cfg (the snapshot takes a
@@ -193,27 +206,6 @@ int sup_transition(enum sup_state from, enum sup_event event);
 const char *sup_state_name(enum sup_state st);
 const char *sup_event_name(enum sup_event ev);
 
-/* The change log: why the next runtime batch or reload happens. Each
- * entry is a change of the model that was seen, or the reason a reload is
- * wanted; it is pending until a runtime batch or a reload takes it (in
- * flight), and done once that is over. Log lines read it (sched_why), and
- * so can whatever shows what proxymgrd is doing and why. */
-enum sched_stage {
-	SCHED_PENDING,		/* not planned yet */
-	SCHED_IN_FLIGHT,	/* the runtime batch or reload out carries it */
-	SCHED_DONE,		/* kept for the record, dropped oldest first */
-};
-
-struct sched_entry {
-	uint64_t		 time_us;	/* seen at (now_us() clock) */
-	/* PLAN_RUNTIME: a change of the model; any other: why a reload is
-	 * wanted (only the first one until that reload starts). */
-	enum plan_reason	 reason;
-	char			*text;
-	enum sched_stage	 stage;
-	unsigned		 more;	/* changes merged in past the bound */
-};
-
 struct sup_counters {
 	uint64_t	 rt_batches;	/* applied without a reload */
 	uint64_t	 rt_commands;	/* commands HAProxy did as asked */
@@ -234,51 +226,21 @@ struct supervisor {
 	struct sup_hooks	 hooks;
 	enum sup_state		 state;
 
-	struct snapshot		*live;		/* what `current` runs */
+	struct snapshot		*live;		/* what procs.current runs */
 	struct snapshot		*next;		/* being checked or started */
-	struct hap_proc		*current;
-	struct hap_proc		*checking;
-	struct hap_proc		*starting;
-	struct hap_proc		*old;		/* soft-stopped, draining */
-	struct stats_query	*ready_query;
-	struct stats_query	*save_query;	/* show servers state */
-	struct rt_conn		*rt;
-	struct snapshot		*applying;	/* runtime batch in flight */
-	struct plan		 plan;
-	size_t			 phase_end;	/* of the phase in flight */
-	size_t			 applied;	/* commands answered right */
-	/* A runtime batch failed: HAProxy may have run part of it, so the
-	 * next reload is not skipped and carries no server state. */
-	bool			 rt_dirty;
-	uint64_t		 apply_start_us;
-	uint64_t		 plan_us;	/* build + plan of the batch out */
-	uint64_t		 change_us;	/* oldest change of the batch */
-	/* SUP_ADOPTED: what the adopted HAProxy runs. */
-	unsigned long		 adopted_fingerprint;
-	uint64_t		 start_deadline_ms;
-	int			 check_attempts;
+	/* A runtime batch failed, or a new HAProxy took the stats socket
+	 * and was stopped: what the running HAProxy does is not known for
+	 * sure, so the next reload is not skipped and carries no server
+	 * state. */
+	bool			 live_in_doubt;
 
-	uv_timer_t		 reload_timer;
-	uv_timer_t		 ready_timer;
-	uv_timer_t		 restart_timer;
-	uv_timer_t		 stop_timer;
-	uv_timer_t		 write_timer;	/* haproxy.cfg after runtime */
-	bool			 write_wanted;
-	int			 open_timers;
-
-	bool			 change_wanted;	/* plan at the next turn */
-	bool			 reload_wanted;
-	uint64_t		 reload_since_ms;
-	uint64_t		 reload_due_ms;
-	uint64_t		 last_reload_ms;
-	struct sched_entry	*log;		/* oldest first */
-	size_t			 nlog;
-	char			*why;		/* sched_why's last text */
-	int			 restart_backoff_ms;
-	bool			 restart_wanted;
-	bool			 hard_kill_sent;
+	struct sched		 sched;
+	struct applier		 applier;
+	struct reload		 reload;
+	struct procs		 procs;
 
 	struct sup_counters	 counters;
+	int			 open_handles;	/* the parts' timers */
 };
 
 /* Both take a reference on cfg. */
@@ -324,10 +286,19 @@ bool sup_handoff(struct supervisor *s, struct sup_handoff *h);
  * it becomes live with no reload; otherwise a (hitless) reload follows. */
 void sup_adopt(struct supervisor *s, const struct sup_handoff *h);
 
+/* For the supervisor's parts. */
+
 /* Move to the state the table gives for ev; a pair it lacks is refused:
  * logged, the state stays, and a debug build (PM_DEBUG) aborts. */
 bool sup_enter(struct supervisor *s, enum sup_event ev);
 /* Nothing in flight (IDLE or ADOPTED). */
 bool sup_idle(const struct supervisor *s);
+/* What was in flight is over (ev says how): the change log entries it
+ * carried are done, and whatever waited is scheduled. */
+void sup_become_idle(struct supervisor *s, enum sup_event ev);
+/* While stopping: once every process is gone, close everything. */
+void sup_maybe_stopped(struct supervisor *s);
+/* The close callback of every part's timers (handle->data is s). */
+void sup_on_handle_close(uv_handle_t *h);
 
 #endif
