@@ -12,6 +12,7 @@
 #include "haproxy/listener.h"
 #include "haproxy/proc.h"
 #include "haproxy/supervisor.h"
+#include "haproxy/takeover.h"
 #include "model.h"
 #include "pmconfig.h"
 #include "sdlisten.h"
@@ -36,9 +37,10 @@ struct daemon {
 	int			 pending_count;
 	uint64_t		 pending_since_us;	/* first change */
 	uv_signal_t		 sig_term, sig_int, sig_hup, sig_usr1, sig_usr2;
-	uv_timer_t		 adopt_wait;	/* after an upgrade */
+	uv_timer_t		 adopt_wait;	/* after an adoption */
 	int			 adopt_waited_ms;
 	bool			 adopting;	/* until discovery answered */
+	const char		*adopted_by;	/* "upgrade", "takeover" */
 	bool			 stopping;
 	bool			 synced;	/* the source reported once */
 	struct wrapper		*wrapper;	/* named listeners, user cfg */
@@ -165,6 +167,7 @@ daemon_committed(void *ctx)
 	/* Sockets handed over by an upgrade that no service or listener
 	 * took any more (it went meanwhile): nothing would serve them. */
 	sdlisten_close_unclaimed("upgrade");
+	sdlisten_close_unclaimed("takeover");
 	/* systemd (Type=notify): ready once a HAProxy serves, and again
 	 * after each reload. */
 	sdnotifyf("READY=1\nSTATUS=haproxy[%d] serves\nMAINPID=%ld",
@@ -348,9 +351,9 @@ daemon_find_program(const char *prog)
 	return found;
 }
 
-/* After an upgrade: how long discovery may settle before the adopted
- * HAProxy is compared with the model, and when to say that a source
- * (ZooKeeper) has not answered yet. */
+/* After an upgrade or a takeover: how long discovery may settle before
+ * the adopted HAProxy is compared with the model, and when to say that a
+ * source (ZooKeeper) has not answered yet. */
 #define DAEMON_ADOPT_SETTLE_MS	300
 #define DAEMON_ADOPT_WARN_MS	10000
 
@@ -365,15 +368,16 @@ daemon_on_adopt_wait(uv_timer_t *t)
 		if (d->adopt_waited_ms >= DAEMON_ADOPT_WARN_MS &&
 		    d->adopt_waited_ms - DAEMON_ADOPT_SETTLE_MS <
 		    DAEMON_ADOPT_WARN_MS)
-			log_warnx("upgrade: no answer from the service-config "
+			log_warnx("%s: no answer from the service-config "
 			    "source yet; the adopted HAProxy serves on as it "
-			    "is until there is one");
+			    "is until there is one", d->adopted_by);
 		uv_timer_start(t, daemon_on_adopt_wait, DAEMON_ADOPT_SETTLE_MS,
 		    0);
 		return;
 	}
 	d->adopting = false;
-	daemon_on_change(d, "start (upgraded)");
+	daemon_on_change(d, strcmp(d->adopted_by, "upgrade") == 0 ?
+	    "start (upgraded)" : "start (taken over)");
 }
 
 int
@@ -397,7 +401,7 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 		.ctx = &d,
 	};
 	struct sup_handoff handoff;
-	bool upgraded;
+	bool adopted;
 	char *err = NULL;
 
 	memset(&d, 0, sizeof(d));
@@ -420,7 +424,17 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 	signal(SIGPIPE, SIG_IGN);
 	srand((unsigned)getpid() ^ (unsigned)now_ms());
 	sdlisten_init();
-	upgraded = upgrade_take(&handoff);
+	if ((adopted = upgrade_take(&handoff)))
+		d.adopted_by = "upgrade";
+	else {
+		/* Before anything binds: a HAProxy left running by a
+		 * proxymgrd that died holds the ports. */
+		int r = takeover_find(d.loop, d.cfg, &handoff, &err);
+		if (r == -1)
+			fatalx("%s", err);
+		adopted = r == 1;
+		d.adopted_by = "takeover";
+	}
 	d.wrapper = wrapper_new(d.loop, daemon_on_change, &d);
 	if (wrapper_configure(d.wrapper, d.cfg, &err) == -1)
 		fatalx("%s", err);
@@ -454,10 +468,10 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 	    d.cfg->user_config ? d.cfg->user_config : "",
 	    d.cfg->user_config ? " + " : "", d.cfg->config_path,
 	    d.cfg->socket_path);
-	d.adopting = upgraded;
+	d.adopting = adopted;
 	if (daemon_start_source(&d, &err) == -1)
 		fatalx("%s: %s", config_file, err);
-	if (upgraded) {
+	if (adopted) {
 		sup_adopt(&d.sup, &handoff);
 		free(handoff.old);
 		/* Compare with what HAProxy runs once discovery has told

@@ -1,6 +1,9 @@
 #include "config.h"
 
+#include <sys/pidfd.h>
 #include <sys/wait.h>
+
+#include <poll.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -133,6 +136,8 @@ hap_proc_on_close(uv_handle_t *h)
 	sbuf_free(&p->partial[0]);
 	sbuf_free(&p->partial[1]);
 	sbuf_free(&p->output);
+	if (p->pidfd >= 0)
+		close(p->pidfd);	/* pidfds are close-on-exec */
 	free(p);
 }
 
@@ -150,6 +155,7 @@ hap_proc_spawn(uv_loop_t *loop, enum hap_proc_kind kind, const char *haproxy,
 	int rc;
 
 	p->kind = kind;
+	p->pidfd = -1;
 	p->on_done = on_done;
 	p->arg = arg;
 	p->pending = 3;
@@ -224,6 +230,9 @@ hap_proc_spawn(uv_loop_t *loop, enum hap_proc_kind kind, const char *haproxy,
 	return p;
 }
 
+/* An adopted process: our child after an upgrade (reaped here, with its
+ * status), or not our child after a takeover (its status is not ours to
+ * know). */
 static void
 hap_proc_reap(struct hap_proc *p)
 {
@@ -235,18 +244,28 @@ hap_proc_reap(struct hap_proc *p)
 	r = waitpid(p->pid, &status, WNOHANG);
 	if (r == 0 || (r == -1 && errno == EINTR))
 		return;
+	if (r == -1 && errno == ECHILD && p->pidfd >= 0) {
+		/* Not our child: gone once its pidfd says so. */
+		struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
+		if (poll(&pfd, 1, 0) != 1)
+			return;
+		p->status_unknown = true;
+	}
 	p->exited = true;
 	if (r == p->pid && WIFSIGNALED(status))
 		p->term_signal = WTERMSIG(status);
 	else if (r == p->pid)
 		p->exit_status = WEXITSTATUS(status);
+	if (uv_is_active((uv_handle_t *)&p->exit_poll))
+		uv_poll_stop(&p->exit_poll);
 	hap_proc_maybe_done(p);
 }
 
 static void
-hap_proc_on_sigchld(uv_signal_t *h, int signum)
+hap_proc_on_pidfd(uv_poll_t *h, int status, int events)
 {
-	(void)signum;
+	(void)status;
+	(void)events;
 	hap_proc_reap(h->data);
 }
 
@@ -279,11 +298,23 @@ hap_proc_adopt(uv_loop_t *loop, int pid, int out_fd, int err_fd,
 			p->pending--;	/* no output to wait for */
 		}
 	}
-	uv_signal_init(loop, &p->sigchld);
-	p->sigchld.data = p;
-	uv_signal_start(&p->sigchld, hap_proc_on_sigchld, SIGCHLD);
-	p->open_handles = 3;
-	hap_proc_reap(p);	/* it may be gone already */
+	/* A pidfd follows the process whether it is our child (upgrade)
+	 * or not (takeover), and signals it without the risk of a pid
+	 * reused meanwhile. */
+	p->pidfd = pidfd_open(pid, 0);
+	p->exit_poll.data = p;
+	if (p->pidfd >= 0) {
+		uv_poll_init(loop, &p->exit_poll, p->pidfd);
+		uv_poll_start(&p->exit_poll, UV_READABLE, hap_proc_on_pidfd);
+		p->open_handles = 3;
+		hap_proc_reap(p);	/* it may be gone already */
+	} else {
+		/* Gone already (ESRCH): nothing to follow. */
+		p->open_handles = 2;
+		p->exited = true;
+		p->status_unknown = true;
+		hap_proc_maybe_done(p);
+	}
 	return p;
 }
 
@@ -302,7 +333,8 @@ hap_proc_signal(struct hap_proc *p, int sig)
 	if (p->exited)
 		return 0;
 	if (p->adopted)
-		return kill(p->pid, sig) == 0 ? 0 : -errno;
+		return pidfd_send_signal(p->pidfd, sig, NULL, 0) == 0 ? 0 :
+		    -errno;
 	return uv_process_kill(&p->process, sig);
 }
 
@@ -312,16 +344,19 @@ hap_proc_release(struct hap_proc *p)
 	p->on_done = NULL;
 	uv_close((uv_handle_t *)&p->out[0], hap_proc_on_close);
 	uv_close((uv_handle_t *)&p->out[1], hap_proc_on_close);
-	if (p->adopted)
-		uv_close((uv_handle_t *)&p->sigchld, hap_proc_on_close);
-	else
+	if (p->adopted && p->pidfd >= 0)
+		uv_close((uv_handle_t *)&p->exit_poll, hap_proc_on_close);
+	else if (!p->adopted)
 		uv_close((uv_handle_t *)&p->process, hap_proc_on_close);
 }
 
 const char *
 hap_proc_status(const struct hap_proc *p, char *buf, size_t len)
 {
-	if (p->term_signal != 0)
+	if (p->status_unknown)
+		snprintf(buf, len, "exit status unknown: not proxymgrd's "
+		    "child");
+	else if (p->term_signal != 0)
 		snprintf(buf, len, "killed by signal %d (%s)", p->term_signal,
 		    strsignal(p->term_signal));
 	else

@@ -14,6 +14,7 @@
 #include "haproxy/runtime.h"
 #include "haproxy/stats.h"
 #include "haproxy/supervisor.h"
+#include "haproxy/takeover.h"
 #include "haproxy/verify.h"
 #include "pmconfig.h"
 #include "service.h"
@@ -74,6 +75,23 @@ int
 sup_current_pid(const struct supervisor *s)
 {
 	return s->current ? s->current->pid : 0;
+}
+
+/* The serving record names the HAProxy that serves and what it runs, for
+ * a proxymgrd that takes it over after this one died (takeover.h);
+ * known false while a runtime batch may have changed it halfway. */
+static void
+sup_record(struct supervisor *s, bool known)
+{
+	int pid = sup_current_pid(s);
+	unsigned long fp = known && s->live != NULL ?
+	    sup_snapshot_fingerprint(s->live) : 0;
+
+	if (pid == s->record_pid && fp == s->record_fp)
+		return;
+	takeover_record(s->cfg, pid, fp);
+	s->record_pid = pid;
+	s->record_fp = fp;
 }
 
 static void
@@ -281,6 +299,9 @@ sup_on_write_timer(uv_timer_t *t)
 		log_warnx("runtime: %s", err);
 		free(err);
 	}
+	/* Batches are not in flight now: what runs is live. */
+	if (s->state == SUP_IDLE && !s->rt_dirty)
+		sup_record(s, true);
 }
 
 /* haproxy.cfg follows what HAProxy runs after runtime commands (no check
@@ -440,6 +461,7 @@ sup_apply_changes(struct supervisor *s)
 	s->applied = 0;
 	s->phase_end = s->plan.first_phase > 0 ? s->plan.first_phase :
 	    s->plan.n;
+	sup_record(s, false);
 	sup_send_phase(s, 0);
 	return;
 requeue:
@@ -651,6 +673,7 @@ sup_adopt_live(struct supervisor *s)
 	s->next = NULL;
 	log_info("haproxy[%d] runs the current configuration: adopted "
 	    "without a reload", s->current->pid);
+	sup_record(s, true);
 	if (s->hooks.committed != NULL)
 		s->hooks.committed(s->hooks.ctx);
 	return true;
@@ -929,6 +952,7 @@ sup_start_ok(struct supervisor *s)
 	} else
 		log_info("haproxy[%d] serves (restart on the running "
 		    "configuration)", p->pid);
+	sup_record(s, true);
 	sup_cap_old(s);
 	sup_become_idle(s);
 }
@@ -1186,6 +1210,7 @@ sup_on_timer_close(uv_handle_t *h)
 
 	if (--s->open_timers > 0)
 		return;
+	takeover_record(s->cfg, 0, 0);	/* nothing serves any more */
 	snapshot_free(s->live);
 	s->live = NULL;
 	free(s->reasons);

@@ -115,6 +115,8 @@ struct supervisor {
 	bool			 restart_wanted;
 	bool			 retake_socket;	/* see sup_start_failed */
 	bool			 hard_kill_sent;
+	int			 record_pid;	/* what the serving record */
+	unsigned long		 record_fp;	/* says now */
 
 	struct sup_counters	 counters;
 };
