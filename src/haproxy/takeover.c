@@ -275,10 +275,12 @@ takeover_find(uv_loop_t *loop, const struct pm_config *cfg,
 			    cfg->config_path);
 		return 0;
 	}
-	/* One that is still starting binds the socket in a moment. */
+	/* The newest one serves once it is up, as it would have if the old
+	 * proxymgrd had lived: one that is still starting (a reload or the
+	 * first start in flight) binds the stats socket in a moment. */
 	for (;;) {
 		answer = takeover_ask_pid(loop, cfg);
-		if (takeover_pid_in(answer, pids, n) || now_ms() >= deadline)
+		if (answer == takeover_newest(pids, n) || now_ms() >= deadline)
 			break;
 		takeover_pause(loop, TAKEOVER_POLL_MS);
 		n = orphans_find(cfg->config_path, pids, TAKEOVER_MAX_PROCS);
@@ -292,6 +294,8 @@ takeover_find(uv_loop_t *loop, const struct pm_config *cfg,
 		    "HAProxy replaces it", n, cfg->config_path,
 		    cfg->socket_path, TAKEOVER_ANSWER_MS, h->pid);
 	} else {
+		/* The newest, or one that answers while the newest never
+		 * came up in time. */
 		h->pid = answer;
 		h->fingerprint = takeover_record_read(cfg, answer);
 	}
