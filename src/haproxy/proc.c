@@ -6,6 +6,7 @@
 #include <poll.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,7 +153,7 @@ hap_proc_spawn(uv_loop_t *loop, enum hap_proc_kind kind, const char *haproxy,
 	const char *args[8];
 	size_t nargs = 0, nstdio = SNAPSHOT_FIRST_FD + snap->n + snap->nnamed;
 	char **env;
-	int rc;
+	int rc, outpipe[2][2];
 
 	p->kind = kind;
 	p->pidfd = -1;
@@ -179,11 +180,21 @@ hap_proc_spawn(uv_loop_t *loop, enum hap_proc_kind kind, const char *haproxy,
 
 	stdio = xcalloc(nstdio, sizeof(*stdio));
 	stdio[0].flags = UV_IGNORE;
+	/* Real pipes, not libuv's socketpairs: if proxymgrd dies, the one
+	 * that takes HAProxy over opens /proc/PID/fd/2 for a new read end
+	 * of the same pipe (takeover.c); a socketpair's end cannot be had
+	 * again. */
 	for (int i = 0; i < 2; i++) {
 		uv_pipe_init(loop, &p->out[i], 0);
 		p->out[i].data = p;
-		stdio[i + 1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-		stdio[i + 1].data.stream = (uv_stream_t *)&p->out[i];
+		if (pipe2(outpipe[i], O_CLOEXEC) == -1) {
+			outpipe[i][0] = outpipe[i][1] = -1;
+			stdio[i + 1].flags = UV_IGNORE;
+			continue;
+		}
+		uv_pipe_open(&p->out[i], outpipe[i][0]);
+		stdio[i + 1].flags = UV_INHERIT_FD;
+		stdio[i + 1].data.fd = outpipe[i][1];
 	}
 	p->open_handles = 2;
 	/* libuv dup2()s each listener to its slot; dup2 clears CLOEXEC. */
@@ -212,6 +223,9 @@ hap_proc_spawn(uv_loop_t *loop, enum hap_proc_kind kind, const char *haproxy,
 	rc = uv_spawn(loop, &p->process, &opt);
 	strv_free(env);
 	free(stdio);
+	for (int i = 0; i < 2; i++)
+		if (outpipe[i][1] != -1)
+			close(outpipe[i][1]);	/* HAProxy's end */
 	if (rc < 0) {
 		set_err(err, "cannot run %s: %s", haproxy, uv_strerror(rc));
 		/* A failed uv_spawn still leaves the handle to be closed. */
@@ -223,10 +237,13 @@ hap_proc_spawn(uv_loop_t *loop, enum hap_proc_kind kind, const char *haproxy,
 	p->open_handles++;
 	p->pid = p->process.pid;
 	p->started_ms = now_ms();
-	uv_read_start((uv_stream_t *)&p->out[0], hap_proc_alloc,
-	    hap_proc_on_read);
-	uv_read_start((uv_stream_t *)&p->out[1], hap_proc_alloc,
-	    hap_proc_on_read);
+	for (int i = 0; i < 2; i++) {
+		if (outpipe[i][0] != -1)
+			uv_read_start((uv_stream_t *)&p->out[i],
+			    hap_proc_alloc, hap_proc_on_read);
+		else
+			p->pending--;	/* no output to wait for */
+	}
 	return p;
 }
 

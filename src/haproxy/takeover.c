@@ -212,6 +212,23 @@ takeover_sockets(int pid, ino_t *seen, size_t *nseen, size_t maxseen,
 	return n;
 }
 
+/* A read end of the pipe that pid's fd (1 or 2) writes to, or -1. The
+ * pipes die with the proxymgrd that read them only in that end: HAProxy
+ * keeps the write end (its writes fail meanwhile, SIGPIPE is ignored),
+ * and opening /proc/PID/fd/N of a pipe gives a new end of the same pipe.
+ * Anything else (a terminal, a file) is left alone. */
+static int
+takeover_pipe(int pid, int fd)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+	if (stat(path, &st) == -1 || !S_ISFIFO(st.st_mode))
+		return -1;
+	return open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+}
+
 static bool
 takeover_pid_in(int pid, const int *pids, size_t n)
 {
@@ -302,7 +319,8 @@ takeover_find(uv_loop_t *loop, const struct pm_config *cfg,
 	if ((nsock = takeover_sockets(h->pid, seen, &nseen,
 	    sizeof(seen) / sizeof(seen[0]), err)) == -1)
 		return -1;
-	h->out_fd = h->err_fd = -1;
+	h->out_fd = takeover_pipe(h->pid, 1);
+	h->err_fd = takeover_pipe(h->pid, 2);
 	for (size_t i = 0; i < n; i++) {
 		if (pids[i] == h->pid)
 			continue;
@@ -311,7 +329,8 @@ takeover_find(uv_loop_t *loop, const struct pm_config *cfg,
 		kill(pids[i], SIGUSR1);
 		h->old = xrealloc(h->old, (h->nold + 1) * sizeof(*h->old));
 		h->old[h->nold].pid = pids[i];
-		h->old[h->nold].out_fd = h->old[h->nold].err_fd = -1;
+		h->old[h->nold].out_fd = takeover_pipe(pids[i], 1);
+		h->old[h->nold].err_fd = takeover_pipe(pids[i], 2);
 		h->nold++;
 	}
 	log_info("taking over haproxy[%d] (%s), %d listen sockets, %zu other "

@@ -201,6 +201,15 @@ echo "wrk ($mode): $WRK_REQUESTS requests, $WRK_SOCKET_ERRORS socket errors, $WR
 pm_assert_eq "0 0" "$WRK_SOCKET_ERRORS $WRK_NON2XX" \
 	"no request failed across $kills kills ($WRK_REQUESTS requests, $mode)"
 
+# HAProxy's own messages reach the proxymgrd that took it over: the lines
+# a taken-over HAProxy prints as it soft-stops.
+heard=0
+for p in $(grep -oE 'taking over haproxy\[[0-9]+\]' "$PM_TMP/proxymgrd.log" | grep -oE '[0-9]+' | sort -u); do
+	pm_log_has "haproxy\[$p\]: .*Proxy web stopped" && heard=$((heard + 1))
+done
+((heard > 0)) || pm_fail "no message of a taken-over HAProxy reached proxymgrd"
+pm_pass "the messages of $heard taken-over HAProxy processes reached the new proxymgrd"
+
 pm_stop_proxymgrd
 gone() { [[ -z $(pm_hap_pids_for "$cfg") ]]; }
 pm_wait_for gone || pm_fail "HAProxy left after SIGTERM: $(pm_hap_pids_for "$cfg" | tr '\n' ' ')"
