@@ -146,45 +146,46 @@ test_stop(void **state)
 static char dir[] = "/tmp/pm-orphans.XXXXXX";
 
 /* A stand-in HAProxy: /bin/sh named haproxy-stand-in, running script,
- * with "-f cfg" among its arguments. It reads from a pipe that is never
- * written, so it waits until signalled. */
+ * with "-f cfg" among its arguments. The script writes a line once it
+ * has set itself up, then reads from a pipe that is never written, so
+ * it waits until signalled. */
 static pid_t
 spawn(const char *cfg, const char *script, int *wfd)
 {
-	int fds[2];
+	int in[2], out[2];
+	char c;
 	pid_t pid;
 
-	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(pipe(in), 0);
+	assert_int_equal(pipe(out), 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		dup2(fds[0], 0);
-		close(fds[0]);
-		close(fds[1]);
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		close(in[0]);
+		close(in[1]);
+		close(out[0]);
+		close(out[1]);
 		execl("/bin/sh", "haproxy-stand-in", "-c", script, "-f", cfg,
 		    (char *)NULL);
 		_exit(127);
 	}
-	close(fds[0]);
-	*wfd = fds[1];
+	close(in[0]);
+	close(out[1]);
+	assert_int_equal(read(out[0], &c, 1), 1);
+	close(out[0]);
+	*wfd = in[1];
 	return pid;
 }
 
-/* After fork, until exec: the child's command line is still ours. */
+/* orphans_find sees exactly want. */
 static bool
 find_one(const char *cfg, pid_t want)
 {
 	int pids[4];
 
-	for (int i = 0; i < 500; i++) {
-		size_t n = orphans_find(cfg, pids, 4);
-
-		if (n == 1 && pids[0] == want)
-			return true;
-		assert_true(n == 0);
-		usleep(10000);
-	}
-	return false;
+	return orphans_find(cfg, pids, 4) == 1 && pids[0] == want;
 }
 
 static void
@@ -203,7 +204,7 @@ test_find_and_stop(void **state)
 	assert_int_equal(symlink(real, link), 0);
 	assert_int_equal(orphans_find(cfg, pids, 4), 0);
 
-	pid = spawn(cfg, "read x", &wfd);
+	pid = spawn(cfg, "echo; read x", &wfd);
 	assert_true(find_one(cfg, pid));
 	/* The file need not exist; through a symlink it must, to resolve. */
 	assert_int_equal(orphans_find(other, pids, 4), 0);
@@ -223,7 +224,7 @@ test_find_and_stop(void **state)
 	close(wfd);
 
 	/* SIGUSR1 ignored: SIGTERM once soft_ms have passed. */
-	pid = spawn(cfg, "trap '' USR1; read x", &wfd);
+	pid = spawn(cfg, "trap '' USR1; echo; read x", &wfd);
 	assert_true(find_one(cfg, pid));
 	assert_int_equal(orphans_stop(cfg, 100), 0);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
