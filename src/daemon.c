@@ -38,6 +38,8 @@ struct daemon {
 	uint64_t		 pending_since_us;	/* first change */
 	uv_signal_t		 sig_term, sig_int, sig_hup, sig_usr1, sig_usr2;
 	uv_timer_t		 adopt_wait;	/* after an adoption */
+	uv_timer_t		 stray_check;	/* after a takeover */
+	int			 stray_checks;
 	int			 adopt_waited_ms;
 	bool			 adopting;	/* until discovery answered */
 	const char		*adopted_by;	/* "upgrade", "takeover" */
@@ -208,6 +210,7 @@ daemon_stopped(void *ctx)
 	uv_close((uv_handle_t *)&d->sig_usr1, daemon_on_close);
 	uv_close((uv_handle_t *)&d->sig_usr2, daemon_on_close);
 	uv_close((uv_handle_t *)&d->adopt_wait, daemon_on_close);
+	uv_close((uv_handle_t *)&d->stray_check, daemon_on_close);
 	sup_log_counters(&d->sup);
 	log_info("stopped");
 }
@@ -326,6 +329,7 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 	sdnotify("STOPPING=1");
 	d->stopping = true;
 	uv_timer_stop(&d->debounce);
+	uv_timer_stop(&d->stray_check);
 	sup_stop(&d->sup);
 }
 
@@ -378,6 +382,26 @@ daemon_on_adopt_wait(uv_timer_t *t)
 	d->adopting = false;
 	daemon_on_change(d, strcmp(d->adopted_by, "upgrade") == 0 ?
 	    "start (upgraded)" : "start (taken over)");
+}
+
+/* After a takeover, look again for HAProxy processes of this
+ * configuration: one that the dead proxymgrd forked as it died may have
+ * been too young to be found (between fork and exec, or behind a wrapper
+ * script). */
+static const unsigned daemon_stray_check_ms[] = { 1000, 3000, 10000 };
+
+static void
+daemon_on_stray_check(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+	size_t next = (size_t)++d->stray_checks;
+
+	sup_adopt_strays(&d->sup);
+	if (next < sizeof(daemon_stray_check_ms) /
+	    sizeof(daemon_stray_check_ms[0]) && !d->stopping)
+		uv_timer_start(t, daemon_on_stray_check,
+		    daemon_stray_check_ms[next] -
+		    daemon_stray_check_ms[next - 1], 0);
 }
 
 int
@@ -452,6 +476,8 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 	uv_signal_start(&d.sig_usr2, daemon_on_signal, SIGUSR2);
 	uv_timer_init(d.loop, &d.adopt_wait);
 	d.adopt_wait.data = &d;
+	uv_timer_init(d.loop, &d.stray_check);
+	d.stray_check.data = &d;
 	d.sig_term.data = d.sig_int.data = d.sig_hup.data = &d;
 	d.sig_usr1.data = &d;
 	uv_signal_start(&d.sig_term, daemon_on_signal, SIGTERM);
@@ -478,6 +504,9 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 		 * everything, or a half-read model would cost a reload. */
 		uv_timer_start(&d.adopt_wait, daemon_on_adopt_wait,
 		    DAEMON_ADOPT_SETTLE_MS, 0);
+		if (strcmp(d.adopted_by, "takeover") == 0)
+			uv_timer_start(&d.stray_check, daemon_on_stray_check,
+			    daemon_stray_check_ms[0], 0);
 	} else
 		/* Start HAProxy even with no service yet. */
 		daemon_on_change(&d, "start");

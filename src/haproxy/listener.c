@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -10,6 +11,7 @@
 
 #include "haproxy/listener.h"
 #include "log.h"
+#include "portowner.h"
 #include "sdlisten.h"
 #include "util.h"
 
@@ -62,9 +64,16 @@ listener_open(const char *addr, int port, char **err)
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1)
 		log_warn("setsockopt IPV6_V6ONLY");
 	if (bind(fd, (struct sockaddr *)&ss, slen) == -1) {
-		set_err(err, "cannot bind %s%s%s:%d: %s",
+		int bind_errno = errno;
+		struct portowner o;
+		char holder[64] = "";
+		if (bind_errno == EADDRINUSE && portowner_find(port, &o))
+			snprintf(holder, sizeof(holder), " (held by %s[%d])",
+			    o.comm, o.pid);
+		set_err(err, "cannot bind %s%s%s:%d: %s%s",
 		    ss.ss_family == AF_INET6 ? "[" : "", addr,
-		    ss.ss_family == AF_INET6 ? "]" : "", port, strerror(errno));
+		    ss.ss_family == AF_INET6 ? "]" : "", port,
+		    strerror(bind_errno), holder);
 		close(fd);
 		return -1;
 	}

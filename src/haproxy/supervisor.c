@@ -16,6 +16,7 @@
 #include "haproxy/supervisor.h"
 #include "haproxy/takeover.h"
 #include "haproxy/verify.h"
+#include "orphans.h"
 #include "pmconfig.h"
 #include "service.h"
 #include "snapshot.h"
@@ -31,6 +32,8 @@
 static void sup_schedule(struct supervisor *s);
 static void sup_begin_check(struct supervisor *s);
 static void sup_on_proc_done(struct hap_proc *p);
+static void sup_soft_stop(struct supervisor *s, struct hap_proc *p);
+static void sup_cap_old(struct supervisor *s);
 static void sup_ready_poll_start(struct supervisor *s);
 static void sup_restart_later(struct supervisor *s);
 static void sup_maybe_stopped(struct supervisor *s);
@@ -652,6 +655,43 @@ sup_adopt(struct supervisor *s, const struct sup_handoff *h)
 	s->adopted_fingerprint = h->fingerprint;
 	log_info("haproxy[%d] adopted from the replaced proxymgrd, with %zu "
 	    "draining", h->pid, h->nold);
+}
+
+static bool
+sup_knows_pid(const struct supervisor *s, int pid)
+{
+	if ((s->current != NULL && s->current->pid == pid) ||
+	    (s->starting != NULL && s->starting->pid == pid))
+		return true;
+	for (const struct hap_proc *p = s->old; p != NULL; p = p->next)
+		if (p->pid == pid)
+			return true;
+	return false;
+}
+
+size_t
+sup_adopt_strays(struct supervisor *s)
+{
+	int pids[64];
+	size_t n, strays = 0;
+
+	if (s->state == SUP_STOPPING)
+		return 0;
+	n = orphans_find(s->cfg->config_path, pids, 64);
+	for (size_t i = 0; i < n; i++) {
+		if (sup_knows_pid(s, pids[i]))
+			continue;
+		struct hap_proc *p = hap_proc_adopt(s->loop, pids[i], -1, -1,
+		    sup_on_proc_done, s);
+		log_warnx("haproxy[%d] runs %s but this proxymgrd neither started "
+		    "nor took it over (the one that died spawned it as it "
+		    "died): soft-stopped", pids[i], s->cfg->config_path);
+		sup_soft_stop(s, p);
+		strays++;
+	}
+	if (strays > 0)
+		sup_cap_old(s);
+	return strays;
 }
 
 /* After an upgrade: if the adopted HAProxy runs exactly what was built

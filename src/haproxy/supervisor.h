@@ -162,6 +162,11 @@ bool sup_handoff(struct supervisor *s, struct sup_handoff *h);
  * the snapshot with the config file on disk: if HAProxy runs it already,
  * it becomes live with no reload; otherwise a (hitless) reload follows. */
 void sup_adopt(struct supervisor *s, const struct sup_handoff *h);
+/* HAProxy processes that run this configuration but are neither ours
+ * nor adopted: one a dying proxymgrd had just forked shows up only after
+ * the takeover looked. Each is soft-stopped and followed as draining.
+ * Returns how many. */
+size_t sup_adopt_strays(struct supervisor *s);
 /* What a snapshot runs, as one number (FNV-1a). */
 unsigned long sup_snapshot_fingerprint(const struct snapshot *snap);
 

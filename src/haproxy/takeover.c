@@ -183,7 +183,10 @@ takeover_sockets(int pid, ino_t *seen, size_t *nseen, size_t maxseen,
 		target[len] = '\0';
 		if (strncmp(target, "socket:", 7) != 0)
 			continue;
-		if ((fd = pidfd_getfd(pidfd, (int)target_fd, 0)) == -1) {
+		if ((fd = pidfd_getfd(pidfd, (int)target_fd, 0)) == -1 &&
+		    errno == EBADF)
+			continue;	/* a connection it closed meanwhile */
+		if (fd == -1) {
 			set_err(err, "haproxy[%d]: cannot copy its socket fd "
 			    "%ld (pidfd_getfd: %s): taking a HAProxy over needs "
 			    "the same user, or CAP_SYS_PTRACE", pid, target_fd,

@@ -65,8 +65,15 @@ track_haproxy() {
 }
 
 launch() {
-	"$PROXYMGRD" -c "$PM_TMP/proxymgr.yml" -d </dev/null \
-		>>"$PM_TMP/proxymgrd.log" 2>&1 &
+	if [[ -n ${idle:-} ]]; then
+		# The idle connection is the test's: a copy in proxymgrd
+		# would keep the draining HAProxy until hard-stop-after.
+		"$PROXYMGRD" -c "$PM_TMP/proxymgr.yml" -d </dev/null \
+			>>"$PM_TMP/proxymgrd.log" 2>&1 {idle}>&- &
+	else
+		"$PROXYMGRD" -c "$PM_TMP/proxymgr.yml" -d </dev/null \
+			>>"$PM_TMP/proxymgrd.log" 2>&1 &
+	fi
 	PM_PID=$!
 	pm_track "$PM_PID"
 }
