@@ -29,6 +29,10 @@ struct wrapper {
 	char			*watched;	/* user_config path */
 	char			*base;		/* its basename */
 	struct dirwatch		*dw;
+	/* The user's file as read when it last changed, configure or
+	 * SIGHUP: a build copies it and reads nothing. */
+	char			*text_path;
+	char			*text;		/* NULL: unreadable */
 };
 
 struct wrapper *
@@ -42,6 +46,26 @@ wrapper_new(uv_loop_t *loop, wrapper_change_cb on_change, void *ctx)
 	return w;
 }
 
+/* Read the user's file (path, or none) into w->text. */
+static void
+wrapper_read(struct wrapper *w, const char *path)
+{
+	char *why = NULL, *copy = path ? xstrdup(path) : NULL;
+	size_t len;
+
+	/* path may be w->text_path itself. */
+	free(w->text);
+	free(w->text_path);
+	w->text = NULL;
+	w->text_path = copy;
+	if (copy == NULL)
+		return;
+	w->text = read_file(copy, READ_FILE_CONFIG_MAX, &len, &why);
+	if (w->text == NULL)
+		log_warnx("cannot read %s: %s", copy, why);
+	free(why);
+}
+
 static void
 wrapper_on_dir(void *arg, const char *filename)
 {
@@ -53,6 +77,7 @@ wrapper_on_dir(void *arg, const char *filename)
 		return;
 	if (w->on_change == NULL)
 		return;
+	wrapper_read(w, w->watched);
 	why = xasprintf("%s changed on disk", w->watched);
 	w->on_change(w->ctx, why);
 	free(why);
@@ -114,6 +139,7 @@ wrapper_configure(struct wrapper *w, const struct pm_config *cfg)
 	w->held = held;
 	w->nheld = cfg->nlisteners;
 	wrapper_watch(w, cfg->user_config);
+	wrapper_read(w, cfg->user_config);
 }
 
 int
@@ -140,6 +166,7 @@ void
 wrapper_bump(struct wrapper *w)
 {
 	w->generation++;
+	wrapper_read(w, w->text_path);
 }
 
 void
@@ -162,14 +189,10 @@ wrapper_attach(struct wrapper *w, struct snapshot *snap,
 		listener_release(l);
 	}
 	if (cfg->user_config != NULL) {
-		size_t len;
-		char *why = NULL;
 		snap->user_config = xstrdup(cfg->user_config);
-		snap->user_text = read_file(cfg->user_config,
-		    READ_FILE_CONFIG_MAX, &len, &why);
-		if (snap->user_text == NULL)
-			log_warnx("cannot read %s: %s", cfg->user_config, why);
-		free(why);
+		if (w->text != NULL && strcmp(w->text_path,
+		    cfg->user_config) == 0)
+			snap->user_text = xstrdup(w->text);
 	}
 }
 
@@ -187,6 +210,8 @@ wrapper_free(struct wrapper *w)
 		dirwatch_stop(w->dw, wrapper_dw_closed);
 	free(w->watched);
 	free(w->base);
+	free(w->text_path);
+	free(w->text);
 	free(w);
 }
 
