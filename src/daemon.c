@@ -116,17 +116,49 @@ daemon_src_synced(void *ctx)
 	model_sweep_unseen(&d->model);
 }
 
+/* The desired state, with no side effect: ports are wanted, not bound,
+ * and no file is read. */
 static struct snapshot *
-daemon_build(void *ctx, const struct snapshot *live, bool for_reload)
+daemon_snapshot(struct daemon *d, const struct snapshot *live,
+    bool for_reload)
 {
-	struct daemon *d = ctx;
-
 	struct snapshot *snap = model_snapshot(&d->model, d->cfg, live,
 	    for_reload);
 
 	if (d->wrapper != NULL)
 		wrapper_attach(d->wrapper, snap, d->cfg);
 	return snap;
+}
+
+static struct snapshot *
+daemon_build(void *ctx, const struct snapshot *live, bool for_reload)
+{
+	struct daemon *d = ctx;
+
+	/* A reload tries again every port a claim could not have: one may
+	 * be free now. Between reloads builds leave them out, so that the
+	 * changes of the others still go over the runtime API. */
+	if (for_reload)
+		listener_forget_failures();
+	return daemon_snapshot(d, live, for_reload);
+}
+
+/* A reload is decided on next: claim its sockets. A port that cannot be
+ * had is remembered (listener_failure) and next is built again, which
+ * leaves it out or keeps what the running HAProxy has, and says so. The
+ * new one is built before next is freed, so that the sockets both have
+ * stay claimed. Each round remembers one more failed port: it ends. */
+static struct snapshot *
+daemon_claim(void *ctx, struct snapshot *next, const struct snapshot *live)
+{
+	struct daemon *d = ctx;
+
+	while (snapshot_claim(next) == -1) {
+		struct snapshot *again = daemon_snapshot(d, live, true);
+		snapshot_free(next);
+		next = again;
+	}
+	return next;
 }
 
 static void
@@ -167,7 +199,10 @@ daemon_committed(void *ctx)
 	pmconfig_free(d->prev_cfg);
 	d->prev_cfg = NULL;
 	/* Sockets handed over by an upgrade that no service or listener
-	 * took any more (it went meanwhile): nothing would serve them. */
+	 * took (it went meanwhile), or gave back since: nothing would serve
+	 * them, and their ports would take connections that wait forever.
+	 * systemd's (LISTEN_FDS) stay: systemd holds those ports anyway, and
+	 * a service may come for one later. */
 	sdlisten_close_unclaimed("upgrade");
 	sdlisten_close_unclaimed("takeover");
 	/* systemd (Type=notify): ready once a HAProxy serves, and again
@@ -284,6 +319,8 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 		/* Reload even if nothing differs: certificates, map files. */
 		if (d->wrapper != NULL)
 			wrapper_bump(d->wrapper);
+		/* And try again the ports that could not be had. */
+		listener_forget_failures();
 		if (d->config_file == NULL) {
 			log_info("SIGHUP: reloading %s", d->cfg->user_config);
 			sdnotify("RELOADING=1");
@@ -312,10 +349,7 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 		else
 			pmconfig_free(old);
 		sup_set_config(&d->sup, d->cfg);
-		if (wrapper_configure(d->wrapper, d->cfg, &err) == -1) {
-			log_warnx("%s", err);
-			free(err);
-		}
+		wrapper_configure(d->wrapper, d->cfg);
 		sdnotify("RELOADING=1");
 		daemon_on_change(d, "proxymgr.yml re-read");
 		return;
@@ -417,6 +451,7 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 	struct daemon d;
 	struct sup_hooks hooks = {
 		.build = daemon_build,
+		.claim = daemon_claim,
 		.reject = daemon_reject,
 		.settings_rollback = daemon_settings_rollback,
 		.committed = daemon_committed,
@@ -460,7 +495,8 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 		d.adopted_by = "takeover";
 	}
 	d.wrapper = wrapper_new(d.loop, daemon_on_change, &d);
-	if (wrapper_configure(d.wrapper, d.cfg, &err) == -1)
+	wrapper_configure(d.wrapper, d.cfg);
+	if (wrapper_claim(d.wrapper, &err) == -1)
 		fatalx("%s", err);
 	if (pidfile != NULL && wrapper_pidfile_write(pidfile, &err) == -1)
 		fatalx("%s", err);
@@ -612,9 +648,10 @@ daemon_check(const char *config_file)
 	}
 	if (!d.synced && daemon_check_wait(&d) == -1)
 		goto out;
-	snap = model_snapshot(&d.model, cfg, NULL, true);
 	d.wrapper = wrapper_new(d.loop, NULL, NULL);
-	wrapper_attach(d.wrapper, snap, cfg);
+	wrapper_configure(d.wrapper, cfg);
+	/* Placeholder sockets: haproxy -c needs listening fds. */
+	snap = daemon_claim(&d, daemon_snapshot(&d, NULL, true), NULL);
 	fputs(snap->text, stdout);
 	fflush(stdout);
 	tmp = xasprintf("/tmp/proxymgrd-check.%ld.cfg", (long)getpid());

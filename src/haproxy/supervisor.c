@@ -725,6 +725,7 @@ sup_begin_check(struct supervisor *s)
 	char *newpath, *err = NULL;
 
 	s->next = s->hooks.build(s->hooks.ctx, s->live, true);
+	s->next = s->hooks.claim(s->hooks.ctx, s->next, s->live);
 	if (s->adopted && sup_adopt_live(s)) {
 		sup_become_idle(s);
 		return;

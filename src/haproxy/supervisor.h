@@ -27,6 +27,12 @@ struct sup_hooks {
 	 * servers (snapshot_carry). */
 	struct snapshot *(*build)(void *ctx, const struct snapshot *live,
 	    bool for_reload);
+	/* A reload is decided on next (built for_reload): bind or take from
+	 * their pools the sockets it needs. Returns next, or, if a port
+	 * cannot be had, a snapshot built again without it (next freed). A
+	 * build binds nothing: one thrown away costs no socket. */
+	struct snapshot *(*claim)(void *ctx, struct snapshot *next,
+	    const struct snapshot *live);
 	/* HAProxy refused this service's definition. */
 	void	(*reject)(void *ctx, const char *service,
 		    const struct service_def *def);

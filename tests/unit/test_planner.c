@@ -81,8 +81,7 @@ build(const struct pm_config *cfg, const struct snapshot *live, bool trim,
 		}
 		free(copy);
 		srvlist_finish(&list);
-		assert_int_equal(listener_acquire("127.0.0.1", svcs[i].port, &l,
-		    &err), 0);
+		l = listener_want("127.0.0.1", svcs[i].port);
 		struct snapshot_service *e = snapshot_add(s, def, &list, l);
 		snapshot_carry(e, snapshot_find(live, svcs[i].name), trim,
 		    cfg->max_disabled_servers);
