@@ -15,6 +15,7 @@
 #include "haproxy/takeover.h"
 #include "model.h"
 #include "pmconfig.h"
+#include "portowner.h"
 #include "sdlisten.h"
 #include "sdnotify.h"
 #include "service.h"
@@ -39,6 +40,8 @@ struct daemon {
 	uv_signal_t		 sig_term, sig_int, sig_hup, sig_usr1, sig_usr2;
 	uv_timer_t		 adopt_wait;	/* after an adoption */
 	uv_timer_t		 stray_check;	/* after a takeover */
+	uv_timer_t		 port_retry;	/* a port that was busy */
+	int			 port_retry_ms;
 	int			 stray_checks;
 	int			 adopt_waited_ms;
 	bool			 adopting;	/* until discovery answered */
@@ -143,6 +146,58 @@ daemon_build(void *ctx, const struct snapshot *live, bool for_reload)
 	return daemon_snapshot(d, live, for_reload);
 }
 
+/* A port that could not be had (held by another process) is tried again
+ * without waiting for the next change: after 5 s, doubling to a minute.
+ * If it still cannot be had, the reload it asks for ends as "unchanged". */
+#define DAEMON_PORT_RETRY_MIN_MS	5000
+#define DAEMON_PORT_RETRY_MAX_MS	60000
+
+static void daemon_on_change(void *ctx, const char *why);
+
+static void
+daemon_on_port_retry(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+
+	if (d->stopping || !listener_has_failures())
+		return;
+	listener_forget_failures();
+	daemon_on_change(d, "retrying the ports that could not be bound");
+}
+
+static void
+daemon_port_retry_later(struct daemon *d)
+{
+	d->port_retry_ms = d->port_retry_ms == 0 ? DAEMON_PORT_RETRY_MIN_MS :
+	    d->port_retry_ms * 2;
+	if (d->port_retry_ms > DAEMON_PORT_RETRY_MAX_MS)
+		d->port_retry_ms = DAEMON_PORT_RETRY_MAX_MS;
+	uv_timer_start(&d->port_retry, daemon_on_port_retry,
+	    (uint64_t)d->port_retry_ms, 0);
+}
+
+/* At the first start, a port held by a HAProxy that is not this
+ * proxymgrd's (the takeover found none running CONFIG_PATH): starting
+ * one beside it would serve a subset of the services, some of them in
+ * two versions. Said plainly, and proxymgrd exits. */
+static void
+daemon_refuse_foreign(struct daemon *d, const struct snapshot *next)
+{
+	for (size_t i = 0; i < next->n; i++) {
+		const struct listener *l = next->v[i].listener;
+		struct portowner o;
+		if (listener_failure(l) == NULL ||
+		    !portowner_find(l->port, &o) || !o.haproxy)
+			continue;
+		fatalx("service %s: port %d is held by %s[%d], which does not "
+		    "run %s: it is not this proxymgrd's to take over, and "
+		    "proxymgrd does not start a HAProxy serving the other "
+		    "services beside it; stop it, or move the service",
+		    next->v[i].def->name, l->port, o.comm, o.pid,
+		    d->cfg->config_path);
+	}
+}
+
 /* A reload is decided on next: claim its sockets. A port that cannot be
  * had is remembered (listener_failure) and next is built again, which
  * leaves it out or keeps what the running HAProxy has, and says so. The
@@ -154,10 +209,17 @@ daemon_claim(void *ctx, struct snapshot *next, const struct snapshot *live)
 	struct daemon *d = ctx;
 
 	while (snapshot_claim(next) == -1) {
+		if (live == NULL && sup_current_pid(&d->sup) == 0)
+			daemon_refuse_foreign(d, next);
 		struct snapshot *again = daemon_snapshot(d, live, true);
 		snapshot_free(next);
 		next = again;
 	}
+	if (!listener_has_failures())
+		d->port_retry_ms = 0;
+	else if (d->port_retry.data != NULL &&
+	    !uv_is_active((uv_handle_t *)&d->port_retry))
+		daemon_port_retry_later(d);
 	return next;
 }
 
@@ -246,6 +308,7 @@ daemon_stopped(void *ctx)
 	uv_close((uv_handle_t *)&d->sig_usr2, daemon_on_close);
 	uv_close((uv_handle_t *)&d->adopt_wait, daemon_on_close);
 	uv_close((uv_handle_t *)&d->stray_check, daemon_on_close);
+	uv_close((uv_handle_t *)&d->port_retry, daemon_on_close);
 	sup_log_counters(&d->sup);
 	log_info("stopped");
 }
@@ -364,6 +427,7 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 	d->stopping = true;
 	uv_timer_stop(&d->debounce);
 	uv_timer_stop(&d->stray_check);
+	uv_timer_stop(&d->port_retry);
 	sup_stop(&d->sup);
 }
 
@@ -514,6 +578,8 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 	d.adopt_wait.data = &d;
 	uv_timer_init(d.loop, &d.stray_check);
 	d.stray_check.data = &d;
+	uv_timer_init(d.loop, &d.port_retry);
+	d.port_retry.data = &d;
 	d.sig_term.data = d.sig_int.data = d.sig_hup.data = &d;
 	d.sig_usr1.data = &d;
 	uv_signal_start(&d.sig_term, daemon_on_signal, SIGTERM);

@@ -144,6 +144,12 @@ listener_failure(const struct listener *l)
 	return *pp != NULL ? (*pp)->why : NULL;
 }
 
+bool
+listener_has_failures(void)
+{
+	return listener_failures != NULL;
+}
+
 void
 listener_forget_failures(void)
 {

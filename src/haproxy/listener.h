@@ -41,6 +41,8 @@ int listener_claim(struct listener *l, char **err);
 const char *listener_failure(const struct listener *l);
 /* A reload tries every port again. */
 void listener_forget_failures(void);
+/* Whether a port is remembered as one a claim could not have. */
+bool listener_has_failures(void);
 /* Drop a reference. With the last one the socket goes back to the pool
  * it came from (a plan that lets go of it may want it again: systemd or
  * the process that handed it over still hold the port), and one bound
