@@ -12,8 +12,10 @@
 #include "haproxy/listener.h"
 #include "haproxy/proc.h"
 #include "haproxy/supervisor.h"
+#include "haproxy/takeover.h"
 #include "model.h"
 #include "pmconfig.h"
+#include "portowner.h"
 #include "sdlisten.h"
 #include "sdnotify.h"
 #include "service.h"
@@ -35,9 +37,14 @@ struct daemon {
 	int			 pending_count;
 	uint64_t		 pending_since_us;	/* first change */
 	uv_signal_t		 sig_term, sig_int, sig_hup, sig_usr1, sig_usr2;
-	uv_timer_t		 adopt_wait;	/* after an upgrade */
+	uv_timer_t		 adopt_wait;	/* after an adoption */
+	uv_timer_t		 stray_check;	/* after a takeover */
+	uv_timer_t		 port_retry;	/* a port that was busy */
+	int			 port_retry_ms;
+	int			 stray_checks;
 	int			 adopt_waited_ms;
 	bool			 adopting;	/* until discovery answered */
+	const char		*adopted_by;	/* "upgrade", "takeover" */
 	bool			 stopping;
 	bool			 synced;	/* the source reported once */
 	struct wrapper		*wrapper;	/* named listeners, user cfg */
@@ -111,17 +118,110 @@ daemon_src_synced(void *ctx)
 	model_sweep_unseen(&d->model);
 }
 
+/* The desired state built with cfg, with no side effect: ports are
+ * wanted, not bound, and no file is read. */
 static struct snapshot *
-daemon_build(void *ctx, struct pm_config *cfg, const struct snapshot *live,
-    bool for_reload)
+daemon_snapshot(struct daemon *d, struct pm_config *cfg,
+    const struct snapshot *live, bool for_reload)
 {
-	struct daemon *d = ctx;
 	struct snapshot *snap = model_snapshot(&d->model, cfg, live,
 	    for_reload);
 
 	if (d->wrapper != NULL)
 		wrapper_attach(d->wrapper, snap, cfg);
 	return snap;
+}
+
+static struct snapshot *
+daemon_build(void *ctx, struct pm_config *cfg, const struct snapshot *live,
+    bool for_reload)
+{
+	struct daemon *d = ctx;
+
+	/* A reload tries again every port a claim could not have: one may
+	 * be free now. Between reloads builds leave them out, so that the
+	 * changes of the others still go over the runtime API. */
+	if (for_reload)
+		listener_forget_failures();
+	return daemon_snapshot(d, cfg, live, for_reload);
+}
+
+/* A port that could not be had (held by another process) is tried again
+ * without waiting for the next change: after 5 s, doubling to a minute.
+ * If it still cannot be had, the reload it asks for ends as "unchanged". */
+#define DAEMON_PORT_RETRY_MIN_MS	5000
+#define DAEMON_PORT_RETRY_MAX_MS	60000
+
+static void daemon_on_change(void *ctx, const char *why);
+
+static void
+daemon_on_port_retry(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+
+	if (d->stopping || !listener_has_failures())
+		return;
+	listener_forget_failures();
+	daemon_on_change(d, "retrying the ports that could not be bound");
+}
+
+static void
+daemon_port_retry_later(struct daemon *d)
+{
+	d->port_retry_ms = d->port_retry_ms == 0 ? DAEMON_PORT_RETRY_MIN_MS :
+	    d->port_retry_ms * 2;
+	if (d->port_retry_ms > DAEMON_PORT_RETRY_MAX_MS)
+		d->port_retry_ms = DAEMON_PORT_RETRY_MAX_MS;
+	uv_timer_start(&d->port_retry, daemon_on_port_retry,
+	    (uint64_t)d->port_retry_ms, 0);
+}
+
+/* At the first start, a port held by a HAProxy that is not this
+ * proxymgrd's (the takeover found none running CONFIG_PATH): starting
+ * one beside it would serve a subset of the services, some of them in
+ * two versions. Said plainly, and proxymgrd exits. */
+static void
+daemon_refuse_foreign(struct daemon *d, const struct snapshot *next)
+{
+	for (size_t i = 0; i < next->n; i++) {
+		const struct listener *l = next->v[i].listener;
+		struct portowner o;
+		if (listener_failure(l) == NULL ||
+		    !portowner_find(l->port, &o) || !o.haproxy)
+			continue;
+		fatalx("service %s: port %d is held by %s[%d], which does not "
+		    "run %s: it is not this proxymgrd's to take over, and "
+		    "proxymgrd does not start a HAProxy serving the other "
+		    "services beside it; stop it, or move the service",
+		    next->v[i].def->name, l->port, o.comm, o.pid,
+		    d->cfg->config_path);
+	}
+}
+
+/* A reload is decided on next: claim its sockets. A port that cannot be
+ * had is remembered (listener_failure) and next is built again, which
+ * leaves it out or keeps what the running HAProxy has, and says so. The
+ * new one is built before next is freed, so that the sockets both have
+ * stay claimed. Each round remembers one more failed port: it ends. */
+static struct snapshot *
+daemon_claim(void *ctx, struct snapshot *next, const struct snapshot *live)
+{
+	struct daemon *d = ctx;
+
+	while (snapshot_claim(next) == -1) {
+		if (live == NULL && sup_current_pid(&d->sup) == 0)
+			daemon_refuse_foreign(d, next);
+		struct snapshot *again = daemon_snapshot(d, next->cfg, live,
+		    true);
+		snapshot_free(next);
+		next = again;
+	}
+	if (!listener_has_failures())
+		d->port_retry_ms = 0;
+	else if (d->port_retry.data != NULL &&
+	    !uv_is_active((uv_handle_t *)&d->port_retry))
+		daemon_port_retry_later(d);
+	return next;
 }
 
 static void
@@ -150,8 +250,12 @@ daemon_committed(void *ctx)
 	struct daemon *d = ctx;
 
 	/* Sockets handed over by an upgrade that no service or listener
-	 * took any more (it went meanwhile): nothing would serve them. */
+	 * took (it went meanwhile), or gave back since: nothing would serve
+	 * them, and their ports would take connections that wait forever.
+	 * systemd's (LISTEN_FDS) stay: systemd holds those ports anyway, and
+	 * a service may come for one later. */
 	sdlisten_close_unclaimed("upgrade");
+	sdlisten_close_unclaimed("takeover");
 	/* systemd (Type=notify): ready once a HAProxy serves, and again
 	 * after each reload. */
 	sdnotifyf("READY=1\nSTATUS=haproxy[%d] serves\nMAINPID=%ld",
@@ -192,6 +296,8 @@ daemon_stopped(void *ctx)
 	uv_close((uv_handle_t *)&d->sig_usr1, daemon_on_close);
 	uv_close((uv_handle_t *)&d->sig_usr2, daemon_on_close);
 	uv_close((uv_handle_t *)&d->adopt_wait, daemon_on_close);
+	uv_close((uv_handle_t *)&d->stray_check, daemon_on_close);
+	uv_close((uv_handle_t *)&d->port_retry, daemon_on_close);
 	sup_log_counters(&d->sup);
 	log_info("stopped");
 }
@@ -265,6 +371,8 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 		/* Reload even if nothing differs: certificates, map files. */
 		if (d->wrapper != NULL)
 			wrapper_bump(d->wrapper);
+		/* And try again the ports that could not be had. */
+		listener_forget_failures();
 		if (d->config_file == NULL) {
 			log_info("SIGHUP: reloading %s", d->cfg->user_config);
 			sdnotify("RELOADING=1");
@@ -291,10 +399,7 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 		 * holds the config it was built from. */
 		pmconfig_unref(old);
 		sup_set_config(&d->sup, d->cfg);
-		if (wrapper_configure(d->wrapper, d->cfg, &err) == -1) {
-			log_warnx("%s", err);
-			free(err);
-		}
+		wrapper_configure(d->wrapper, d->cfg);
 		sdnotify("RELOADING=1");
 		daemon_on_change(d, "proxymgr.yml re-read");
 		return;
@@ -308,6 +413,8 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 	sdnotify("STOPPING=1");
 	d->stopping = true;
 	uv_timer_stop(&d->debounce);
+	uv_timer_stop(&d->stray_check);
+	uv_timer_stop(&d->port_retry);
 	sup_stop(&d->sup);
 }
 
@@ -333,9 +440,9 @@ daemon_find_program(const char *prog)
 	return found;
 }
 
-/* After an upgrade: how long discovery may settle before the adopted
- * HAProxy is compared with the model, and when to say that a source
- * (ZooKeeper) has not answered yet. */
+/* After an upgrade or a takeover: how long discovery may settle before
+ * the adopted HAProxy is compared with the model, and when to say that a
+ * source (ZooKeeper) has not answered yet. */
 #define DAEMON_ADOPT_SETTLE_MS	300
 #define DAEMON_ADOPT_WARN_MS	10000
 
@@ -350,15 +457,36 @@ daemon_on_adopt_wait(uv_timer_t *t)
 		if (d->adopt_waited_ms >= DAEMON_ADOPT_WARN_MS &&
 		    d->adopt_waited_ms - DAEMON_ADOPT_SETTLE_MS <
 		    DAEMON_ADOPT_WARN_MS)
-			log_warnx("upgrade: no answer from the service-config "
+			log_warnx("%s: no answer from the service-config "
 			    "source yet; the adopted HAProxy serves on as it "
-			    "is until there is one");
+			    "is until there is one", d->adopted_by);
 		uv_timer_start(t, daemon_on_adopt_wait, DAEMON_ADOPT_SETTLE_MS,
 		    0);
 		return;
 	}
 	d->adopting = false;
-	daemon_on_change(d, "start (upgraded)");
+	daemon_on_change(d, strcmp(d->adopted_by, "upgrade") == 0 ?
+	    "start (upgraded)" : "start (taken over)");
+}
+
+/* After a takeover, look again for HAProxy processes of this
+ * configuration: one that the dead proxymgrd forked as it died may have
+ * been too young to be found (between fork and exec, or behind a wrapper
+ * script). */
+static const unsigned daemon_stray_check_ms[] = { 1000, 3000, 10000 };
+
+static void
+daemon_on_stray_check(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+	size_t next = (size_t)++d->stray_checks;
+
+	sup_adopt_strays(&d->sup);
+	if (next < sizeof(daemon_stray_check_ms) /
+	    sizeof(daemon_stray_check_ms[0]) && !d->stopping)
+		uv_timer_start(t, daemon_on_stray_check,
+		    daemon_stray_check_ms[next] -
+		    daemon_stray_check_ms[next - 1], 0);
 }
 
 int
@@ -374,6 +502,7 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 	struct daemon d;
 	struct sup_hooks hooks = {
 		.build = daemon_build,
+		.claim = daemon_claim,
 		.reject = daemon_reject,
 		.settings_rollback = daemon_settings_rollback,
 		.committed = daemon_committed,
@@ -382,7 +511,7 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 		.ctx = &d,
 	};
 	struct sup_handoff handoff;
-	bool upgraded;
+	bool adopted;
 	char *err = NULL;
 
 	memset(&d, 0, sizeof(d));
@@ -405,9 +534,20 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 	signal(SIGPIPE, SIG_IGN);
 	srand((unsigned)getpid() ^ (unsigned)now_ms());
 	sdlisten_init();
-	upgraded = upgrade_take(&handoff);
+	if ((adopted = upgrade_take(&handoff)))
+		d.adopted_by = "upgrade";
+	else {
+		/* Before anything binds: a HAProxy left running by a
+		 * proxymgrd that died holds the ports. */
+		int r = takeover_find(d.loop, d.cfg, &handoff, &err);
+		if (r == -1)
+			fatalx("%s", err);
+		adopted = r == 1;
+		d.adopted_by = "takeover";
+	}
 	d.wrapper = wrapper_new(d.loop, daemon_on_change, &d);
-	if (wrapper_configure(d.wrapper, d.cfg, &err) == -1)
+	wrapper_configure(d.wrapper, d.cfg);
+	if (wrapper_claim(d.wrapper, &err) == -1)
 		fatalx("%s", err);
 	if (pidfile != NULL && wrapper_pidfile_write(pidfile, &err) == -1)
 		fatalx("%s", err);
@@ -423,6 +563,10 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 	uv_signal_start(&d.sig_usr2, daemon_on_signal, SIGUSR2);
 	uv_timer_init(d.loop, &d.adopt_wait);
 	d.adopt_wait.data = &d;
+	uv_timer_init(d.loop, &d.stray_check);
+	d.stray_check.data = &d;
+	uv_timer_init(d.loop, &d.port_retry);
+	d.port_retry.data = &d;
 	d.sig_term.data = d.sig_int.data = d.sig_hup.data = &d;
 	d.sig_usr1.data = &d;
 	uv_signal_start(&d.sig_term, daemon_on_signal, SIGTERM);
@@ -439,16 +583,19 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 	    d.cfg->user_config ? d.cfg->user_config : "",
 	    d.cfg->user_config ? " + " : "", d.cfg->config_path,
 	    d.cfg->socket_path);
-	d.adopting = upgraded;
+	d.adopting = adopted;
 	if (daemon_start_source(&d, &err) == -1)
 		fatalx("%s: %s", config_file, err);
-	if (upgraded) {
+	if (adopted) {
 		sup_adopt(&d.sup, &handoff);
 		free(handoff.old);
 		/* Compare with what HAProxy runs once discovery has told
 		 * everything, or a half-read model would cost a reload. */
 		uv_timer_start(&d.adopt_wait, daemon_on_adopt_wait,
 		    DAEMON_ADOPT_SETTLE_MS, 0);
+		if (strcmp(d.adopted_by, "takeover") == 0)
+			uv_timer_start(&d.stray_check, daemon_on_stray_check,
+			    daemon_stray_check_ms[0], 0);
 	} else
 		/* Start HAProxy even with no service yet. */
 		daemon_on_change(&d, "start");
@@ -553,9 +700,10 @@ daemon_check(const char *config_file)
 	}
 	if (!d.synced && daemon_check_wait(&d) == -1)
 		goto out;
-	snap = model_snapshot(&d.model, cfg, NULL, true);
 	d.wrapper = wrapper_new(d.loop, NULL, NULL);
-	wrapper_attach(d.wrapper, snap, cfg);
+	wrapper_configure(d.wrapper, cfg);
+	/* Placeholder sockets: haproxy -c needs listening fds. */
+	snap = daemon_claim(&d, daemon_snapshot(&d, cfg, NULL, true), NULL);
 	fputs(snap->text, stdout);
 	fflush(stdout);
 	tmp = xasprintf("/tmp/proxymgrd-check.%ld.cfg", (long)getpid());

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "daemon.h"
 #include "log.h"
+#include "orphans.h"
 #include "pmconfig.h"
 #include "upgrade.h"
 
@@ -22,6 +23,7 @@ usage(FILE *f)
 "       proxymgrd -c haproxy.cfg -s NAME=ADDR:PORT [-s ...] [-b HAPROXY]\n"
 "                 [-p PIDFILE] [--run-dir DIR] [--hard-stop-after TIME]\n"
 "                 [--max-old-processes N] [--reload-interval-ms MS] [-d]\n"
+"       proxymgrd --stop-post -c FILE [-s ... --run-dir DIR] [-d]\n"
 "\n"
 "Keeps a local HAProxy in step with service discovery: renders haproxy.cfg\n"
 "from service definitions, holds the listen sockets itself and reloads\n"
@@ -53,6 +55,14 @@ usage(FILE *f)
 "      --check          load everything, print the haproxy.cfg it would run,\n"
 "                       validate it with `haproxy -c` and exit: 0 if all is\n"
 "                       well, 1 on any error (proxymgr.yml only)\n"
+"      --stop-post      systemd's ExecStopPost=: when $SERVICE_RESULT says\n"
+"                       proxymgrd died (signal, core-dump, oom-kill,\n"
+"                       exit-code, watchdog), leave its HAProxy serving\n"
+"                       for the restarted proxymgrd to take over; else\n"
+"                       stop any HAProxy still running FILE's config\n"
+"                       (SIGUSR1, SIGTERM after haproxy.stop_timeout_ms,\n"
+"                       then SIGKILL) and exit 0. Give it the options of\n"
+"                       the normal start (with -s: -c, -s and --run-dir)\n"
 "  -V, --version        print the version and exit\n"
 "  -h, --help           print this help and exit\n"
 "\n"
@@ -72,6 +82,7 @@ enum {
 	OPT_MAX_OLD,
 	OPT_INTERVAL,
 	OPT_UPGRADE_PROTOCOL,
+	OPT_STOP_POST,
 };
 
 static int
@@ -86,6 +97,59 @@ main_int(const char *opt, const char *v, long lo, long hi)
 		exit(2);
 	}
 	return (int)n;
+}
+
+/* --stop-post, run by systemd after the service stopped for any reason:
+ * keep HAProxy serving when proxymgrd itself died, so that the restarted
+ * one takes it over; otherwise nothing of the service may stay behind.
+ * Always 0: a failing ExecStopPost= would only mark the unit failed. */
+static int
+main_stop_post(const char *config_file, struct cli_wrapper *w)
+{
+	const char *result = getenv("SERVICE_RESULT");
+	const char *code = getenv("EXIT_CODE");
+	const char *status = getenv("EXIT_STATUS");
+	struct pm_config *cfg = NULL;
+	const char *why;
+	char *err = NULL;
+	int pids[64], rc;
+	size_t n;
+
+	log_info("stop-post: SERVICE_RESULT=%s EXIT_CODE=%s EXIT_STATUS=%s",
+	    result ? result : "(unset)", code ? code : "(unset)",
+	    status ? status : "(unset)");
+	if (w->nservices > 0) {
+		/* The file HAProxy runs is proxymgrd's part in --run-dir. */
+		w->haproxy_cfg = config_file;
+		rc = cli_wrapper_config(w, &cfg, &err);
+	} else
+		rc = pmconfig_load(config_file, &cfg, &err);
+	if (rc == -1) {
+		log_warnx("stop-post: %s: HAProxy processes of this service, "
+		    "if any, are left as they are", err);
+		free(err);
+		return 0;
+	}
+	if (orphans_keep(result, code, status, &why)) {
+		n = orphans_find(cfg->config_path, pids,
+		    sizeof(pids) / sizeof(pids[0]));
+		if (n == 0)
+			log_info("stop-post: %s; no HAProxy runs %s", why,
+			    cfg->config_path);
+		for (size_t i = 0; i < n; i++)
+			log_info("stop-post: %s: haproxy[%d] left running for "
+			    "the restarted proxymgrd to take over", why,
+			    pids[i]);
+	} else {
+		log_info("stop-post: %s: stopping any HAProxy that runs %s",
+		    why, cfg->config_path);
+		if ((n = orphans_stop(cfg->config_path,
+		    cfg->stop_timeout_ms)) > 0)
+			log_warnx("stop-post: %zu HAProxy process(es) could "
+			    "not be stopped", n);
+	}
+	pmconfig_unref(cfg);
+	return 0;
 }
 
 int
@@ -103,6 +167,7 @@ main(int argc, char **argv)
 		{ "debug", no_argument, NULL, 'd' },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "upgrade-protocol", no_argument, NULL, OPT_UPGRADE_PROTOCOL },
+		{ "stop-post", no_argument, NULL, OPT_STOP_POST },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -110,6 +175,7 @@ main(int argc, char **argv)
 	struct cli_wrapper w = { .min_interval_ms = -1 };
 	const char *config_file = NULL, *pidfile = NULL;
 	bool debug = false, check = false, wrapper_only = false;
+	bool stop_post = false;
 	char *abs_pid = NULL;
 	int ch, rc;
 
@@ -158,6 +224,9 @@ main(int argc, char **argv)
 		case OPT_CHECK:
 			check = true;
 			break;
+		case OPT_STOP_POST:
+			stop_post = true;
+			break;
 		case OPT_UPGRADE_PROTOCOL:
 			/* Asked by a running proxymgrd before SIGUSR2's exec. */
 			printf("%s\n", UPGRADE_PROTOCOL);
@@ -198,6 +267,16 @@ main(int argc, char **argv)
 		goto done;
 	}
 	log_init(debug);
+	if (stop_post) {
+		if (check) {
+			fprintf(stderr, "proxymgrd: --check or --stop-post, "
+			    "not both\n");
+			rc = 2;
+			goto done;
+		}
+		rc = main_stop_post(config_file, &w);
+		goto done;
+	}
 	if (pidfile != NULL) {
 		/* Relative to where proxymgrd was started, as given. */
 		abs_pid = strdup(pidfile);

@@ -266,7 +266,8 @@ model_pick_held(struct model *m, struct model_pick *picks,
 }
 
 /* Second pass: new services and new ports. One that cannot have its
- * socket keeps what it has in the running HAProxy, if anything. */
+ * socket (another service has it, or the last claim of the port failed)
+ * keeps what it has in the running HAProxy, if anything. */
 static void
 model_pick_new(struct model *m, struct model_pick *picks,
     const struct pm_config *cfg, const struct snapshot *live)
@@ -274,21 +275,25 @@ model_pick_new(struct model *m, struct model_pick *picks,
 	for (size_t i = 0; i < m->n; i++) {
 		struct model_service *ms = m->v[i];
 		const struct snapshot_service *e = snapshot_find(live, ms->name);
-		const char *addr = model_bind_address(ms, cfg), *owner;
-		struct listener *l = NULL;
-		char *err = NULL;
+		const char *addr = model_bind_address(ms, cfg), *owner, *why;
+		struct listener *l;
+		char *err;
 
 		if (picks[i].def != NULL || ms->rejected)
 			continue;
-		if (listener_acquire(addr, ms->def->port, &l, &err) == 0) {
-			if ((owner = model_claimed_by(m, picks, l)) == NULL) {
-				model_pick(&picks[i], ms->def, &ms->servers, l);
-				continue;
-			}
+		/* Only wanted: the port is bound (or taken from a pool) once
+		 * a reload is decided. If that failed, it is left to the
+		 * fallback below until the next reload tries it again. */
+		l = listener_want(addr, ms->def->port);
+		if ((why = listener_failure(l)) != NULL)
+			err = xstrdup(why);
+		else if ((owner = model_claimed_by(m, picks, l)) == NULL) {
+			model_pick(&picks[i], ms->def, &ms->servers, l);
+			continue;
+		} else
 			err = xasprintf("port %d is already used by service %s",
 			    ms->def->port, owner);
-			listener_release(l);
-		}
+		listener_release(l);
 		if (e != NULL && model_claimed_by(m, picks, e->listener) ==
 		    NULL) {
 			log_warnx("service %s: %s; it keeps %s port %d, as the "

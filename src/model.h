@@ -55,9 +55,12 @@ void model_sweep_unseen(struct model *m);
 
 /* Build the snapshot for the next HAProxy: the desired state, falling back
  * to the live snapshot's entry for a service HAProxy refused or whose port
- * cannot be had. A port stays with the service that holds it in the live
- * HAProxy. Servers keep their ids and retired ones stay disabled
- * (snapshot_carry; for_reload trims them). Rendered with cfg. */
+ * could not be had (listener_failure). A port stays with the service that
+ * holds it in the live HAProxy. Servers keep their ids and retired ones
+ * stay disabled (snapshot_carry; for_reload trims them). Rendered with
+ * cfg, which the snapshot holds a reference on. No side effect: new ports
+ * are only wanted, not bound (see snapshot_claim), so a snapshot may be
+ * thrown away at no cost. */
 struct snapshot *model_snapshot(struct model *m, struct pm_config *cfg,
     const struct snapshot *live, bool for_reload);
 

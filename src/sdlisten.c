@@ -142,7 +142,7 @@ sdlisten_matches(int fd, const char *addr, int port)
 }
 
 int
-sdlisten_take(const char *addr, int port)
+sdlisten_take(const char *addr, int port, char **name)
 {
 	for (size_t i = 0; i < sdlisten_n; i++) {
 		if (!sdlisten_matches(sdlisten_v[i].fd, addr, port))
@@ -150,7 +150,7 @@ sdlisten_take(const char *addr, int port)
 		int fd = sdlisten_v[i].fd;
 		log_info("using the inherited socket fd %d (%s) for %s port %d",
 		    fd, sdlisten_v[i].name, addr, port);
-		free(sdlisten_v[i].name);
+		*name = sdlisten_v[i].name;
 		sdlisten_v[i] = sdlisten_v[--sdlisten_n];
 		return fd;
 	}

@@ -62,6 +62,20 @@ snapshot_find(const struct snapshot *s, const char *name)
 	return NULL;
 }
 
+int
+snapshot_claim(struct snapshot *s)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (listener_claim(s->v[i].listener, NULL) == -1)
+			rc = -1;
+	for (size_t i = 0; i < s->nnamed; i++)
+		if (listener_claim(s->named[i].listener, NULL) == -1)
+			rc = -1;
+	return rc;
+}
+
 void
 snapshot_free(struct snapshot *s)
 {

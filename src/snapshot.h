@@ -57,6 +57,14 @@ void snapshot_add_named(struct snapshot *s, const char *name,
     struct listener *listener);
 const struct snapshot_service *snapshot_find(const struct snapshot *s,
     const char *name);
+/* A reload is decided on s: claim the socket of each of its listeners
+ * (listener_claim). Building a snapshot binds nothing; this is the step
+ * that does. Returns 0, or -1 if some could not be had: those are
+ * remembered (listener_failure), so that a snapshot built again leaves
+ * them out as it should, and the others stay claimed. */
+int snapshot_claim(struct snapshot *s);
+/* Releasing a listener nothing else uses gives its socket back to the
+ * pool it came from, or closes it (listener_release). */
 void snapshot_free(struct snapshot *s);
 
 /* Give e's servers their HAProxy ids and keep retired ones: a server

@@ -29,6 +29,10 @@ struct wrapper {
 	char			*watched;	/* user_config path */
 	char			*base;		/* its basename */
 	struct dirwatch		*dw;
+	/* The user's file as read when it last changed, configure or
+	 * SIGHUP: a build copies it and reads nothing. */
+	char			*text_path;
+	char			*text;		/* NULL: unreadable */
 };
 
 struct wrapper *
@@ -42,6 +46,26 @@ wrapper_new(uv_loop_t *loop, wrapper_change_cb on_change, void *ctx)
 	return w;
 }
 
+/* Read the user's file (path, or none) into w->text. */
+static void
+wrapper_read(struct wrapper *w, const char *path)
+{
+	char *why = NULL, *copy = path ? xstrdup(path) : NULL;
+	size_t len;
+
+	/* path may be w->text_path itself. */
+	free(w->text);
+	free(w->text_path);
+	w->text = NULL;
+	w->text_path = copy;
+	if (copy == NULL)
+		return;
+	w->text = read_file(copy, READ_FILE_CONFIG_MAX, &len, &why);
+	if (w->text == NULL)
+		log_warnx("cannot read %s: %s", copy, why);
+	free(why);
+}
+
 static void
 wrapper_on_dir(void *arg, const char *filename)
 {
@@ -53,6 +77,7 @@ wrapper_on_dir(void *arg, const char *filename)
 		return;
 	if (w->on_change == NULL)
 		return;
+	wrapper_read(w, w->watched);
 	why = xasprintf("%s changed on disk", w->watched);
 	w->on_change(w->ctx, why);
 	free(why);
@@ -93,45 +118,18 @@ wrapper_watch(struct wrapper *w, const char *path)
 	free(dir);
 }
 
-static struct listener *
-wrapper_find(struct wrapper *w, const struct pm_listener *pl)
-{
-	for (size_t i = 0; i < w->nheld; i++) {
-		struct listener *l = w->held[i].listener;
-		if (strcmp(w->held[i].name, pl->name) == 0 &&
-		    l->port == pl->port && strcmp(l->addr, pl->addr) == 0)
-			return l;
-	}
-	return NULL;
-}
-
-int
-wrapper_configure(struct wrapper *w, const struct pm_config *cfg, char **err)
+void
+wrapper_configure(struct wrapper *w, const struct pm_config *cfg)
 {
 	struct wrapper_held *held;
-	size_t n = 0;
-	int rc = 0;
 
+	/* Wanted before the old ones are let go: a listener both lists name
+	 * keeps its socket. */
 	held = xcalloc(cfg->nlisteners ? cfg->nlisteners : 1, sizeof(*held));
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
-		const struct pm_listener *pl = &cfg->listeners[i];
-		struct listener *l = wrapper_find(w, pl);
-		char *why = NULL;
-
-		if (l != NULL)
-			listener_ref(l);
-		else if (listener_acquire(pl->addr, pl->port, &l, &why) == -1) {
-			if (rc == 0)
-				set_err(err, "listener %s: %s", pl->name, why);
-			else
-				log_warnx("listener %s: %s", pl->name, why);
-			free(why);
-			rc = -1;
-			continue;
-		}
-		held[n].name = xstrdup(pl->name);
-		held[n].listener = l;
-		n++;
+		held[i].name = xstrdup(cfg->listeners[i].name);
+		held[i].listener = listener_want(cfg->listeners[i].addr,
+		    cfg->listeners[i].port);
 	}
 	for (size_t i = 0; i < w->nheld; i++) {
 		free(w->held[i].name);
@@ -139,8 +137,28 @@ wrapper_configure(struct wrapper *w, const struct pm_config *cfg, char **err)
 	}
 	free(w->held);
 	w->held = held;
-	w->nheld = n;
+	w->nheld = cfg->nlisteners;
 	wrapper_watch(w, cfg->user_config);
+	wrapper_read(w, cfg->user_config);
+}
+
+int
+wrapper_claim(struct wrapper *w, char **err)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < w->nheld; i++) {
+		char *why = NULL;
+
+		if (listener_claim(w->held[i].listener, &why) == 0)
+			continue;
+		if (rc == 0)
+			set_err(err, "listener %s: %s", w->held[i].name, why);
+		else
+			log_warnx("listener %s: %s", w->held[i].name, why);
+		free(why);
+		rc = -1;
+	}
 	return rc;
 }
 
@@ -148,6 +166,7 @@ void
 wrapper_bump(struct wrapper *w)
 {
 	w->generation++;
+	wrapper_read(w, w->text_path);
 }
 
 void
@@ -157,35 +176,23 @@ wrapper_attach(struct wrapper *w, struct snapshot *snap,
 	snap->generation = w->generation;
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
 		const struct pm_listener *pl = &cfg->listeners[i];
-		struct listener *l = wrapper_find(w, pl);
-		char *err = NULL;
+		struct listener *l = listener_want(pl->addr, pl->port);
+		const char *why = listener_failure(l);
 
-		if (l != NULL) {
-			snapshot_add_named(snap, pl->name, l);
-			continue;
-		}
-		/* Could not be bound when configured: try again now. */
-		if (listener_acquire(pl->addr, pl->port, &l, &err) == -1) {
+		/* The reload claims it; if that failed, the next one
+		 * tries again. */
+		if (why != NULL)
 			log_warnx("listener %s: %s; ${%s} stays unset", pl->name,
-			    err, pl->name);
-			free(err);
-			continue;
-		}
-		w->held = xrealloc(w->held, (w->nheld + 1) * sizeof(*w->held));
-		w->held[w->nheld].name = xstrdup(pl->name);
-		w->held[w->nheld].listener = l;
-		w->nheld++;
-		snapshot_add_named(snap, pl->name, l);
+			    why, pl->name);
+		else
+			snapshot_add_named(snap, pl->name, l);
+		listener_release(l);
 	}
 	if (cfg->user_config != NULL) {
-		size_t len;
-		char *why = NULL;
 		snap->user_config = xstrdup(cfg->user_config);
-		snap->user_text = read_file(cfg->user_config,
-		    READ_FILE_CONFIG_MAX, &len, &why);
-		if (snap->user_text == NULL)
-			log_warnx("cannot read %s: %s", cfg->user_config, why);
-		free(why);
+		if (w->text != NULL && strcmp(w->text_path,
+		    cfg->user_config) == 0)
+			snap->user_text = xstrdup(w->text);
 	}
 }
 
@@ -203,6 +210,8 @@ wrapper_free(struct wrapper *w)
 		dirwatch_stop(w->dw, wrapper_dw_closed);
 	free(w->watched);
 	free(w->base);
+	free(w->text_path);
+	free(w->text);
 	free(w);
 }
 

@@ -16,14 +16,19 @@ typedef void (*wrapper_change_cb)(void *ctx, const char *why);
 
 struct wrapper *wrapper_new(uv_loop_t *loop, wrapper_change_cb on_change,
     void *ctx);
-/* Hold the listeners cfg names (binding new ones) and watch its
- * user_config. Returns -1 with *err if a listener cannot be had; those
- * that could are held all the same. */
-int wrapper_configure(struct wrapper *w, const struct pm_config *cfg,
-    char **err);
-/* SIGHUP: the next snapshot differs from the live one. */
+/* Want the listeners cfg names (no socket yet: a reload claims them),
+ * read its user_config and watch it (a change is read, then reported). */
+void wrapper_configure(struct wrapper *w, const struct pm_config *cfg);
+/* Claim the sockets of the listeners wanted now: at start, so that a port
+ * that cannot be had stops proxymgrd at once. Returns -1 with *err if one
+ * cannot be had; those that could are held all the same. */
+int wrapper_claim(struct wrapper *w, char **err);
+/* SIGHUP: the next snapshot differs from the live one; the user config
+ * is read again. */
 void wrapper_bump(struct wrapper *w);
-/* Add the named listeners, the user config and the generation to snap. */
+/* Add the named listeners (but one whose port could not be claimed:
+ * listener_failure), the user config's text as last read, and the
+ * generation to snap. Binds nothing, reads nothing. */
 void wrapper_attach(struct wrapper *w, struct snapshot *snap,
     const struct pm_config *cfg);
 /* Release everything; w is freed once the watch is closed. */

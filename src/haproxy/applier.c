@@ -67,6 +67,9 @@ applier_on_write_timer(uv_timer_t *t)
 		log_warnx("runtime: %s", err);
 		free(err);
 	}
+	/* Batches are not in flight now: what runs is live. */
+	if (s->state == SUP_IDLE && !s->live_in_doubt)
+		procs_record(s, true);
 }
 
 /* haproxy.cfg follows what HAProxy runs after runtime commands (no check
@@ -219,6 +222,7 @@ applier_apply(struct supervisor *s)
 	a->applied = 0;
 	a->phase_end = a->plan.first_phase > 0 ? a->plan.first_phase :
 	    a->plan.n;
+	procs_record(s, false);
 	applier_send_phase(s, 0);
 	return;
 requeue:

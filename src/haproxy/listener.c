@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -10,6 +11,7 @@
 
 #include "haproxy/listener.h"
 #include "log.h"
+#include "portowner.h"
 #include "sdlisten.h"
 #include "util.h"
 
@@ -62,9 +64,16 @@ listener_open(const char *addr, int port, char **err)
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1)
 		log_warn("setsockopt IPV6_V6ONLY");
 	if (bind(fd, (struct sockaddr *)&ss, slen) == -1) {
-		set_err(err, "cannot bind %s%s%s:%d: %s",
+		int bind_errno = errno;
+		struct portowner o;
+		char holder[64] = "";
+		if (bind_errno == EADDRINUSE && portowner_find(port, &o))
+			snprintf(holder, sizeof(holder), " (held by %s[%d])",
+			    o.comm, o.pid);
+		set_err(err, "cannot bind %s%s%s:%d: %s%s",
 		    ss.ss_family == AF_INET6 ? "[" : "", addr,
-		    ss.ss_family == AF_INET6 ? "]" : "", port, strerror(errno));
+		    ss.ss_family == AF_INET6 ? "]" : "", port,
+		    strerror(bind_errno), holder);
 		close(fd);
 		return -1;
 	}
@@ -77,33 +86,119 @@ listener_open(const char *addr, int port, char **err)
 	return fd;
 }
 
-int
-listener_acquire(const char *addr, int port, struct listener **out,
-    char **err)
+/* Why the last claim of an address and port failed: a build that would
+ * try to bind (and keep failing) asks this instead. */
+struct listener_failure {
+	char			*addr;
+	int			 port;
+	char			*why;
+	struct listener_failure	*next;
+};
+
+static struct listener_failure *listener_failures;
+
+static struct listener_failure **
+listener_failure_slot(const char *addr, int port)
+{
+	struct listener_failure **pp;
+
+	for (pp = &listener_failures; *pp != NULL; pp = &(*pp)->next)
+		if ((*pp)->port == port && strcmp((*pp)->addr, addr) == 0)
+			break;
+	return pp;
+}
+
+static void
+listener_failure_drop(struct listener_failure **pp)
+{
+	struct listener_failure *f = *pp;
+
+	*pp = f->next;
+	free(f->addr);
+	free(f->why);
+	free(f);
+}
+
+static void
+listener_failure_set(const char *addr, int port, const char *why)
+{
+	struct listener_failure **pp = listener_failure_slot(addr, port);
+
+	if (*pp == NULL) {
+		*pp = xcalloc(1, sizeof(**pp));
+		(*pp)->addr = xstrdup(addr);
+		(*pp)->port = port;
+	}
+	free((*pp)->why);
+	(*pp)->why = xstrdup(why);
+}
+
+const char *
+listener_failure(const struct listener *l)
+{
+	struct listener_failure **pp;
+
+	if (l->fd != -1)
+		return NULL;
+	pp = listener_failure_slot(l->addr, l->port);
+	return *pp != NULL ? (*pp)->why : NULL;
+}
+
+bool
+listener_has_failures(void)
+{
+	return listener_failures != NULL;
+}
+
+void
+listener_forget_failures(void)
+{
+	while (listener_failures != NULL)
+		listener_failure_drop(&listener_failures);
+}
+
+struct listener *
+listener_want(const char *addr, int port)
 {
 	struct listener *l;
-	int fd;
 
-	for (l = listener_head; l != NULL; l = l->next) {
-		if (l->port == port && strcmp(l->addr, addr) == 0) {
-			l->refs++;
-			*out = l;
-			return 0;
-		}
-	}
-	/* A socket systemd passed (socket activation) before a new one. */
-	if ((listener_placeholder || (fd = sdlisten_take(addr, port)) == -1) &&
-	    (fd = listener_open(addr, port, err)) == -1)
-		return -1;
+	for (l = listener_head; l != NULL; l = l->next)
+		if (l->port == port && strcmp(l->addr, addr) == 0)
+			return listener_ref(l);
 	l = xcalloc(1, sizeof(*l));
 	l->addr = xstrdup(addr);
 	l->port = port;
-	l->fd = fd;
+	l->fd = -1;
 	l->refs = 1;
 	l->next = listener_head;
 	listener_head = l;
-	log_debug("listening on %s port %d (fd %d)", addr, port, fd);
-	*out = l;
+	return l;
+}
+
+int
+listener_claim(struct listener *l, char **err)
+{
+	struct listener_failure **pp;
+	char *why = NULL;
+	int fd;
+
+	if (l->fd != -1)
+		return 0;
+	/* A socket systemd passed (socket activation), or one handed over,
+	 * before a new one: the port may be theirs. */
+	if (listener_placeholder ||
+	    (fd = sdlisten_take(l->addr, l->port, &l->pool)) == -1)
+		fd = listener_open(l->addr, l->port, &why);
+	if (fd == -1) {
+		listener_failure_set(l->addr, l->port, why);
+		set_err(err, "%s", why);
+		free(why);
+		return -1;
+	}
+	l->fd = fd;
+	if (*(pp = listener_failure_slot(l->addr, l->port)) != NULL)
+		listener_failure_drop(pp);
+	log_debug("listening on %s port %d (fd %d)", l->addr, l->port, fd);
 	return 0;
 }
 
@@ -127,8 +222,15 @@ listener_release(struct listener *l)
 			break;
 		}
 	}
-	log_debug("closing listener %s port %d", l->addr, l->port);
-	close(l->fd);
+	if (l->fd != -1 && l->pool != NULL) {
+		log_info("fd %d for %s port %d goes back to the inherited "
+		    "sockets (%s)", l->fd, l->addr, l->port, l->pool);
+		sdlisten_adopt(l->fd, l->pool);
+	} else if (l->fd != -1) {
+		log_debug("closing listener %s port %d", l->addr, l->port);
+		close(l->fd);
+	}
+	free(l->pool);
 	free(l->addr);
 	free(l);
 }
@@ -150,6 +252,7 @@ listener_fds(int *out, int max)
 
 	for (struct listener *l = listener_head; l != NULL && n < max;
 	    l = l->next)
-		out[n++] = l->fd;
+		if (l->fd != -1)
+			out[n++] = l->fd;
 	return n;
 }

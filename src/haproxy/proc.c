@@ -1,8 +1,12 @@
 #include "config.h"
 
+#include <sys/pidfd.h>
 #include <sys/wait.h>
 
+#include <poll.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,6 +137,8 @@ hap_proc_on_close(uv_handle_t *h)
 	sbuf_free(&p->partial[0]);
 	sbuf_free(&p->partial[1]);
 	sbuf_free(&p->output);
+	if (p->pidfd >= 0)
+		close(p->pidfd);	/* pidfds are close-on-exec */
 	free(p);
 }
 
@@ -147,9 +153,10 @@ hap_proc_spawn(uv_loop_t *loop, enum hap_proc_kind kind, const char *haproxy,
 	const char *args[8];
 	size_t nargs = 0, nstdio = SNAPSHOT_FIRST_FD + snap->n + snap->nnamed;
 	char **env;
-	int rc;
+	int rc, outpipe[2][2];
 
 	p->kind = kind;
+	p->pidfd = -1;
 	p->on_done = on_done;
 	p->arg = arg;
 	p->pending = 3;
@@ -173,11 +180,21 @@ hap_proc_spawn(uv_loop_t *loop, enum hap_proc_kind kind, const char *haproxy,
 
 	stdio = xcalloc(nstdio, sizeof(*stdio));
 	stdio[0].flags = UV_IGNORE;
+	/* Real pipes, not libuv's socketpairs: if proxymgrd dies, the one
+	 * that takes HAProxy over opens /proc/PID/fd/2 for a new read end
+	 * of the same pipe (takeover.c); a socketpair's end cannot be had
+	 * again. */
 	for (int i = 0; i < 2; i++) {
 		uv_pipe_init(loop, &p->out[i], 0);
 		p->out[i].data = p;
-		stdio[i + 1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-		stdio[i + 1].data.stream = (uv_stream_t *)&p->out[i];
+		if (pipe2(outpipe[i], O_CLOEXEC) == -1) {
+			outpipe[i][0] = outpipe[i][1] = -1;
+			stdio[i + 1].flags = UV_IGNORE;
+			continue;
+		}
+		uv_pipe_open(&p->out[i], outpipe[i][0]);
+		stdio[i + 1].flags = UV_INHERIT_FD;
+		stdio[i + 1].data.fd = outpipe[i][1];
 	}
 	p->open_handles = 2;
 	/* libuv dup2()s each listener to its slot; dup2 clears CLOEXEC. */
@@ -206,6 +223,9 @@ hap_proc_spawn(uv_loop_t *loop, enum hap_proc_kind kind, const char *haproxy,
 	rc = uv_spawn(loop, &p->process, &opt);
 	strv_free(env);
 	free(stdio);
+	for (int i = 0; i < 2; i++)
+		if (outpipe[i][1] != -1)
+			close(outpipe[i][1]);	/* HAProxy's end */
 	if (rc < 0) {
 		set_err(err, "cannot run %s: %s", haproxy, uv_strerror(rc));
 		/* A failed uv_spawn still leaves the handle to be closed. */
@@ -217,13 +237,19 @@ hap_proc_spawn(uv_loop_t *loop, enum hap_proc_kind kind, const char *haproxy,
 	p->open_handles++;
 	p->pid = p->process.pid;
 	p->started_ms = now_ms();
-	uv_read_start((uv_stream_t *)&p->out[0], hap_proc_alloc,
-	    hap_proc_on_read);
-	uv_read_start((uv_stream_t *)&p->out[1], hap_proc_alloc,
-	    hap_proc_on_read);
+	for (int i = 0; i < 2; i++) {
+		if (outpipe[i][0] != -1)
+			uv_read_start((uv_stream_t *)&p->out[i],
+			    hap_proc_alloc, hap_proc_on_read);
+		else
+			p->pending--;	/* no output to wait for */
+	}
 	return p;
 }
 
+/* An adopted process: our child after an upgrade (reaped here, with its
+ * status), or not our child after a takeover (its status is not ours to
+ * know). */
 static void
 hap_proc_reap(struct hap_proc *p)
 {
@@ -235,18 +261,28 @@ hap_proc_reap(struct hap_proc *p)
 	r = waitpid(p->pid, &status, WNOHANG);
 	if (r == 0 || (r == -1 && errno == EINTR))
 		return;
+	if (r == -1 && errno == ECHILD && p->pidfd >= 0) {
+		/* Not our child: gone once its pidfd says so. */
+		struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
+		if (poll(&pfd, 1, 0) != 1)
+			return;
+		p->status_unknown = true;
+	}
 	p->exited = true;
 	if (r == p->pid && WIFSIGNALED(status))
 		p->term_signal = WTERMSIG(status);
 	else if (r == p->pid)
 		p->exit_status = WEXITSTATUS(status);
+	if (uv_is_active((uv_handle_t *)&p->exit_poll))
+		uv_poll_stop(&p->exit_poll);
 	hap_proc_maybe_done(p);
 }
 
 static void
-hap_proc_on_sigchld(uv_signal_t *h, int signum)
+hap_proc_on_pidfd(uv_poll_t *h, int status, int events)
 {
-	(void)signum;
+	(void)status;
+	(void)events;
 	hap_proc_reap(h->data);
 }
 
@@ -279,11 +315,23 @@ hap_proc_adopt(uv_loop_t *loop, int pid, int out_fd, int err_fd,
 			p->pending--;	/* no output to wait for */
 		}
 	}
-	uv_signal_init(loop, &p->sigchld);
-	p->sigchld.data = p;
-	uv_signal_start(&p->sigchld, hap_proc_on_sigchld, SIGCHLD);
-	p->open_handles = 3;
-	hap_proc_reap(p);	/* it may be gone already */
+	/* A pidfd follows the process whether it is our child (upgrade)
+	 * or not (takeover), and signals it without the risk of a pid
+	 * reused meanwhile. */
+	p->pidfd = pidfd_open(pid, 0);
+	p->exit_poll.data = p;
+	if (p->pidfd >= 0) {
+		uv_poll_init(loop, &p->exit_poll, p->pidfd);
+		uv_poll_start(&p->exit_poll, UV_READABLE, hap_proc_on_pidfd);
+		p->open_handles = 3;
+		hap_proc_reap(p);	/* it may be gone already */
+	} else {
+		/* Gone already (ESRCH): nothing to follow. */
+		p->open_handles = 2;
+		p->exited = true;
+		p->status_unknown = true;
+		hap_proc_maybe_done(p);
+	}
 	return p;
 }
 
@@ -302,7 +350,8 @@ hap_proc_signal(struct hap_proc *p, int sig)
 	if (p->exited)
 		return 0;
 	if (p->adopted)
-		return kill(p->pid, sig) == 0 ? 0 : -errno;
+		return pidfd_send_signal(p->pidfd, sig, NULL, 0) == 0 ? 0 :
+		    -errno;
 	return uv_process_kill(&p->process, sig);
 }
 
@@ -312,16 +361,19 @@ hap_proc_release(struct hap_proc *p)
 	p->on_done = NULL;
 	uv_close((uv_handle_t *)&p->out[0], hap_proc_on_close);
 	uv_close((uv_handle_t *)&p->out[1], hap_proc_on_close);
-	if (p->adopted)
-		uv_close((uv_handle_t *)&p->sigchld, hap_proc_on_close);
-	else
+	if (p->adopted && p->pidfd >= 0)
+		uv_close((uv_handle_t *)&p->exit_poll, hap_proc_on_close);
+	else if (!p->adopted)
 		uv_close((uv_handle_t *)&p->process, hap_proc_on_close);
 }
 
 const char *
 hap_proc_status(const struct hap_proc *p, char *buf, size_t len)
 {
-	if (p->term_signal != 0)
+	if (p->status_unknown)
+		snprintf(buf, len, "exit status unknown: not proxymgrd's "
+		    "child");
+	else if (p->term_signal != 0)
 		snprintf(buf, len, "killed by signal %d (%s)", p->term_signal,
 		    strsignal(p->term_signal));
 	else

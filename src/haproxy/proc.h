@@ -24,10 +24,13 @@ enum hap_proc_kind { HAP_PROC_CHECK, HAP_PROC_RUN };
 struct hap_proc {
 	enum hap_proc_kind	 kind;
 	uv_process_t		 process;
-	/* Adopted from the proxymgrd this one replaced (SIGUSR2): still our
-	 * child, but not libuv's; its exit is seen on SIGCHLD. */
+	/* Adopted from the proxymgrd this one replaced: still our child
+	 * after an upgrade (SIGUSR2), not after a takeover. Not libuv's
+	 * either way: followed by its pidfd. */
 	bool			 adopted;
-	uv_signal_t		 sigchld;
+	int			 pidfd;
+	uv_poll_t		 exit_poll;
+	bool			 status_unknown;	/* not our child */
 	uv_pipe_t		 out[2];	/* stdout, stderr */
 	struct sbuf		 partial[2];	/* unfinished line */
 	struct sbuf		 output;	/* HAP_PROC_CHECK only */
@@ -48,8 +51,8 @@ struct hap_proc {
 struct hap_proc *hap_proc_spawn(uv_loop_t *loop, enum hap_proc_kind kind,
     const char *haproxy, const char *config_file, const struct snapshot *snap,
     hap_proc_done_cb on_done, void *arg, char **err);
-/* Take over a running HAProxy, our child by pid, with its output pipes
- * (either fd may be -1). */
+/* Take over a running HAProxy by pid, our child or not, with its output
+ * pipes (either fd may be -1). */
 struct hap_proc *hap_proc_adopt(uv_loop_t *loop, int pid, int out_fd,
     int err_fd, hap_proc_done_cb on_done, void *arg);
 /* Its stdout and stderr fds (-1 when gone), to hand it over. */

@@ -9,6 +9,8 @@
 #include "haproxy/proc.h"
 #include "haproxy/stats.h"
 #include "haproxy/supervisor.h"
+#include "haproxy/takeover.h"
+#include "orphans.h"
 #include "pmconfig.h"
 #include "snapshot.h"
 #include "util.h"
@@ -160,6 +162,7 @@ procs_start_ok(struct supervisor *s)
 	else
 		log_info("haproxy[%d] serves (restart on the running "
 		    "configuration)", p->pid);
+	procs_record(s, true);
 	procs_cap_old(s);
 	sup_become_idle(s, SUP_EV_SERVE);
 }
@@ -481,6 +484,21 @@ procs_stop_now(struct supervisor *s)
 }
 
 void
+procs_record(struct supervisor *s, bool known)
+{
+	struct procs *pr = &s->procs;
+	int pid = sup_current_pid(s);
+	unsigned long fp = known && s->live != NULL ?
+	    snapshot_fingerprint(s->live) : 0;
+
+	if (pid == pr->record_pid && fp == pr->record_fp)
+		return;
+	takeover_record(s->cfg, pid, fp);
+	pr->record_pid = pid;
+	pr->record_fp = fp;
+}
+
+void
 procs_handoff(struct supervisor *s, struct sup_handoff *h)
 {
 	struct procs *pr = &s->procs;
@@ -537,7 +555,45 @@ procs_adopt_live(struct supervisor *s)
 	s->next = NULL;
 	log_info("haproxy[%d] runs the current configuration: adopted "
 	    "without a reload", pr->current->pid);
+	procs_record(s, true);
 	if (s->hooks.committed != NULL)
 		s->hooks.committed(s->hooks.ctx);
 	return true;
+}
+
+static bool
+procs_knows_pid(const struct supervisor *s, int pid)
+{
+	const struct procs *pr = &s->procs;
+
+	if ((pr->current != NULL && pr->current->pid == pid) ||
+	    (pr->starting != NULL && pr->starting->pid == pid))
+		return true;
+	for (const struct hap_proc *p = pr->old; p != NULL; p = p->next)
+		if (p->pid == pid)
+			return true;
+	return false;
+}
+
+size_t
+procs_adopt_strays(struct supervisor *s)
+{
+	int pids[64];
+	size_t n, strays = 0;
+
+	n = orphans_find(s->cfg->config_path, pids, 64);
+	for (size_t i = 0; i < n; i++) {
+		if (procs_knows_pid(s, pids[i]))
+			continue;
+		struct hap_proc *p = hap_proc_adopt(s->loop, pids[i], -1, -1,
+		    procs_on_done, s);
+		log_warnx("haproxy[%d] runs %s but this proxymgrd neither started "
+		    "nor took it over (the one that died spawned it as it "
+		    "died): soft-stopped", pids[i], s->cfg->config_path);
+		procs_soft_stop(s, p);
+		strays++;
+	}
+	if (strays > 0)
+		procs_cap_old(s);
+	return strays;
 }

@@ -8,6 +8,7 @@
 #define PM_HAP_PROCS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <uv.h>
@@ -32,6 +33,8 @@ struct procs {
 	bool			 restart_wanted;	/* once idle again */
 	bool			 hard_kill_sent;
 	unsigned long		 adopted_fingerprint;	/* SUP_ADOPTED */
+	int			 record_pid;	/* what the serving record */
+	unsigned long		 record_fp;	/* says now */
 };
 
 void procs_init(struct supervisor *s);
@@ -59,11 +62,17 @@ bool procs_none(const struct supervisor *s);
 /* Soft-stop every HAProxy (SIGUSR1), hard-stop past stop_timeout_ms. */
 void procs_stop(struct supervisor *s);
 void procs_stop_now(struct supervisor *s);
+/* The serving record names the HAProxy that serves and what it runs, for
+ * a proxymgrd that takes it over after this one died (takeover.h); known
+ * is false while a runtime batch may have changed it halfway. */
+void procs_record(struct supervisor *s, bool known);
 /* What to hand over to the next proxymgrd (pids and pipes). */
 void procs_handoff(struct supervisor *s, struct sup_handoff *h);
 void procs_adopt(struct supervisor *s, const struct sup_handoff *h);
 /* After an upgrade: if the adopted HAProxy runs exactly what was built
  * (snapshot_fingerprint), next becomes live instead of reloading. */
 bool procs_adopt_live(struct supervisor *s);
+/* See sup_adopt_strays. */
+size_t procs_adopt_strays(struct supervisor *s);
 
 #endif

@@ -106,6 +106,7 @@ reload_check(struct supervisor *s)
 	char *newpath, *err = NULL;
 
 	s->next = s->hooks.build(s->hooks.ctx, s->cfg, s->live, true);
+	s->next = s->hooks.claim(s->hooks.ctx, s->next, s->live);
 	if (s->state == SUP_ADOPTED && procs_adopt_live(s)) {
 		sup_become_idle(s, SUP_EV_SERVE);
 		return;

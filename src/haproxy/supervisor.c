@@ -8,6 +8,7 @@
 
 #include "haproxy/proc.h"
 #include "haproxy/supervisor.h"
+#include "haproxy/takeover.h"
 #include "pmconfig.h"
 #include "snapshot.h"
 #include "util.h"
@@ -225,6 +226,14 @@ sup_adopt(struct supervisor *s, const struct sup_handoff *h)
 		sup_enter(s, SUP_EV_ADOPT);
 }
 
+size_t
+sup_adopt_strays(struct supervisor *s)
+{
+	if (s->state == SUP_STOPPING || s->state == SUP_STOPPED)
+		return 0;
+	return procs_adopt_strays(s);
+}
+
 void
 sup_on_handle_close(uv_handle_t *h)
 {
@@ -232,6 +241,7 @@ sup_on_handle_close(uv_handle_t *h)
 
 	if (--s->open_handles > 0)
 		return;
+	takeover_record(s->cfg, 0, 0);	/* nothing serves any more */
 	snapshot_free(s->live);
 	s->live = NULL;
 	sched_free(s);

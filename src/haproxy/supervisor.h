@@ -40,6 +40,12 @@ struct sup_hooks {
 	 * reference); for_reload trims retired servers (snapshot_carry). */
 	struct snapshot *(*build)(void *ctx, struct pm_config *cfg,
 	    const struct snapshot *live, bool for_reload);
+	/* A reload is decided on next (built for_reload): bind or take from
+	 * their pools the sockets it needs. Returns next, or, if a port
+	 * cannot be had, a snapshot built again without it (next freed). A
+	 * build binds nothing: one thrown away costs no socket. */
+	struct snapshot *(*claim)(void *ctx, struct snapshot *next,
+	    const struct snapshot *live);
 	/* HAProxy refused this service's definition. */
 	void	(*reject)(void *ctx, const char *service,
 		    const struct service_def *def);
@@ -285,6 +291,11 @@ bool sup_handoff(struct supervisor *s, struct sup_handoff *h);
  * the snapshot with the config file on disk: if HAProxy runs it already,
  * it becomes live with no reload; otherwise a (hitless) reload follows. */
 void sup_adopt(struct supervisor *s, const struct sup_handoff *h);
+/* HAProxy processes that run this configuration but are neither ours
+ * nor adopted: one a dying proxymgrd had just forked shows up only after
+ * the takeover looked. Each is soft-stopped and followed as draining.
+ * Returns how many. */
+size_t sup_adopt_strays(struct supervisor *s);
 
 /* For the supervisor's parts. */
 

@@ -81,8 +81,7 @@ build(struct pm_config *cfg, const struct snapshot *live, bool trim,
 		}
 		free(copy);
 		srvlist_finish(&list);
-		assert_int_equal(listener_acquire("127.0.0.1", svcs[i].port, &l,
-		    &err), 0);
+		l = listener_want("127.0.0.1", svcs[i].port);
 		struct snapshot_service *e = snapshot_add(s, def, &list, l);
 		snapshot_carry(e, snapshot_find(live, svcs[i].name), trim,
 		    cfg->max_disabled_servers);
@@ -260,8 +259,7 @@ test_snapshot_diff(void **state)
 	struct svc more[] = { { "a", 8003, RR, "10.0.0.1:80 10.0.0.2:80" } };
 	struct svc port[] = { { "a", 8005, RR, "10.0.0.1:80" } };
 	struct snapshot *s1, *s;
-	struct listener *l = NULL;
-	char *err = NULL;
+	struct listener *l;
 
 	(void)state;
 	s1 = build(cfg, NULL, false, one, 1);
@@ -309,7 +307,7 @@ test_snapshot_diff(void **state)
 	assert_int_equal(snapshot_diff(s, s1), SNAPSHOT_DIFF_SECTIONS |
 	    SNAPSHOT_DIFF_SOCKETS);
 	/* A named listener. */
-	assert_int_equal(listener_acquire("127.0.0.1", 8009, &l, &err), 0);
+	l = listener_want("127.0.0.1", 8009);
 	snapshot_add_named(s, "app", l);
 	assert_int_equal(snapshot_diff(s1, s), SNAPSHOT_DIFF_SECTIONS |
 	    SNAPSHOT_DIFF_SOCKETS | SNAPSHOT_DIFF_NAMED);

@@ -65,7 +65,7 @@ add_service(struct fixture *f, const char *name, const char *svc)
 {
 	struct service_def *def = NULL;
 	struct server_list servers;
-	struct listener *l = NULL;
+	struct listener *l;
 	char *path, *text, *err = NULL;
 	json_t *item;
 	size_t len, i;
@@ -84,9 +84,9 @@ add_service(struct fixture *f, const char *name, const char *svc)
 		    (int)json_integer_value(json_object_get(item, "port")));
 	srvlist_finish(&servers);
 
-	if (listener_acquire(def->bind_address ? def->bind_address :
-	    f->cfg->bind_address, def->port, &l, &err) != 0)
-		fail_msg("listener: %s", err);
+	/* Wanted only: rendering needs no socket. */
+	l = listener_want(def->bind_address ? def->bind_address :
+	    f->cfg->bind_address, def->port);
 	/* Ids 1..n, as for a service new to the running HAProxy. */
 	snapshot_carry(snapshot_add(f->snap, def, &servers, l), NULL, true,
 	    f->cfg->max_disabled_servers);
