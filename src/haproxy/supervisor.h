@@ -116,10 +116,13 @@ struct sup_hooks {
  *   |                           v
  *   +------------------- VERIFYING --------------------> IDLE
  *
- *   Back to IDLE also: SERVE from ADOPTED (it runs what was built) and
- *   STARTING (no service to verify); UNCHANGED from IDLE, CHECKING and
- *   VERIFYING; FAIL from every state that does something. STOP from
- *   every state but STOPPING and STOPPED; STOPPING --STOPPED--> STOPPED.
+ *   CHECK again from CHECKING and VERIFYING (the arrow on the left): a
+ *   retry without what HAProxy refused. Back to IDLE also: SERVE from
+ *   ADOPTED (it runs what was built) and STARTING (no service to
+ *   verify); UNCHANGED from IDLE and CHECKING (a retry without the
+ *   refused services may build what runs); FAIL from every state that
+ *   does something. STOP from every state but STOPPING and STOPPED;
+ *   STOPPING --STOPPED--> STOPPED.
  */
 #define SUP_STATES(S)		\
 	S(IDLE,		"idle")		\
@@ -181,7 +184,6 @@ struct sup_hooks {
 	T(STARTING,	STOP,		STOPPING)	\
 	T(VERIFYING,	SERVE,		IDLE)		\
 	T(VERIFYING,	CHECK,		CHECKING)	\
-	T(VERIFYING,	UNCHANGED,	IDLE)		\
 	T(VERIFYING,	FAIL,		IDLE)		\
 	T(VERIFYING,	STOP,		STOPPING)	\
 	T(RESTARTING,	SERVE,		IDLE)		\
