@@ -10,6 +10,12 @@
 
 #define DIRWATCH_CHECK_MS	2000
 
+/* A Kubernetes ConfigMap or Secret volume holds "KEY -> ..data/KEY"
+ * symlinks, and the kubelet updates it by renaming a new "..data_tmp"
+ * symlink over "..data": every file may have changed, and no event names
+ * one of them (the kubelet's AtomicWriter). */
+#define DIRWATCH_K8S_DATA	"..data"
+
 struct dirwatch {
 	uv_fs_event_t	 event;
 	uv_timer_t	 check;
@@ -34,6 +40,8 @@ dirwatch_on_event(uv_fs_event_t *ev, const char *filename, int events,
 		log_warnx("watching %s: %s", dw->dir, uv_strerror(status));
 		return;
 	}
+	if (filename != NULL && strcmp(filename, DIRWATCH_K8S_DATA) == 0)
+		filename = NULL;
 	dw->cb(dw->arg, filename);
 }
 

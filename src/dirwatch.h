@@ -9,8 +9,10 @@
 
 struct dirwatch;
 
-/* filename: what changed in the directory; NULL when unknown or when the
- * watch was re-armed on a new directory (look at everything again). */
+/* filename: what changed in the directory; NULL when unknown, when the
+ * watch was re-armed on a new directory, or when a Kubernetes volume
+ * swapped its "..data" symlink (look at everything again: read through
+ * the path, the file may or may not have changed). */
 typedef void (*dirwatch_cb)(void *arg, const char *filename);
 
 /* Returns 0, or -1 with *err set if the directory cannot be watched now;
