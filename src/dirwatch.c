@@ -20,6 +20,7 @@ struct dirwatch {
 	uv_fs_event_t	 event;
 	uv_timer_t	 check;
 	char		*dir;
+	const char	*self;		/* the name inotify gives dir itself */
 	dirwatch_cb	 cb;
 	void		*arg;
 	void		(*closed)(void *arg);
@@ -29,17 +30,28 @@ struct dirwatch {
 	ino_t		 ino;
 };
 
+static bool dirwatch_follow(struct dirwatch *, const struct stat *);
+
 static void
 dirwatch_on_event(uv_fs_event_t *ev, const char *filename, int events,
     int status)
 {
 	struct dirwatch *dw = ev->data;
+	struct stat st;
 
 	(void)events;
 	if (status < 0) {
 		log_warnx("watching %s: %s", dw->dir, uv_strerror(status));
 		return;
 	}
+	/* The directory itself was removed or moved: when the path goes
+	 * through a swapped symlink ("KEY -> ..data/KEY" of a Kubernetes
+	 * volume, whose old target the kubelet removes right away), a new
+	 * directory is there already. Follow it now, not at the next check. */
+	if (filename != NULL && strcmp(filename, dw->self) == 0 &&
+	    stat(dw->dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    dirwatch_follow(dw, &st))
+		return;
 	if (filename != NULL && strcmp(filename, DIRWATCH_K8S_DATA) == 0)
 		filename = NULL;
 	dw->cb(dw->arg, filename);
@@ -67,6 +79,20 @@ dirwatch_arm(struct dirwatch *dw, char **err)
 	return 0;
 }
 
+/* Re-arm the watch if st, the directory at the path now, is another
+ * one; true if it did (and told the user to look at everything again). */
+static bool
+dirwatch_follow(struct dirwatch *dw, const struct stat *st)
+{
+	if (dw->armed && st->st_dev == dw->dev && st->st_ino == dw->ino)
+		return false;
+	if (dirwatch_arm(dw, NULL) == -1)
+		return false;
+	log_info("watching %s again (a new directory at that path)", dw->dir);
+	dw->cb(dw->arg, NULL);
+	return true;
+}
+
 static void
 dirwatch_on_check(uv_timer_t *t)
 {
@@ -83,13 +109,7 @@ dirwatch_on_check(uv_timer_t *t)
 		}
 		return;
 	}
-	if (dw->armed && st.st_dev == dw->dev && st.st_ino == dw->ino)
-		return;
-	if (dirwatch_arm(dw, NULL) == 0) {
-		log_info("watching %s again (a new directory at that path)",
-		    dw->dir);
-		dw->cb(dw->arg, NULL);
-	}
+	dirwatch_follow(dw, &st);
 }
 
 int
@@ -99,6 +119,8 @@ dirwatch_start(uv_loop_t *loop, const char *dir, dirwatch_cb cb, void *arg,
 	struct dirwatch *dw = xcalloc(1, sizeof(*dw));
 
 	dw->dir = xstrdup(dir);
+	/* As libuv names it: what follows the last slash. */
+	dw->self = strrchr(dw->dir, '/') ? strrchr(dw->dir, '/') + 1 : dw->dir;
 	dw->cb = cb;
 	dw->arg = arg;
 	uv_fs_event_init(loop, &dw->event);

@@ -1,7 +1,8 @@
 /* Watching a directory by its path, not its inode: inotify follows the
  * inode, so a directory that is removed and made again, or swapped by a
- * rename, would silently go unwatched. Every few seconds the path is
- * checked and the watch re-armed on whatever directory is there now. */
+ * rename, would silently go unwatched. Every few seconds, and at once
+ * when the watched directory itself is removed or moved, the path is
+ * checked and the watch re-armed on whatever new directory is there. */
 #ifndef PM_DIRWATCH_H
 #define PM_DIRWATCH_H
 
