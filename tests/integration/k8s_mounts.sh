@@ -8,15 +8,17 @@
 #     backend changes; a swap of another key alone reloads nothing;
 # (b) a host file (watcher "file"): the server changes;
 # (c) the services directory: a service added by a swap serves, one
-#     removed by a swap goes away, and the other one serves on.
-# K8S_PARTS (default "abc") runs a subset. Ports 24700-24729.
+#     removed by a swap goes away, and the other one serves on;
+# (d) a host file in a subdirectory of the volume ("conf -> ..data/conf",
+#     the watched directory itself is swapped), three swaps in a row.
+# K8S_PARTS (default "abcd") runs a subset. Ports 24700-24729.
 set -euo pipefail
 . "$PM_SRCDIR/tests/lib.sh"
 pm_setup
 
 HAPROXY=${HAPROXY:-haproxy}
 K8S_DEADLINE=${K8S_DEADLINE:-1}
-K8S_PARTS=${K8S_PARTS:-abc}
+K8S_PARTS=${K8S_PARTS:-abcd}
 command -v socat >/dev/null || pm_fail "socat not found (scripts/install-deps)"
 deadline_ms=$(pm__to_ms "$K8S_DEADLINE")
 
@@ -24,7 +26,8 @@ deadline_ms=$(pm__to_ms "$K8S_DEADLINE")
 # at MOUNT the way the kubelet's AtomicWriter does (also for the first
 # time): a new timestamped directory holding them, a "..data_tmp" symlink
 # to it renamed over "..data", a "KEY -> ..data/KEY" symlink for each new
-# key, the links of keys gone removed, then the old directory removed.
+# key (or first directory of a key's path), the links of keys gone
+# removed, then the old directory removed.
 # Sets k8s_swapped_ms to the time of the rename.
 k8s_swap() {
 	local mount=$1 payload=$2 old new f key
@@ -32,7 +35,7 @@ k8s_swap() {
 	new=..$(date -u +%Y_%m_%d_%H_%M_%S.%N)
 	mkdir -p "$mount"
 	mkdir "$mount/$new"
-	cp -- "$payload"/* "$mount/$new/"
+	cp -R -- "$payload"/* "$mount/$new/"
 	ln -s "$new" "$mount/..data_tmp"
 	mv -Tf -- "$mount/..data_tmp" "$mount/..data"	# rename(2)
 	k8s_swapped_ms=$(pm__now_ms)
@@ -131,8 +134,8 @@ if [[ $K8S_PARTS == *a* ]]; then
 	mv "$PM_TMP/proxymgrd.log" "$PM_TMP/wrapper.log"
 fi
 
-# ---- (b) a host file, (c) the services directory ------------------------------
-if [[ $K8S_PARTS == *[bc]* ]]; then
+# ---- (b) a host file, (c) the services directory, (d) a nested key ------------
+if [[ $K8S_PARTS == *[bcd]* ]]; then
 	for i in 1 2 3; do
 		pm_start_httpd "b$i" "2471$i" >/dev/null || pm_fail "backend b$i"
 	done
@@ -143,9 +146,17 @@ if [[ $K8S_PARTS == *[bc]* ]]; then
 	echo 127.0.0.1:24711 >"$PM_TMP/payload-h1/web.hosts"
 	echo 127.0.0.1:24712 >"$PM_TMP/payload-h2/web.hosts"
 	k8s_swap "$hosts" "$PM_TMP/payload-h1"
+	nested=$PM_TMP/nested
+	for i in 1 2 3; do
+		mkdir -p "$PM_TMP/payload-n$i/conf"
+		echo "127.0.0.1:2471$i" >"$PM_TMP/payload-n$i/conf/db.hosts"
+	done
+	k8s_swap "$nested" "$PM_TMP/payload-n1"
+	echo "{\"type\": \"file\", \"file\": \"$nested/conf/db.hosts\", \"port\": 24725}" \
+		>"$PM_TMP/payload-s1/db.json"
 	echo "{\"type\": \"file\", \"file\": \"$hosts/web.hosts\", \"port\": 24710}" \
 		>"$PM_TMP/payload-s1/web.json"
-	cp "$PM_TMP/payload-s1/web.json" "$PM_TMP/payload-s2/"
+	cp "$PM_TMP/payload-s1"/*.json "$PM_TMP/payload-s2/"
 	echo '{"type": "static", "port": 24720,' \
 		'"servers": [{"address": "127.0.0.1", "port": 24713}]}' \
 		>"$PM_TMP/payload-s2/api.json"
@@ -156,7 +167,8 @@ if [[ $K8S_PARTS == *[bc]* ]]; then
 	pm_start_proxymgrd
 	url=http://127.0.0.1:24710/
 	pm_expect_bodies "$url" "b1"
-	pm_pass "service web from $svcs/web.json, servers from $hosts/web.hosts (symlinks into ..data)"
+	pm_expect_bodies http://127.0.0.1:24725/ "b1"
+	pm_pass "services web and db from $svcs, servers from $hosts/web.hosts and $nested/conf/db.hosts (symlinks into ..data)"
 fi
 
 if [[ $K8S_PARTS == *b* ]]; then
@@ -177,7 +189,16 @@ if [[ $K8S_PARTS == *c* ]]; then
 	pm_pass "services: api is gone from haproxy.cfg"
 fi
 
-if [[ $K8S_PARTS == *[bc]* ]]; then
+if [[ $K8S_PARTS == *d* ]]; then
+	for i in 2 3 1; do
+		k8s_swap "$nested" "$PM_TMP/payload-n$i"
+		k8s_followed "nested key: conf/db.hosts swapped to server b$i" \
+			body_is http://127.0.0.1:24725/ "b$i"
+	done
+	pm_expect_bodies http://127.0.0.1:24725/ "b1"
+fi
+
+if [[ $K8S_PARTS == *[bcd]* ]]; then
 	pm_expect_bodies "$url" "$(if [[ $K8S_PARTS == *b* ]]; then echo b2; else echo b1; fi)"
 	pm_pass "web serves on"
 	pm_stop_proxymgrd
