@@ -30,28 +30,21 @@ struct dirwatch {
 	ino_t		 ino;
 };
 
-static bool dirwatch_follow(struct dirwatch *, const struct stat *);
+static void dirwatch_on_self(struct dirwatch *);
 
 static void
 dirwatch_on_event(uv_fs_event_t *ev, const char *filename, int events,
     int status)
 {
 	struct dirwatch *dw = ev->data;
-	struct stat st;
 
 	(void)events;
 	if (status < 0) {
 		log_warnx("watching %s: %s", dw->dir, uv_strerror(status));
 		return;
 	}
-	/* The directory itself was removed or moved: when the path goes
-	 * through a swapped symlink ("KEY -> ..data/KEY" of a Kubernetes
-	 * volume, whose old target the kubelet removes right away), a new
-	 * directory is there already. Follow it now, not at the next check. */
-	if (filename != NULL && strcmp(filename, dw->self) == 0 &&
-	    stat(dw->dir, &st) == 0 && S_ISDIR(st.st_mode) &&
-	    dirwatch_follow(dw, &st))
-		return;
+	if (filename != NULL && strcmp(filename, dw->self) == 0)
+		dirwatch_on_self(dw);
 	if (filename != NULL && strcmp(filename, DIRWATCH_K8S_DATA) == 0)
 		filename = NULL;
 	dw->cb(dw->arg, filename);
@@ -79,18 +72,33 @@ dirwatch_arm(struct dirwatch *dw, char **err)
 	return 0;
 }
 
-/* Re-arm the watch if st, the directory at the path now, is another
- * one; true if it did (and told the user to look at everything again). */
-static bool
-dirwatch_follow(struct dirwatch *dw, const struct stat *st)
+/* inotify names the watched directory by its own name when it is removed
+ * or moved away (and a file in it may have that name too). Re-arm on the
+ * directory at the path now, without trusting inode numbers: ext4 gives
+ * a directory made anew the number of the one just removed, which the
+ * periodic check would take for the old one and never watch again. When
+ * the path goes through a swapped symlink ("KEY -> ..data/KEY" of a
+ * Kubernetes volume, whose old target the kubelet removes right away), a
+ * new directory is there already and is followed now (and the user told
+ * to look at everything again); with no directory there, the periodic
+ * check waits for one. */
+static void
+dirwatch_on_self(struct dirwatch *dw)
 {
-	if (dw->armed && st->st_dev == dw->dev && st->st_ino == dw->ino)
-		return false;
-	if (dirwatch_arm(dw, NULL) == -1)
-		return false;
-	log_info("watching %s again (a new directory at that path)", dw->dir);
+	bool was_armed = dw->armed;
+	dev_t dev = dw->dev;
+	ino_t ino = dw->ino;
+
+	if (dirwatch_arm(dw, NULL) == -1) {
+		if (was_armed)
+			log_warnx("directory %s is gone; watching for it to "
+			    "come back", dw->dir);
+		return;
+	}
+	if (!was_armed || dw->dev != dev || dw->ino != ino)
+		log_info("watching %s again (a new directory at that path)",
+		    dw->dir);
 	dw->cb(dw->arg, NULL);
-	return true;
 }
 
 static void
@@ -109,7 +117,13 @@ dirwatch_on_check(uv_timer_t *t)
 		}
 		return;
 	}
-	dirwatch_follow(dw, &st);
+	if (dw->armed && st.st_dev == dw->dev && st.st_ino == dw->ino)
+		return;
+	if (dirwatch_arm(dw, NULL) == 0) {
+		log_info("watching %s again (a new directory at that path)",
+		    dw->dir);
+		dw->cb(dw->arg, NULL);
+	}
 }
 
 int
