@@ -1,9 +1,10 @@
 /* Unit tests for dirwatch, on a real loop and real inotify: a plain file
  * replaced by rename is passed on by its name; a Kubernetes volume's
  * "..data" swap is passed on as NULL (look at everything again), never
- * by the name "..data"; and a directory reached through a swapped
- * symlink is followed as soon as the kubelet removes the old one, not
- * at the periodic check. */
+ * by the name "..data"; a directory reached through a swapped symlink is
+ * followed as soon as the kubelet removes the old one, not at the
+ * periodic check; and so is a directory removed and made again, which
+ * ext4 gives the inode number of the old one. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -243,6 +244,39 @@ test_nested_follow(void **state)
 	free(mount);
 }
 
+static void
+test_made_again(void **state)
+{
+	struct seen s = { 0 };
+	struct dirwatch *dw;
+	uv_loop_t loop;
+	uint64_t start;
+	char *err = NULL, *sub, *file;
+
+	(void)state;
+	sub = xasprintf("%s/again", dir);
+	file = xasprintf("%s/again/later", dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	assert_int_equal(uv_loop_init(&loop), 0);
+	assert_int_equal(dirwatch_start(&loop, sub, on_change, &s, &dw, &err),
+	    0);
+	start = uv_now(&loop);
+	assert_int_equal(rmdir(sub), 0);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	run_until(&loop, &s, NULL, 1);
+	uv_update_time(&loop);
+	if (uv_now(&loop) - start >= CHECK_MS)
+		fail_msg("followed only after %llu ms, the time of the "
+		    "periodic check (%d ms); seen: %s", (unsigned long long)
+		    (uv_now(&loop) - start), CHECK_MS, s.log);
+	/* The new directory is the one watched. */
+	put(file, "x");
+	run_until(&loop, &s, "|later", 1);
+	stop(&loop, dw, &s);
+	free(file);
+	free(sub);
+}
+
 static int
 rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -273,6 +307,7 @@ main(void)
 		cmocka_unit_test(test_plain_rename),
 		cmocka_unit_test(test_data_swap),
 		cmocka_unit_test(test_nested_follow),
+		cmocka_unit_test(test_made_again),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
