@@ -3,7 +3,10 @@
 # watches may be a symlink "NAME -> ..data/NAME", and the kubelet updates
 # the volume by swapping the "..data" symlink. Each swap below is the
 # kubelet's own sequence (k8s_swap) and must be followed within
-# K8S_DEADLINE (1 s), measured from the rename to the change being served:
+# K8S_DEADLINE (1 s), measured from the rename to the change being served
+# (the one wait on the clock, as that is the promise; a much slower
+# machine may raise it, a miss still says whether the swap came late or
+# not at all):
 # (a) the wrapper's haproxy.cfg (-c MOUNT/haproxy.cfg -s APP_1=...): the
 #     backend changes; a swap of another key alone reloads nothing;
 # (b) a host file (watcher "file"): the server changes;
