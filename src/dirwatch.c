@@ -10,10 +10,17 @@
 
 #define DIRWATCH_CHECK_MS	2000
 
+/* A Kubernetes ConfigMap or Secret volume holds "KEY -> ..data/KEY"
+ * symlinks, and the kubelet updates it by renaming a new "..data_tmp"
+ * symlink over "..data": every file may have changed, and no event names
+ * one of them (the kubelet's AtomicWriter). */
+#define DIRWATCH_K8S_DATA	"..data"
+
 struct dirwatch {
 	uv_fs_event_t	 event;
 	uv_timer_t	 check;
 	char		*dir;
+	const char	*self;		/* the name inotify gives dir itself */
 	dirwatch_cb	 cb;
 	void		*arg;
 	void		(*closed)(void *arg);
@@ -22,6 +29,8 @@ struct dirwatch {
 	dev_t		 dev;
 	ino_t		 ino;
 };
+
+static void dirwatch_on_self(struct dirwatch *);
 
 static void
 dirwatch_on_event(uv_fs_event_t *ev, const char *filename, int events,
@@ -34,6 +43,10 @@ dirwatch_on_event(uv_fs_event_t *ev, const char *filename, int events,
 		log_warnx("watching %s: %s", dw->dir, uv_strerror(status));
 		return;
 	}
+	if (filename != NULL && strcmp(filename, dw->self) == 0)
+		dirwatch_on_self(dw);
+	if (filename != NULL && strcmp(filename, DIRWATCH_K8S_DATA) == 0)
+		filename = NULL;
 	dw->cb(dw->arg, filename);
 }
 
@@ -57,6 +70,35 @@ dirwatch_arm(struct dirwatch *dw, char **err)
 	dw->dev = st.st_dev;
 	dw->ino = st.st_ino;
 	return 0;
+}
+
+/* inotify names the watched directory by its own name when it is removed
+ * or moved away (and a file in it may have that name too). Re-arm on the
+ * directory at the path now, without trusting inode numbers: ext4 gives
+ * a directory made anew the number of the one just removed, which the
+ * periodic check would take for the old one and never watch again. When
+ * the path goes through a swapped symlink ("KEY -> ..data/KEY" of a
+ * Kubernetes volume, whose old target the kubelet removes right away), a
+ * new directory is there already and is followed now (and the user told
+ * to look at everything again); with no directory there, the periodic
+ * check waits for one. */
+static void
+dirwatch_on_self(struct dirwatch *dw)
+{
+	bool was_armed = dw->armed;
+	dev_t dev = dw->dev;
+	ino_t ino = dw->ino;
+
+	if (dirwatch_arm(dw, NULL) == -1) {
+		if (was_armed)
+			log_warnx("directory %s is gone; watching for it to "
+			    "come back", dw->dir);
+		return;
+	}
+	if (!was_armed || dw->dev != dev || dw->ino != ino)
+		log_info("watching %s again (a new directory at that path)",
+		    dw->dir);
+	dw->cb(dw->arg, NULL);
 }
 
 static void
@@ -91,6 +133,8 @@ dirwatch_start(uv_loop_t *loop, const char *dir, dirwatch_cb cb, void *arg,
 	struct dirwatch *dw = xcalloc(1, sizeof(*dw));
 
 	dw->dir = xstrdup(dir);
+	/* As libuv names it: what follows the last slash. */
+	dw->self = strrchr(dw->dir, '/') ? strrchr(dw->dir, '/') + 1 : dw->dir;
 	dw->cb = cb;
 	dw->arg = arg;
 	uv_fs_event_init(loop, &dw->event);

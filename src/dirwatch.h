@@ -1,7 +1,8 @@
 /* Watching a directory by its path, not its inode: inotify follows the
  * inode, so a directory that is removed and made again, or swapped by a
- * rename, would silently go unwatched. Every few seconds the path is
- * checked and the watch re-armed on whatever directory is there now. */
+ * rename, would silently go unwatched. Every few seconds, and at once
+ * when the watched directory itself is removed or moved, the path is
+ * checked and the watch re-armed on whatever new directory is there. */
 #ifndef PM_DIRWATCH_H
 #define PM_DIRWATCH_H
 
@@ -9,8 +10,10 @@
 
 struct dirwatch;
 
-/* filename: what changed in the directory; NULL when unknown or when the
- * watch was re-armed on a new directory (look at everything again). */
+/* filename: what changed in the directory; NULL when unknown, when the
+ * watch was re-armed on a new directory, or when a Kubernetes volume
+ * swapped its "..data" symlink (look at everything again: read through
+ * the path, the file may or may not have changed). */
 typedef void (*dirwatch_cb)(void *arg, const char *filename);
 
 /* Returns 0, or -1 with *err set if the directory cannot be watched now;

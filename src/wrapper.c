@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,18 +67,33 @@ wrapper_read(struct wrapper *w, const char *path)
 	free(why);
 }
 
+/* An event naming the file is reported as a change even if the text is
+ * the same (touching the file retries a reload that failed). An event
+ * naming no file (a Kubernetes "..data" swap, a new directory) is
+ * reported only if the text differs: a swap of the volume's other keys
+ * leaves haproxy.cfg as it was. */
 static void
 wrapper_on_dir(void *arg, const char *filename)
 {
 	struct wrapper *w = arg;
-	char *why;
+	char *why, *before;
+	bool same;
 
 	/* Editors' and atomic writers' temp files are not the config. */
 	if (filename != NULL && strcmp(filename, w->base) != 0)
 		return;
 	if (w->on_change == NULL)
 		return;
+	before = w->text;
+	w->text = NULL;
 	wrapper_read(w, w->watched);
+	same = before == NULL ? w->text == NULL :
+	    w->text != NULL && strcmp(before, w->text) == 0;
+	free(before);
+	if (filename == NULL && same) {
+		log_debug("%s read again: unchanged", w->watched);
+		return;
+	}
 	why = xasprintf("%s changed on disk", w->watched);
 	w->on_change(w->ctx, why);
 	free(why);
