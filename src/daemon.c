@@ -349,6 +349,16 @@ daemon_upgrade(struct daemon *d)
 	free(h.old);
 }
 
+/* SIGHUP reloads even if nothing differs (certificates, map files), and
+ * tries again the ports that could not be had. */
+static void
+daemon_hup_reload(struct daemon *d)
+{
+	if (d->wrapper != NULL)
+		wrapper_bump(d->wrapper);
+	listener_forget_failures();
+}
+
 static void
 daemon_on_signal(uv_signal_t *sig, int signum)
 {
@@ -368,12 +378,8 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 
 		if (d->stopping)
 			return;
-		/* Reload even if nothing differs: certificates, map files. */
-		if (d->wrapper != NULL)
-			wrapper_bump(d->wrapper);
-		/* And try again the ports that could not be had. */
-		listener_forget_failures();
 		if (d->config_file == NULL) {
+			daemon_hup_reload(d);
 			log_info("SIGHUP: reloading %s", d->cfg->user_config);
 			sdnotify("RELOADING=1");
 			daemon_on_change(d, "SIGHUP");
@@ -385,6 +391,9 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 			free(err);
 			return;
 		}
+		/* Only a file that parsed forces a reload: a refused one
+		 * changes nothing. */
+		daemon_hup_reload(d);
 		old = d->cfg;
 		d->cfg = cfg;
 		if (!svcsrc_same(d->source, cfg) &&
