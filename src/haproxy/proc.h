@@ -52,7 +52,8 @@ struct hap_proc *hap_proc_spawn(uv_loop_t *loop, enum hap_proc_kind kind,
     const char *haproxy, const char *config_file, const struct snapshot *snap,
     hap_proc_done_cb on_done, void *arg, char **err);
 /* Take over a running HAProxy by pid, our child or not, with its output
- * pipes (either fd may be -1). */
+ * pipes (either fd may be -1). One that is gone already, with no output
+ * left to read, gets its on_done before this returns. */
 struct hap_proc *hap_proc_adopt(uv_loop_t *loop, int pid, int out_fd,
     int err_fd, hap_proc_done_cb on_done, void *arg);
 /* Its stdout and stderr fds (-1 when gone), to hand it over. */

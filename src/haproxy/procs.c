@@ -516,14 +516,32 @@ procs_handoff(struct supervisor *s, struct sup_handoff *h)
 	}
 }
 
+/* Follow a HAProxy this proxymgrd did not start. One that is gone
+ * already (and has no output left to read) is reported by hap_proc_adopt
+ * before it returns, to procs_on_done, which releases a process it does
+ * not know yet: NULL then, and it must not be linked anywhere. */
+static struct hap_proc *
+procs_follow(struct supervisor *s, int pid, int out_fd, int err_fd)
+{
+	struct hap_proc *p = hap_proc_adopt(s->loop, pid, out_fd, err_fd,
+	    procs_on_done, s);
+
+	if (p->on_done != NULL)		/* hap_proc_release clears it */
+		return p;
+	log_info("haproxy[%d] is gone already", pid);
+	return NULL;
+}
+
 void
 procs_adopt(struct supervisor *s, const struct sup_handoff *h)
 {
 	struct procs *pr = &s->procs;
 
 	for (size_t i = 0; i < h->nold; i++) {
-		struct hap_proc *p = hap_proc_adopt(s->loop, h->old[i].pid,
-		    h->old[i].out_fd, h->old[i].err_fd, procs_on_done, s);
+		struct hap_proc *p = procs_follow(s, h->old[i].pid,
+		    h->old[i].out_fd, h->old[i].err_fd);
+		if (p == NULL)
+			continue;
 		p->soft_stopped = true;
 		p->soft_stop_ms = now_ms();
 		p->next = pr->old;
@@ -531,8 +549,9 @@ procs_adopt(struct supervisor *s, const struct sup_handoff *h)
 	}
 	if (h->pid <= 0)
 		return;
-	pr->current = hap_proc_adopt(s->loop, h->pid, h->out_fd, h->err_fd,
-	    procs_on_done, s);
+	pr->current = procs_follow(s, h->pid, h->out_fd, h->err_fd);
+	if (pr->current == NULL)
+		return;
 	pr->adopted_fingerprint = h->fingerprint;
 	log_info("haproxy[%d] adopted from the replaced proxymgrd, with %zu "
 	    "draining", h->pid, h->nold);
@@ -585,8 +604,9 @@ procs_adopt_strays(struct supervisor *s)
 	for (size_t i = 0; i < n; i++) {
 		if (procs_knows_pid(s, pids[i]))
 			continue;
-		struct hap_proc *p = hap_proc_adopt(s->loop, pids[i], -1, -1,
-		    procs_on_done, s);
+		struct hap_proc *p = procs_follow(s, pids[i], -1, -1);
+		if (p == NULL)
+			continue;
 		log_warnx("haproxy[%d] runs %s but this proxymgrd neither started "
 		    "nor took it over (the one that died spawned it as it "
 		    "died): soft-stopped", pids[i], s->cfg->config_path);

@@ -222,7 +222,7 @@ void
 sup_adopt(struct supervisor *s, const struct sup_handoff *h)
 {
 	procs_adopt(s, h);
-	if (h->pid > 0)
+	if (s->procs.current != NULL)
 		sup_enter(s, SUP_EV_ADOPT);
 }
 
