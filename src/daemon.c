@@ -298,7 +298,7 @@ daemon_stopped(void *ctx)
 	uv_close((uv_handle_t *)&d->adopt_wait, daemon_on_close);
 	uv_close((uv_handle_t *)&d->stray_check, daemon_on_close);
 	uv_close((uv_handle_t *)&d->port_retry, daemon_on_close);
-	sup_log_counters(&d->sup);
+	sup_log_counters(&d->sup, NULL);
 	log_info("stopped");
 }
 
@@ -349,6 +349,19 @@ daemon_upgrade(struct daemon *d)
 	free(h.old);
 }
 
+/* What waits before the supervisor sees it: "idle" must mean that every
+ * change seen so far is live. */
+static const char *
+daemon_pending(const struct daemon *d)
+{
+	if (d->adopting)
+		return "waiting for discovery before comparing the adopted "
+		    "HAProxy";
+	if (d->pending_count > 0)
+		return "changes being collected";
+	return NULL;
+}
+
 /* SIGHUP reloads even if nothing differs (certificates, map files), and
  * tries again the ports that could not be had. */
 static void
@@ -369,7 +382,7 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 		return;
 	}
 	if (signum == SIGUSR1) {
-		sup_log_counters(&d->sup);
+		sup_log_counters(&d->sup, daemon_pending(d));
 		return;
 	}
 	if (signum == SIGHUP) {

@@ -141,11 +141,16 @@ static const char *const sup_activity[] = {
 /* "idle", or what is in flight and what waits: tests and operators wait
  * for idle instead of guessing how long a change takes. */
 static void
-sup_describe_activity(const struct supervisor *s, struct sbuf *sb)
+sup_describe_activity(const struct supervisor *s, const char *outside,
+    struct sbuf *sb)
 {
 	const char *sep = "";
 
-	if (sup_idle(s) && !s->sched.reload_wanted &&
+	if (s->state == SUP_STOPPED) {
+		sbuf_printf(sb, "stopped");
+		return;
+	}
+	if (sup_idle(s) && outside == NULL && !s->sched.reload_wanted &&
 	    !s->sched.change_wanted && !s->applier.write_wanted &&
 	    !s->procs.restart_wanted) {
 		sbuf_printf(sb, "idle");
@@ -154,6 +159,10 @@ sup_describe_activity(const struct supervisor *s, struct sbuf *sb)
 	sbuf_printf(sb, "busy (");
 	if (!sup_idle(s)) {
 		sbuf_printf(sb, "%s", sup_activity[s->state]);
+		sep = ", ";
+	}
+	if (outside != NULL) {
+		sbuf_printf(sb, "%s%s", sep, outside);
 		sep = ", ";
 	}
 	if (s->sched.reload_wanted) {
@@ -174,13 +183,13 @@ sup_describe_activity(const struct supervisor *s, struct sbuf *sb)
 }
 
 void
-sup_log_counters(const struct supervisor *s)
+sup_log_counters(const struct supervisor *s, const char *outside)
 {
 	const struct sup_counters *c = &s->counters;
 	struct sbuf sb, activity;
 
 	sbuf_init(&activity);
-	sup_describe_activity(s, &activity);
+	sup_describe_activity(s, outside, &activity);
 	sbuf_init(&sb);
 	for (int r = PLAN_START; r < PLAN_REASONS; r++)
 		sbuf_printf(&sb, "%s%s %llu", r == PLAN_START ? "" : ", ",

@@ -260,8 +260,10 @@ void sup_set_config(struct supervisor *s, struct pm_config *cfg);
  * commands or a reload. */
 void sup_request_change(struct supervisor *s, const char *why,
     uint64_t since_us);
-/* One log line with every counter. */
-void sup_log_counters(const struct supervisor *s);
+/* One log line with every counter, and what is in flight or waits:
+ * "now idle", "now busy (...)" or "now stopped". outside names what waits
+ * before the supervisor sees it (the daemon's), or NULL. */
+void sup_log_counters(const struct supervisor *s, const char *outside);
 /* Soft-stop every HAProxy, hard-stop past stop_timeout_ms, then call
  * hooks.stopped and release everything. */
 void sup_stop(struct supervisor *s);
