@@ -28,12 +28,26 @@
 /* After SIGKILL: only the kernel is left to wait for. */
 #define ORPHANS_KILL_MS		1000
 
+/* Whether the n bytes at arg name a program whose file name starts with
+ * "haproxy". */
+static bool
+orphans_is_haproxy(const char *arg, size_t n)
+{
+	const char *base = arg;
+
+	for (const char *q = arg; q < arg + n; q++)
+		if (*q == '/')
+			base = q + 1;
+	return (size_t)(arg + n - base) >= strlen("haproxy") &&
+	    strncmp(base, "haproxy", strlen("haproxy")) == 0;
+}
+
 bool
 orphans_cmdline_matches(const char *buf, size_t len, const char *config_path)
 {
 	size_t plen = strlen(config_path);
 	const char *p = buf, *end = buf + len;
-	bool after_f = false;
+	bool after_f = false, haproxy = false;
 
 	if (len == 0 || plen == 0)
 		return false;
@@ -41,16 +55,14 @@ orphans_cmdline_matches(const char *buf, size_t len, const char *config_path)
 		const char *nul = memchr(p, '\0', (size_t)(end - p));
 		size_t n = nul != NULL ? (size_t)(nul - p) : (size_t)(end - p);
 
-		if (i == 0) {
-			const char *base = p;
-
-			for (const char *q = p; q < p + n; q++)
-				if (*q == '/')
-					base = q + 1;
-			if ((size_t)(p + n - base) < strlen("haproxy") ||
-			    strncmp(base, "haproxy", strlen("haproxy")) != 0)
-				return false;
-		} else if (after_f && nul != NULL && n == plen &&
+		/* The program, or the script an interpreter runs (a
+		 * haproxy.path that is a wrapper script, until it execs
+		 * HAProxy under the same pid). */
+		if (i <= 1 && orphans_is_haproxy(p, n))
+			haproxy = true;
+		else if (i == 1 && !haproxy)
+			return false;
+		if (haproxy && after_f && nul != NULL && n == plen &&
 		    memcmp(p, config_path, plen) == 0)
 			return true;
 		after_f = i > 0 && n == 2 && memcmp(p, "-f", 2) == 0;

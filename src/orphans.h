@@ -10,8 +10,10 @@
 
 /* buf holds a /proc/PID/cmdline: arguments each ended by a NUL (the last
  * NUL may be missing when the kernel cut the text short). True when
- * argv[0]'s last path component starts with "haproxy" and some argument
- * "-f" is followed by an argument equal to config_path, byte for byte. */
+ * argv[0]'s last path component starts with "haproxy" (or argv[1]'s: a
+ * haproxy.path script run by its interpreter, before it execs HAProxy)
+ * and some argument "-f" is followed by an argument equal to
+ * config_path, byte for byte. */
 bool orphans_cmdline_matches(const char *buf, size_t len,
     const char *config_path);
 

@@ -44,6 +44,11 @@ test_matches(void **state)
 	assert_true(MATCHES("haproxy\0-f\0run/haproxy.cfg\0",
 	    "run/haproxy.cfg"));
 	assert_false(MATCHES("haproxy\0-f\0run/haproxy.cfg\0", CFG));
+	/* A haproxy.path that is a script, before it execs HAProxy. */
+	assert_true(MATCHES("/bin/sh\0/tmp/t/haproxy\0-f\0" CFG "\0", CFG));
+	assert_false(MATCHES("/bin/sh\0/tmp/t/haproxy\0-c\0-f\0" CFG
+	    ".new\0", CFG));
+	assert_false(MATCHES("/bin/sh\0/tmp/t/other\0-f\0" CFG "\0", CFG));
 }
 
 static void
