@@ -177,21 +177,6 @@ daemon_port_retry_later(struct daemon *d)
 	    (uint64_t)d->port_retry_ms, 0);
 }
 
-static bool
-daemon_runs_config(int pid, const char *config_path)
-{
-	char path[64], *cmdline;
-	size_t len = 0;
-	bool ours;
-
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-	if ((cmdline = read_file(path, 65536, &len, NULL)) == NULL)
-		return false;
-	ours = orphans_cmdline_matches(cmdline, len, config_path);
-	free(cmdline);
-	return ours;
-}
-
 /* At the first start, a port held by a HAProxy that is not this
  * proxymgrd's (the takeover found none running CONFIG_PATH): starting
  * one beside it would serve a subset of the services, some of them in
@@ -205,7 +190,7 @@ daemon_refuse_foreign(struct daemon *d, const struct snapshot *next)
 		if (listener_failure(l) == NULL ||
 		    !portowner_find(l->port, &o) || !o.haproxy)
 			continue;
-		if (daemon_runs_config(o.pid, d->cfg->config_path))
+		if (orphans_runs(o.pid, d->cfg->config_path))
 			fatalx("service %s: port %d is held by %s[%d], which "
 			    "runs %s but was not yet running when proxymgrd "
 			    "looked (a proxymgrd that died was starting it): "

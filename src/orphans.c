@@ -177,6 +177,18 @@ orphans_scan(const struct orphans_target *t, int *pids, size_t max)
 	return n;
 }
 
+bool
+orphans_runs(int pid, const char *config_path)
+{
+	struct orphans_target t;
+	bool ours;
+
+	orphans_target_init(&t, config_path);
+	ours = orphans_pid_matches(&t, (pid_t)pid);
+	free(t.resolved);
+	return ours;
+}
+
 size_t
 orphans_find(const char *config_path, int *pids, size_t max)
 {

@@ -22,6 +22,8 @@ bool orphans_cmdline_matches(const char *buf, size_t len,
  * config_path as given, or its realpath(3) when that resolves. At most
  * max pids are stored; returns how many were. */
 size_t orphans_find(const char *config_path, int *pids, size_t max);
+/* Whether pid is one orphans_find would report for config_path. */
+bool orphans_runs(int pid, const char *config_path);
 
 /* ExecStopPost= decides with systemd's $SERVICE_RESULT, $EXIT_CODE and
  * $EXIT_STATUS (NULL when unset) whether proxymgrd itself died, so that
