@@ -70,6 +70,23 @@ cli_wrapper_config(const struct cli_wrapper *w, struct pm_config **out,
 		free(cfg->hard_stop_after);
 		cfg->hard_stop_after = xstrdup(w->hard_stop_after);
 	}
+	for (int g = 0; g < 2; g++) {
+		const char *v = g ? w->group : w->user;
+		char *why = NULL;
+		if (v == NULL)
+			continue;
+		if (pmconfig_check_identity(v, g == 1, &why) == -1) {
+			set_err(err, "--%s %s: %s", g ? "group" : "user", v,
+			    why);
+			free(why);
+			goto fail;
+		}
+		if (g)
+			cfg->hap_group = xstrdup(v);
+		else
+			cfg->hap_user = xstrdup(v);
+	}
+	pmconfig_identity(cfg, true);
 	if (w->max_old > 0)
 		cfg->max_old_processes = w->max_old;
 	if (w->min_interval_ms >= 0)

@@ -15,6 +15,8 @@ struct cli_wrapper {
 	const char	*hard_stop_after;	/* --hard-stop-after */
 	int		 max_old;		/* --max-old-processes, 0: default */
 	int		 min_interval_ms;	/* --reload-interval-ms, -1: default */
+	const char	*user;			/* --user: haproxy.user */
+	const char	*group;			/* --group: haproxy.group */
 };
 
 /* Returns -1 with *err (naming the option) on a bad value. */

@@ -519,6 +519,23 @@ daemon_on_stray_check(uv_timer_t *t)
 		    daemon_stray_check_ms[next - 1], 0);
 }
 
+/* Who HAProxy serves as, once at start. */
+static void
+daemon_log_identity(const struct pm_config *cfg)
+{
+	if (cfg->drop_note != NULL)
+		log_warnx("%s", cfg->drop_note);
+	else if (cfg->drop_user != NULL || cfg->drop_group != NULL)
+		log_info("HAProxy binds and reads its files as root, then "
+		    "serves as %s%s%s (unless its global section sets its "
+		    "own)", cfg->drop_user ? cfg->drop_user : "",
+		    cfg->drop_user && cfg->drop_group ? ", " : "",
+		    cfg->drop_group ? cfg->drop_group : "");
+	else if (geteuid() != 0)
+		log_info("HAProxy runs as proxymgrd's uid %lu, with no "
+		    "capability", (unsigned long)geteuid());
+}
+
 int
 daemon_run(const char *config_file)
 {
@@ -613,6 +630,7 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 	    d.cfg->user_config ? d.cfg->user_config : "",
 	    d.cfg->user_config ? " + " : "", d.cfg->config_path,
 	    d.cfg->socket_path);
+	daemon_log_identity(d.cfg);
 	d.adopting = adopted;
 	if (daemon_start_source(&d, &err) == -1)
 		fatalx("%s: %s", config_file, err);
@@ -719,6 +737,8 @@ daemon_check(const char *config_file)
 		return 1;
 	}
 	d.cfg = cfg;
+	/* Said, but no problem of the file: --check still passes. */
+	daemon_log_identity(cfg);
 	listener_set_placeholder(true);
 	model_init(&d.model, d.loop, NULL, NULL);
 	cbs.ctx = &d;

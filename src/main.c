@@ -13,6 +13,7 @@
 #include "log.h"
 #include "orphans.h"
 #include "pmconfig.h"
+#include "privs.h"
 #include "upgrade.h"
 
 static void
@@ -22,7 +23,8 @@ usage(FILE *f)
 "usage: proxymgrd -c FILE [-d] [--check] [-p PIDFILE]\n"
 "       proxymgrd -c haproxy.cfg -s NAME=ADDR:PORT [-s ...] [-b HAPROXY]\n"
 "                 [-p PIDFILE] [--run-dir DIR] [--hard-stop-after TIME]\n"
-"                 [--max-old-processes N] [--reload-interval-ms MS] [-d]\n"
+"                 [--max-old-processes N] [--reload-interval-ms MS]\n"
+"                 [--user USER] [--group GROUP] [-d]\n"
 "       proxymgrd --stop-post -c FILE [-s ... --run-dir DIR] [-d]\n"
 "\n"
 "Keeps a local HAProxy in step with service discovery: renders haproxy.cfg\n"
@@ -51,6 +53,11 @@ usage(FILE *f)
 "                       with -s: old processes draining at once (default 4)\n"
 "      --reload-interval-ms MS\n"
 "                       with -s: at most one reload per MS (default 500)\n"
+"      --user USER, --group GROUP\n"
+"                       with -s, proxymgrd running as root: HAProxy drops\n"
+"                       to USER and GROUP once it has bound its sockets\n"
+"                       and read its files (default: user haproxy, where\n"
+"                       it exists, and its group; root: stay root)\n"
 "  -d, --debug          log debug messages too\n"
 "      --check          load everything, print the haproxy.cfg it would run,\n"
 "                       validate it with `haproxy -c` and exit: 0 if all is\n"
@@ -83,6 +90,8 @@ enum {
 	OPT_INTERVAL,
 	OPT_UPGRADE_PROTOCOL,
 	OPT_STOP_POST,
+	OPT_USER,
+	OPT_GROUP,
 };
 
 static int
@@ -168,6 +177,8 @@ main(int argc, char **argv)
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "upgrade-protocol", no_argument, NULL, OPT_UPGRADE_PROTOCOL },
 		{ "stop-post", no_argument, NULL, OPT_STOP_POST },
+		{ "user", required_argument, NULL, OPT_USER },
+		{ "group", required_argument, NULL, OPT_GROUP },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -218,6 +229,14 @@ main(int argc, char **argv)
 			    optarg, 0, 600000);
 			wrapper_only = true;
 			break;
+		case OPT_USER:
+			w.user = optarg;
+			wrapper_only = true;
+			break;
+		case OPT_GROUP:
+			w.group = optarg;
+			wrapper_only = true;
+			break;
 		case 'd':
 			debug = true;
 			break;
@@ -261,12 +280,14 @@ main(int argc, char **argv)
 	}
 	if (wrapper_only && w.nservices == 0) {
 		fprintf(stderr, "proxymgrd: -b, --run-dir, --hard-stop-after, "
-		    "--max-old-processes and --reload-interval-ms go with -s "
-		    "(in proxymgr.yml they are haproxy.* and reload.* keys)\n");
+		    "--max-old-processes, --reload-interval-ms, --user and "
+		    "--group go with -s (in proxymgr.yml they are haproxy.* "
+		    "and reload.* keys)\n");
 		rc = 2;
 		goto done;
 	}
 	log_init(debug);
+	privs_init();
 	if (stop_post) {
 		if (check) {
 			fprintf(stderr, "proxymgrd: --check or --stop-post, "

@@ -1,6 +1,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +10,7 @@
 
 #include <yaml.h>
 
+#include "haproxy/keywords.h"
 #include "pmconfig.h"
 #include "util.h"
 #include "validate.h"
@@ -67,6 +70,8 @@ static const struct cfg_key cfg_haproxy_keys[] = {
 	INT("max_disabled_servers", max_disabled_servers, 0, 10000),
 	INT("runtime_timeout_ms", runtime_timeout_ms, 10, 600000),
 	BOOL("managed", managed),
+	STR("user", hap_user),
+	STR("group", hap_group),
 	STRV("rendered_path", rendered_path, cfg_valid_path, CFG_PATH_WHAT),
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
 };
@@ -437,11 +442,113 @@ pmconfig_defaults(const char *source)
 	return cfg;
 }
 
+static bool
+cfg_valid_name(const char *s)
+{
+	if (*s == '\0' || *s == '-' || strlen(s) > 64)
+		return false;
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' ||
+		    *s == '.'))
+			return false;
+	return true;
+}
+
+int
+pmconfig_check_identity(const char *name, bool group, char **err)
+{
+	const char *what = group ? "group" : "user";
+	struct passwd *pw = NULL;
+	struct group *gr = NULL;
+	unsigned long id, own;
+
+	/* Rendered as a word of haproxy.cfg: a name, never more words. */
+	if (!cfg_valid_name(name))
+		return set_err(err, "'%s' is not a %s name ([A-Za-z0-9_.-], "
+		    "at most 64)", name, what);
+	if (group ? (gr = getgrnam(name)) == NULL :
+	    (pw = getpwnam(name)) == NULL)
+		return set_err(err, "no %s '%s' on this system", what, name);
+	id = group ? (unsigned long)gr->gr_gid : (unsigned long)pw->pw_uid;
+	own = group ? (unsigned long)getegid() : (unsigned long)geteuid();
+	if (geteuid() != 0 && id != own)
+		return set_err(err, "proxymgrd runs as uid %lu, not root: "
+		    "HAProxy runs as proxymgrd's own user and group and "
+		    "cannot be started as %s '%s' (leave the key out, or run "
+		    "proxymgrd as root)", (unsigned long)geteuid(), what, name);
+	return 0;
+}
+
+void
+pmconfig_identity(struct pm_config *cfg, bool defaults)
+{
+	const char *user = cfg->hap_user;
+	struct passwd *pw = NULL;
+	struct group *gr;
+
+	free(cfg->drop_user);
+	free(cfg->drop_group);
+	free(cfg->drop_note);
+	cfg->drop_user = cfg->drop_group = cfg->drop_note = NULL;
+	/* Not root: HAProxy can only be proxymgrd's own uid. */
+	if (geteuid() != 0)
+		return;
+	if (user == NULL && defaults) {
+		if ((pw = getpwnam("haproxy")) != NULL)
+			user = "haproxy";
+		else
+			cfg->drop_note = xstrdup("haproxy.user: no user "
+			    "'haproxy' on this system, so HAProxy runs as root "
+			    "(create it, e.g. `useradd --system haproxy`, or "
+			    "name another with haproxy.user)");
+	} else if (user != NULL)
+		pw = getpwnam(user);
+	if ((hkw_lines_have(cfg->global, "user") ||
+	    hkw_lines_have(cfg->global, "uid")) &&
+	    !hkw_lines_have(cfg->global, "group") &&
+	    !hkw_lines_have(cfg->global, "gid")) {
+		/* The operator's own: left alone, but said. */
+		cfg->drop_note = xstrdup("haproxy.global sets user but no "
+		    "group: HAProxy keeps gid 0 and root's supplementary "
+		    "groups (add 'group NAME')");
+		return;
+	}
+	/* root by name: HAProxy stays root, as asked. */
+	if (pw != NULL && pw->pw_uid != 0)
+		cfg->drop_user = xasprintf("user %s", user);
+	if (cfg->hap_group != NULL)
+		cfg->drop_group = xasprintf("group %s", cfg->hap_group);
+	else if (cfg->drop_user != NULL) {
+		/* Without "group" HAProxy keeps gid 0 and root's
+		 * supplementary groups: always render one. */
+		if ((gr = getgrgid(pw->pw_gid)) != NULL)
+			cfg->drop_group = xasprintf("group %s", gr->gr_name);
+		else
+			cfg->drop_group = xasprintf("gid %lu",
+			    (unsigned long)pw->pw_gid);
+	}
+}
+
 /* Checks that need more than one key. */
 static int
 cfg_check(struct pm_config *cfg, struct cfg_parse *cp)
 {
 	int line;
+	char *why = NULL;
+
+	for (int g = 0; g < 2; g++) {
+		const char *v = g ? cfg->hap_group : cfg->hap_user;
+		if (v == NULL ||
+		    pmconfig_check_identity(v, g == 1, &why) == 0)
+			continue;
+		set_err(cp->err, "%s:%d: haproxy.%s: %s", cp->source,
+		    cfg_seen_line(cp, "haproxy", g ? "group" : "user"), g ?
+		    "group" : "user", why);
+		free(why);
+		return -1;
+	}
+	pmconfig_identity(cfg, false);
 
 	if (!cfg->managed) {
 		if (cfg_require(cp, "haproxy", "config_path",
@@ -783,6 +890,7 @@ pmconfig_load(const char *path, struct pm_config **out, char **err)
 	rc = pmconfig_parse(text, len, path, out, err);
 	free(text);
 	if (rc == 0) {
+		pmconfig_identity(*out, true);
 		pmconfig_absolutize(&(*out)->config_path);
 		pmconfig_absolutize(&(*out)->socket_path);
 		if ((*out)->user_config != NULL)
@@ -813,6 +921,11 @@ pmconfig_unref(struct pm_config *cfg)
 	free(cfg->hard_stop_after);
 	free(cfg->user_config);
 	free(cfg->rendered_path);
+	free(cfg->hap_user);
+	free(cfg->hap_group);
+	free(cfg->drop_user);
+	free(cfg->drop_group);
+	free(cfg->drop_note);
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
 		free(cfg->listeners[i].name);
 		free(cfg->listeners[i].addr);

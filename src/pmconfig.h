@@ -36,6 +36,16 @@ struct pm_config {
 	bool	 runtime_api;		/* server changes without a reload */
 	int	 max_disabled_servers;	/* retired servers kept per backend */
 	int	 runtime_timeout_ms;	/* a runtime batch must be answered by then */
+	/* Who HAProxy runs as when proxymgrd is root: haproxy.user and
+	 * haproxy.group as written (NULL: not set), and the global lines
+	 * rendered for them ("user NAME", "group NAME" or "gid N"; NULL:
+	 * none; see pmconfig_identity). HAProxy binds, reads its files and the
+	 * server state as root, then drops to them before it serves. */
+	char	*hap_user;
+	char	*hap_group;
+	char	*drop_user;
+	char	*drop_group;
+	char	*drop_note;		/* why it stays root, for the log */
 
 	/* reload: */
 	int	 debounce_ms;
@@ -81,6 +91,17 @@ int pmconfig_add_listener(struct pm_config *cfg, const char *name,
  * file proxymgrd renders (rendered_path, or proxymgrd.cfg beside the
  * stats socket). */
 void pmconfig_set_unmanaged(struct pm_config *cfg);
+/* A user (group: a group) name HAProxy can switch to, and that proxymgrd
+ * may start it as: it exists, and when proxymgrd is not root, it is
+ * proxymgrd's own. Returns -1 with *err saying why, without a location. */
+int pmconfig_check_identity(const char *name, bool group, char **err);
+/* Fill drop_user/drop_group from hap_user/hap_group. With defaults (a
+ * daemon about to run, not a parse alone), a root proxymgrd with no
+ * haproxy.user runs HAProxy as "haproxy" where that user exists, and
+ * otherwise as root with drop_note saying so; the group is the user's
+ * primary group unless haproxy.group names one. Not root: nothing is
+ * rendered, HAProxy runs as proxymgrd's own uid. */
+void pmconfig_identity(struct pm_config *cfg, bool defaults);
 /* Make a path absolute against the current directory. */
 void pmconfig_absolutize(char **path);
 

@@ -121,6 +121,18 @@ render_line(struct render *r, const char *fmt, ...)
 	r->line++;
 }
 
+bool
+snapshot_sets_identity(const struct snapshot *s)
+{
+	static const char *const kws[] = { "user", "uid", "group", "gid" };
+
+	for (size_t i = 0; i < sizeof(kws) / sizeof(kws[0]); i++)
+		if (hkw_lines_have(s->cfg->global, kws[i]) ||
+		    hkw_text_global_has(s->user_text, kws[i]))
+			return true;
+	return false;
+}
+
 void
 snapshot_render(struct snapshot *s)
 {
@@ -133,6 +145,15 @@ snapshot_render(struct snapshot *s)
 	render_line(&r, "global");
 	render_line(&r, "    stats socket %s mode 600 level admin",
 	    cfg->socket_path);
+	/* HAProxy binds, reads this file, its server state and the
+	 * operator's files as root, then drops to these before it serves.
+	 * An operator's own user/group (or uid/gid) is left alone. */
+	if (!snapshot_sets_identity(s)) {
+		if (cfg->drop_user != NULL)
+			render_line(&r, "    %s", cfg->drop_user);
+		if (cfg->drop_group != NULL)
+			render_line(&r, "    %s", cfg->drop_group);
+	}
 	if (!hkw_lines_have(cfg->global, "server-state-file")) {
 		char *state = snapshot_state_path(cfg);
 		render_line(&r, "    server-state-file %s", state);

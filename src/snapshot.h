@@ -67,6 +67,10 @@ int snapshot_claim(struct snapshot *s);
  * pool it came from, or closes it (listener_release). */
 void snapshot_free(struct snapshot *s);
 
+/* Whether the operator says who HAProxy runs as: user, uid, group or gid
+ * in haproxy.global or in a global section of the hand-written file. */
+bool snapshot_sets_identity(const struct snapshot *s);
+
 /* Give e's servers their HAProxy ids and keep retired ones: a server
  * the live entry has keeps its id; a new one gets one above every id the
  * live entry used (an id is never reused for another server while a

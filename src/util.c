@@ -327,11 +327,18 @@ fsync_dir_of(const char *path)
 int
 write_file_atomic(const char *path, const char *data, size_t len, char **err)
 {
+	return write_file_atomic_mode(path, data, len, 0600, err);
+}
+
+int
+write_file_atomic_mode(const char *path, const char *data, size_t len,
+    mode_t mode, char **err)
+{
 	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	size_t off = 0;
 	int fd;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd == -1) {
 		set_err(err, "cannot create %s: %s", tmp, strerror(errno));
 		free(tmp);

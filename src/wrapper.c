@@ -237,7 +237,8 @@ wrapper_pidfile_write(const char *path, char **err)
 	char buf[32];
 	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 
-	return write_file_atomic(path, buf, (size_t)n, err);
+	/* Readable, as pidfiles are, for `kill -HUP $(cat FILE)`. */
+	return write_file_atomic_mode(path, buf, (size_t)n, 0644, err);
 }
 
 void

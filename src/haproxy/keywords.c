@@ -204,6 +204,27 @@ hkw_lines_have(char *const *lines, const char *kw)
 	return false;
 }
 
+bool
+hkw_text_global_has(const char *text, const char *kw)
+{
+	bool global = false;
+	const char *line, *p;
+	size_t n;
+
+	for (line = text; line != NULL && *line != '\0';
+	    line = (p = strchr(line, '\n')) != NULL ? p + 1 : NULL) {
+		p = line;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		n = strcspn(p, " \t\r\n");
+		if (hkw_is_section(p, n))
+			global = hkw_is(p, n, "global");
+		else if (global && n == strlen(kw) && strncmp(p, kw, n) == 0)
+			return true;
+	}
+	return false;
+}
+
 const char *
 hkw_last(char *const *defaults, char *const *listen, const char *kw)
 {

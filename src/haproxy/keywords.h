@@ -32,6 +32,9 @@ const char *hkw_global_line(const char *line);
 bool hkw_line_is(const char *line, const char *kw, const char **args);
 /* Whether a line of lines (NULL-terminated, or NULL) starts with kw. */
 bool hkw_lines_have(char *const *lines, const char *kw);
+/* Whether a global section of a whole haproxy.cfg text (a hand-written
+ * one; NULL: none) has a line that starts with kw. */
+bool hkw_text_global_has(const char *text, const char *kw);
 /* The arguments of the last line that starts with kw in listen (a
  * service's listen_options), else in defaults, or NULL: a section's own
  * line wins over the defaults. Either list may be NULL. */
