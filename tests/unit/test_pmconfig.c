@@ -10,9 +10,14 @@
 
 #include "unit_asserts.h"
 
+#include <sys/wait.h>
+
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pmconfig.h"
 #include "util.h"
@@ -967,6 +972,123 @@ test_embedded_nul(void **state)
 	free(err);
 }
 
+/* haproxy.user and haproxy.group: checked against the user database at
+ * load, and turned into the global lines HAProxy drops to. */
+static void
+test_identity(void **state)
+{
+	struct pm_config *cfg;
+	struct passwd *pw = getpwnam("nobody");
+	struct group *gr;
+	char *err, *want;
+
+	uid_t nobody_uid;
+	gid_t nobody_gid;
+
+	(void)state;
+	assert_non_null(pw);
+	/* getpwnam's storage is overwritten by the next lookup. */
+	nobody_uid = pw->pw_uid;
+	nobody_gid = pw->pw_gid;
+	gr = getgrgid(nobody_gid);
+	assert_non_null(gr);
+
+	err = parse_err("haproxy:\n  user: pm-no-such-user\n");
+	assert_string_equal(err, SRC ":2: haproxy.user: no user "
+	    "'pm-no-such-user' on this system");
+	free(err);
+	err = parse_err("haproxy:\n  max_old_processes: 2\n"
+	    "  group: pm-no-such-group\n");
+	assert_string_equal(err, SRC ":3: haproxy.group: no group "
+	    "'pm-no-such-group' on this system");
+	free(err);
+	err = parse_err("haproxy:\n  user: \"nobody x\"\n");
+	assert_contains(err, SRC ":2: haproxy.user: 'nobody x' is not a user "
+	    "name");
+	free(err);
+	err = parse_err("haproxy:\n  user: [nobody]\n");
+	assert_contains(err, SRC ":2: haproxy.user: expected a string");
+	free(err);
+
+	if (geteuid() != 0) {
+		/* Not root: only proxymgrd's own user is allowed. */
+		err = parse_err("haproxy:\n  user: root\n");
+		assert_contains(err, "not root");
+		free(err);
+		return;
+	}
+	cfg = parse_ok("haproxy:\n  user: nobody\n");
+	assert_string_equal(cfg->hap_user, "nobody");
+	assert_string_equal(cfg->drop_user, "user nobody");
+	gr = getgrgid(nobody_gid);
+	want = xasprintf("group %s", gr->gr_name);
+	assert_string_equal(cfg->drop_group, want);
+	free(want);
+	pmconfig_unref(cfg);
+
+	/* Root by name stays root; a group alone is rendered. */
+	cfg = parse_ok("haproxy:\n  user: root\n");
+	assert_null(cfg->drop_user);
+	assert_null(cfg->drop_group);
+	pmconfig_identity(cfg, true);
+	assert_null(cfg->drop_user);
+	pmconfig_unref(cfg);
+	cfg = parse_ok("haproxy:\n  group: root\n");
+	assert_null(cfg->drop_user);
+	assert_string_equal(cfg->drop_group, "group root");
+	pmconfig_unref(cfg);
+
+	/* The default: haproxy where it exists, else root with a note. */
+	cfg = parse_ok("haproxy:\n  max_old_processes: 2\n");
+	assert_null(cfg->drop_user);
+	pmconfig_identity(cfg, true);
+	if (getpwnam("haproxy") != NULL) {
+		assert_string_equal(cfg->drop_user, "user haproxy");
+		assert_non_null(cfg->drop_group);
+		assert_null(cfg->drop_note);
+	} else {
+		assert_null(cfg->drop_user);
+		assert_contains(cfg->drop_note, "no user 'haproxy'");
+	}
+	pmconfig_unref(cfg);
+
+	/* The operator's user without a group: left alone, but said. */
+	cfg = parse_ok("haproxy:\n  global: [\"user nobody\"]\n");
+	pmconfig_identity(cfg, true);
+	assert_null(cfg->drop_user);
+	assert_contains(cfg->drop_note, "sets user but no group");
+	pmconfig_unref(cfg);
+
+	/* Not root: another user is refused, one's own is fine. */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *e = NULL;
+		struct pm_config *c = NULL;
+		const char *yml = "haproxy:\n  user: root\n";
+		const char *own = "haproxy:\n  user: nobody\n";
+		if (setgid(nobody_gid) == -1 || setuid(nobody_uid) == -1)
+			_exit(2);
+		if (pmconfig_parse(yml, strlen(yml), SRC, &c, &e) != -1 ||
+		    strstr(e, SRC ":2: haproxy.user: proxymgrd runs as uid ") ==
+		    NULL || strstr(e, "not root") == NULL)
+			_exit(3);
+		free(e);
+		e = NULL;
+		if (pmconfig_parse(own, strlen(own), SRC, &c, &e) != 0) {
+			fprintf(stderr, "%s\n", e);
+			_exit(4);
+		}
+		if (c->drop_user != NULL)
+			_exit(5);
+		_exit(0);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int
 main(void)
 {
@@ -1002,6 +1124,7 @@ main(void)
 		cmocka_unit_test(test_aliases),
 		cmocka_unit_test(test_merge_keys),
 		cmocka_unit_test(test_embedded_nul),
+		cmocka_unit_test(test_identity),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -351,10 +351,70 @@ test_hardstop_keyword_match(void **state)
 	pmconfig_unref(cfg);
 }
 
+/* Who HAProxy serves as: the lines after the stats socket, unless the
+ * operator names a user or group in haproxy.global or in a global
+ * section of the hand-written file. */
+static void
+test_identity_lines(void **state)
+{
+	struct pm_config *cfg = NULL;
+	struct snapshot *s;
+	char *err = NULL;
+	const char *yml = "haproxy:\n  socket_path: /run/x.sock\n";
+	const char *yml2 = "haproxy:\n  global: [\"gid 7\"]\n";
+	const char *const own[] = {
+		"global\n    user bob\n",
+		"  global  \n\tuid 1000\n",
+		"defaults\n    mode http\nglobal\n    group x\n",
+	};
+	const char *const not_own[] = {
+		"global\n    maxconn 10\nbackend b\n    user x\n",
+		"global\n    username x\n    # user x\n",
+		"userlist u\n    user x password y\n",
+	};
+
+	(void)state;
+	assert_int_equal(pmconfig_parse(yml, strlen(yml), SRC, &cfg, &err), 0);
+	cfg->drop_user = xstrdup("user haproxy");
+	cfg->drop_group = xstrdup("group haproxy");
+	s = snapshot_new(cfg);
+	snapshot_render(s);
+	assert_non_null(strstr(s->text, "level admin\n    user haproxy\n"
+	    "    group haproxy\n"));
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
+		free(s->user_text);
+		s->user_text = xstrdup(own[i]);
+		snapshot_render(s);
+		if (strstr(s->text, "user haproxy") != NULL ||
+		    strstr(s->text, "group haproxy") != NULL)
+			fail_msg("rendered beside the operator's: %s", own[i]);
+	}
+	for (size_t i = 0; i < sizeof(not_own) / sizeof(not_own[0]); i++) {
+		free(s->user_text);
+		s->user_text = xstrdup(not_own[i]);
+		snapshot_render(s);
+		if (strstr(s->text, "    user haproxy\n") == NULL)
+			fail_msg("not rendered with: %s", not_own[i]);
+	}
+	snapshot_free(s);
+	pmconfig_unref(cfg);
+
+	assert_int_equal(pmconfig_parse(yml2, strlen(yml2), SRC, &cfg, &err),
+	    0);
+	cfg->drop_user = xstrdup("user haproxy");
+	s = snapshot_new(cfg);
+	snapshot_render(s);
+	assert_null(strstr(s->text, "user haproxy"));
+	assert_non_null(strstr(s->text, "    gid 7\n"));
+	snapshot_free(s);
+	pmconfig_unref(cfg);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_identity_lines),
 		cmocka_unit_test_setup_teardown(test_minimal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hardstop, setup, teardown),

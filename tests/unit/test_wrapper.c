@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "pmconfig.h"
@@ -165,6 +166,29 @@ test_cli(void **state)
 	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), -1);
 	assert_non_null(strstr(err, "not an IPv4"));
 	free(err);
+	err = NULL;
+	svc[1] = "B=80";
+	w.user = "pm-no-such-user";
+	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), -1);
+	assert_string_equal(err, "--user pm-no-such-user: no user "
+	    "'pm-no-such-user' on this system");
+	free(err);
+	err = NULL;
+	w.user = NULL;
+	w.group = "pm-no-such-group";
+	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), -1);
+	assert_string_equal(err, "--group pm-no-such-group: no group "
+	    "'pm-no-such-group' on this system");
+	free(err);
+	err = NULL;
+	if (geteuid() == 0) {
+		w.group = NULL;
+		w.user = "nobody";
+		assert_int_equal(cli_wrapper_config(&w, &cfg, &err), 0);
+		assert_string_equal(cfg->drop_user, "user nobody");
+		assert_non_null(cfg->drop_group);
+		pmconfig_unref(cfg);
+	}
 }
 
 static void
