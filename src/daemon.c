@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <linux/capability.h>
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 #include "pmconfig.h"
 #include "orphans.h"
 #include "portowner.h"
+#include "privs.h"
 #include "sdlisten.h"
 #include "sdnotify.h"
 #include "service.h"
@@ -531,7 +534,13 @@ daemon_log_identity(const struct pm_config *cfg)
 		    "own)", cfg->drop_user ? cfg->drop_user : "",
 		    cfg->drop_user && cfg->drop_group ? ", " : "",
 		    cfg->drop_group ? cfg->drop_group : "");
-	else if (geteuid() != 0)
+	if (cfg->drop_user != NULL && !privs_have(CAP_SYS_PTRACE))
+		log_warnx("no CAP_SYS_PTRACE: should proxymgrd die, a "
+		    "restarted one could not take over a HAProxy that runs as "
+		    "another user (haproxy.user: root keeps HAProxy root and "
+		    "the takeover without it)");
+	else if (cfg->drop_user == NULL && cfg->drop_group == NULL &&
+	    geteuid() != 0)
 		log_info("HAProxy runs as proxymgrd's uid %lu, with no "
 		    "capability", (unsigned long)geteuid());
 }

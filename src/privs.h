@@ -10,11 +10,15 @@
 #ifndef PM_PRIVS_H
 #define PM_PRIVS_H
 
+#include <stdbool.h>
+
 /* Remember the ambient capabilities and clear them. */
 void privs_init(void);
 /* Just before proxymgrd's own exec: raise them again. */
 void privs_raise_ambient(void);
 /* After an exec that failed: clear them again. */
 void privs_clear_ambient(void);
+/* Whether capability cap (CAP_*) is in proxymgrd's effective set. */
+bool privs_have(int cap);
 
 #endif

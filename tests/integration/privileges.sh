@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Least privilege, with a real HAProxy:
-#  1. proxymgrd as root serves 127.0.0.1:81; HAProxy serves as the
+#  1. proxymgrd as root, bounded to the capabilities the unit leaves it
+#     (setpriv), serves 127.0.0.1:81; HAProxy serves as the
 #     unprivileged haproxy user (uid, gid, no supplementary group, no
 #     capability); the stats socket, haproxy.cfg and the server-state
 #     file are root's, mode 600, and the haproxy user can use none of
@@ -64,12 +65,26 @@ pm_start_httpd b2 26502 >/dev/null || pm_fail "backend b2"
 
 # ---- 1. proxymgrd as root ----------------------------------------------------------
 
+# With no capability but those etc/proxymgrd.service.in bounds it to,
+# and no new privileges, as under systemd.
+unit_caps=(setpriv --no-new-privs
+	--bounding-set=-all,+net_bind_service,+setuid,+setgid,+kill,+sys_ptrace --)
+start_root_pm() {
+	"${unit_caps[@]}" "$PROXYMGRD" -c "$PM_TMP/proxymgr.yml" -d </dev/null \
+		>>"$PM_TMP/proxymgrd.log" 2>&1 &
+	PM_PID=$!
+	pm_track "$PM_PID"
+}
 pm_write_pmconfig
 cat >"$PM_TMP/services/web.json" <<JSON
 {"type": "static", "port": 81, "listen_options": ["balance roundrobin"],
  "servers": [{"address": "127.0.0.1", "port": 26500}]}
 JSON
-pm_start_proxymgrd
+start_root_pm
+pm_wait_reloads 1 || pm_fail "proxymgrd did not start HAProxy"
+pm_assert_eq 0000000000000000 "$(status_field "$PM_PID" CapAmb)" "root proxymgrd: no ambient capability"
+[[ $(status_field "$PM_PID" CapBnd) == 00000000000804e0 ]] ||
+	pm_fail "root proxymgrd's bounding set is $(status_field "$PM_PID" CapBnd), not the unit's"
 pm_expect_bodies http://127.0.0.1:81/ "b0"
 hap=$(pm_hap_pid)
 pm_assert_eq "$hap_uid $hap_uid $hap_uid $hap_uid" "$(status_field "$hap" Uid)" \
@@ -115,9 +130,7 @@ for p in $(pm_hap_pids_for "$PM_TMP/run/haproxy.cfg"); do pm_track "$p"; done
 kill -KILL "$PM_PID"
 wait "$PM_PID" 2>/dev/null || true
 starts=$(pm_log_count 'debug: start \(taken over\)$')
-"$PROXYMGRD" -c "$PM_TMP/proxymgr.yml" -d </dev/null >>"$PM_TMP/proxymgrd.log" 2>&1 &
-PM_PID=$!
-pm_track "$PM_PID"
+start_root_pm
 pm_wait_log_count 'debug: start \(taken over\)$' $((starts + 1)) ||
 	pm_fail "the restarted proxymgrd did not take HAProxy over"
 pm_wait_idle
