@@ -530,8 +530,9 @@ daemon_log_identity(const struct pm_config *cfg)
 		log_warnx("%s", cfg->drop_note);
 	else if (cfg->drop_user != NULL || cfg->drop_group != NULL)
 		log_info("HAProxy binds and reads its files as root, then "
-		    "serves as %s%s%s (unless its global section sets its "
-		    "own)", cfg->drop_user ? cfg->drop_user : "",
+		    "serves as %s%s%s%s", cfg->user_config != NULL ?
+		    "(unless the global section of your file says otherwise) " :
+		    "", cfg->drop_user ? cfg->drop_user : "",
 		    cfg->drop_user && cfg->drop_group ? ", " : "",
 		    cfg->drop_group ? cfg->drop_group : "");
 	if (cfg->drop_user != NULL && !privs_have(CAP_SYS_PTRACE))

@@ -494,6 +494,19 @@ pmconfig_identity(struct pm_config *cfg, bool defaults)
 	/* Not root: HAProxy can only be proxymgrd's own uid. */
 	if (geteuid() != 0)
 		return;
+	/* The operator's own lines: left alone, a user without a group
+	 * said. (Those of a hand-written haproxy.cfg are seen at render.) */
+	if (hkw_lines_have(cfg->global, "user") ||
+	    hkw_lines_have(cfg->global, "uid") ||
+	    hkw_lines_have(cfg->global, "group") ||
+	    hkw_lines_have(cfg->global, "gid")) {
+		if (!hkw_lines_have(cfg->global, "group") &&
+		    !hkw_lines_have(cfg->global, "gid"))
+			cfg->drop_note = xstrdup("haproxy.global sets user but "
+			    "no group: HAProxy keeps gid 0 and root's "
+			    "supplementary groups (add 'group NAME')");
+		return;
+	}
 	if (user == NULL && defaults) {
 		if ((pw = getpwnam("haproxy")) != NULL)
 			user = "haproxy";
@@ -504,16 +517,6 @@ pmconfig_identity(struct pm_config *cfg, bool defaults)
 			    "name another with haproxy.user)");
 	} else if (user != NULL)
 		pw = getpwnam(user);
-	if ((hkw_lines_have(cfg->global, "user") ||
-	    hkw_lines_have(cfg->global, "uid")) &&
-	    !hkw_lines_have(cfg->global, "group") &&
-	    !hkw_lines_have(cfg->global, "gid")) {
-		/* The operator's own: left alone, but said. */
-		cfg->drop_note = xstrdup("haproxy.global sets user but no "
-		    "group: HAProxy keeps gid 0 and root's supplementary "
-		    "groups (add 'group NAME')");
-		return;
-	}
 	/* root by name: HAProxy stays root, as asked. */
 	if (pw != NULL && pw->pw_uid != 0)
 		cfg->drop_user = xasprintf("user %s", user);

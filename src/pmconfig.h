@@ -99,8 +99,10 @@ int pmconfig_check_identity(const char *name, bool group, char **err);
  * daemon about to run, not a parse alone), a root proxymgrd with no
  * haproxy.user runs HAProxy as "haproxy" where that user exists, and
  * otherwise as root with drop_note saying so; the group is the user's
- * primary group unless haproxy.group names one. Not root: nothing is
- * rendered, HAProxy runs as proxymgrd's own uid. */
+ * primary group unless haproxy.group names one. Nothing is rendered
+ * when haproxy.global names a user, uid, group or gid (drop_note says if
+ * a group is missing), nor when proxymgrd is not root: HAProxy then runs
+ * as proxymgrd's own uid. */
 void pmconfig_identity(struct pm_config *cfg, bool defaults);
 /* Make a path absolute against the current directory. */
 void pmconfig_absolutize(char **path);
