@@ -131,8 +131,14 @@ daemon_snapshot(struct daemon *d, struct pm_config *cfg,
 	struct snapshot *snap = model_snapshot(&d->model, cfg, live,
 	    for_reload);
 
-	if (d->wrapper != NULL)
+	if (d->wrapper != NULL) {
 		wrapper_attach(d->wrapper, snap, cfg);
+		/* Rendered before the hand-written file was attached: its
+		 * own user or group means none of ours. */
+		if ((cfg->drop_user != NULL || cfg->drop_group != NULL) &&
+		    snapshot_sets_identity(snap))
+			snapshot_render(snap);
+	}
 	return snap;
 }
 

@@ -8,6 +8,8 @@
 #     them; a takeover after SIGKILL works across the two uids; the
 #     operator's own user/group in global win; a user that does not
 #     exist is an error naming file, line and key.
+#  1b. The same for a hand-written haproxy.cfg (-s), whose own user and
+#     group in global win.
 #  2. proxymgrd as the user proxymgr with only CAP_NET_BIND_SERVICE
 #     (setpriv, as systemd's AmbientCapabilities= would) serves
 #     127.0.0.1:80; HAProxy inherits no capability; after SIGUSR2 the
@@ -166,9 +168,52 @@ line=$(grep -n 'pm-no-such-user' "$PM_TMP/proxymgr.yml" | cut -d: -f1)
 	pm_fail "unclear error for an unknown user: $out"
 pm_pass "an unknown haproxy.user is an error naming file, line and key"
 
+# ---- 1b. a hand-written haproxy.cfg (-s), root ---------------------------------------
+
+# By default HAProxy drops to haproxy here too; a user and group in the
+# file's own global section win, and are not specified twice.
+mv "$PM_TMP/proxymgrd.log" "$PM_TMP/root-proxymgrd.log"
+write_cfg() {
+	{
+		printf 'global\n    maxconn 256\n%s' "$1"
+		printf 'defaults\n    mode http\n    timeout connect 5s\n'
+		printf '    timeout client 30s\n    timeout server 30s\n'
+		printf 'frontend web\n    bind fd@${APP}\n    default_backend b\n'
+		printf 'backend b\n    server s 127.0.0.1:26501\n'
+	} | pm_write_atomic "$PM_TMP/haproxy.cfg"
+}
+write_cfg ""
+mkdir -p "$PM_TMP/wrun"
+"${unit_caps[@]}" "$PROXYMGRD" -c "$PM_TMP/haproxy.cfg" -s APP=127.0.0.1:81 \
+	--run-dir "$PM_TMP/wrun" -d </dev/null >>"$PM_TMP/proxymgrd.log" 2>&1 &
+PM_PID=$!
+pm_track "$PM_PID"
+pm_wait_reloads 1 || pm_fail "wrapper mode: proxymgrd did not start HAProxy"
+export PM_STATS_SOCKET=$PM_TMP/wrun/haproxy.sock
+pm_expect_bodies http://127.0.0.1:81/ "b1"
+hap=$(pm_hap_pid)
+pm_assert_eq "$hap_uid $hap_gid" "$(status_field "$hap" Uid | cut -d" " -f1) $(status_field "$hap" Gid | cut -d" " -f1)" \
+	"wrapper mode: HAProxy serves as haproxy"
+no_caps "$hap" "wrapper mode: haproxy[$hap]"
+reloads=$(pm_reload_count)
+write_cfg $'    user nobody\n    group nogroup\n'
+pm_wait_reloads $((reloads + 1)) || pm_fail "wrapper mode: the edit was not reloaded"
+pm_wait_idle
+hap=$(pm_hap_pid)
+pm_assert_eq "$nobody_uid" "$(status_field "$hap" Uid | cut -d" " -f1)" \
+	"wrapper mode: the file's own user nobody wins"
+grep -q '^    user haproxy' "$PM_TMP/wrun/proxymgrd.cfg" &&
+	pm_fail "wrapper mode: user haproxy rendered beside the file's own"
+pm_log_has 'already specified' && pm_fail "wrapper mode: HAProxy saw user/group twice"
+pm_expect_bodies http://127.0.0.1:81/ "b1"
+pm_stop_proxymgrd
+pm_assert_eq 0 "$PM_RC" "wrapper mode: proxymgrd exits 0"
+unset PM_STATS_SOCKET
+pm_pass "wrapper mode: HAProxy drops to haproxy by default; the file's own user/group are left alone"
+
 # ---- 2. proxymgrd as proxymgr with only CAP_NET_BIND_SERVICE -------------------------
 
-mv "$PM_TMP/proxymgrd.log" "$PM_TMP/root-proxymgrd.log"
+mv "$PM_TMP/proxymgrd.log" "$PM_TMP/wrapper-proxymgrd.log"
 np=$PM_TMP/np
 mkdir -p "$np/services" "$np/run"
 cat >"$np/proxymgr.yml" <<YAML
