@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,7 +233,7 @@ static void
 reload_on_state_dump(int status, const char *reply, void *arg)
 {
 	struct supervisor *s = arg;
-	char *text;
+	char *text, *taken = NULL;
 
 	s->reload.save_query = NULL;
 	if (s->state != SUP_SAVING)
@@ -243,13 +242,12 @@ reload_on_state_dump(int status, const char *reply, void *arg)
 		log_warnx("haproxy[%d]: show servers state: %s; the new HAProxy "
 		    "starts without the servers' state", sup_current_pid(s),
 		    uv_strerror(status));
-	char *taken = NULL;
 	if (s->live == NULL) {
 		/* The haproxy.cfg of the HAProxy taken over: not yet
 		 * replaced (reload_start renames next's over it). */
 		char *err = NULL;
-		taken = read_file(s->next->cfg->config_path, SIZE_MAX, NULL,
-		    &err);
+		taken = read_file(s->next->cfg->config_path,
+		    READ_FILE_CONFIG_MAX, NULL, &err);
 		if (taken == NULL) {
 			log_warnx("server state: %s; the new HAProxy starts "
 			    "without the servers' state", err);
