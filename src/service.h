@@ -26,6 +26,10 @@ struct service_def {
 	json_t			*blob;
 	char			*canon;		/* whole blob, canonical JSON */
 	char			*watcher_canon;	/* the watcher's keys only */
+	/* Keys of the blob no one knows ("'owner', 'team'"), dropped from
+	 * blob and canon; NULL if none. */
+	char			*unknown;
+	size_t			 nunknown;
 };
 
 /* The largest service file read (a blob this size holds thousands of

@@ -233,7 +233,7 @@ static void
 reload_on_state_dump(int status, const char *reply, void *arg)
 {
 	struct supervisor *s = arg;
-	char *text;
+	char *text, *taken = NULL;
 
 	s->reload.save_query = NULL;
 	if (s->state != SUP_SAVING)
@@ -242,7 +242,21 @@ reload_on_state_dump(int status, const char *reply, void *arg)
 		log_warnx("haproxy[%d]: show servers state: %s; the new HAProxy "
 		    "starts without the servers' state", sup_current_pid(s),
 		    uv_strerror(status));
-	text = plan_state_file(status == 0 ? reply : NULL, s->live, s->next);
+	if (s->live == NULL) {
+		/* The haproxy.cfg of the HAProxy taken over: not yet
+		 * replaced (reload_start renames next's over it). */
+		char *err = NULL;
+		taken = read_file(s->next->cfg->config_path,
+		    READ_FILE_CONFIG_MAX, NULL, &err);
+		if (taken == NULL) {
+			log_warnx("server state: %s; the new HAProxy starts "
+			    "without the servers' state", err);
+			free(err);
+		}
+	}
+	text = status != 0 || (s->live == NULL && taken == NULL) ?
+	    xstrdup("1\n") : plan_state_file(reply, s->live, taken, s->next);
+	free(taken);
 	reload_write_state(s->next, text);
 	free(text);
 	reload_start(s);
@@ -255,14 +269,17 @@ reload_on_state_dump(int status, const char *reply, void *arg)
 static void
 reload_save(struct supervisor *s)
 {
-	if (s->procs.current == NULL || s->live == NULL || s->live_in_doubt) {
+	/* A HAProxy taken over (no live snapshot) has its state saved
+	 * too: an upgrade or a crash of proxymgrd keeps its maint flags. */
+	if (s->procs.current == NULL || s->live_in_doubt) {
 		reload_write_state(s->next, "1\n");
 		reload_start(s);
 		return;
 	}
 	sup_enter(s, SUP_EV_SAVE);
 	/* Asked where the running HAProxy listens. */
-	s->reload.save_query = stats_query(s->loop, s->live->cfg->socket_path,
+	s->reload.save_query = stats_query(s->loop, (s->live != NULL ?
+	    s->live : s->next)->cfg->socket_path,
 	    "show servers state", 1000, reload_on_state_dump, s);
 }
 

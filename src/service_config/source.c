@@ -8,6 +8,7 @@
 #include "service.h"
 #include "service_config/source.h"
 #include "util.h"
+#include "watchers/watcher.h"
 
 static const struct svcsrc_ops *const svcsrc_registry[] = {
 	&svcsrc_dir_ops,
@@ -119,6 +120,16 @@ svcsrc_set_offer(struct svcsrc *src, struct svcsrc_set *set,
 	}
 	free(e->error);
 	e->error = NULL;
+	/* Once per node or file, and again when its unknown keys change. */
+	if (!svcsrc_streq(e->unknown, def->unknown)) {
+		if (def->unknown != NULL)
+			log_warnx("%s: unknown key%s %s for type '%s': "
+			    "ignored", where, def->nunknown > 1 ? "s" : "",
+			    def->unknown, def->watcher->type);
+		free(e->unknown);
+		e->unknown = def->unknown != NULL ? xstrdup(def->unknown) :
+		    NULL;
+	}
 	if (e->canon != NULL && strcmp(e->canon, def->canon) == 0) {
 		svcdef_unref(def);
 		return;
@@ -134,6 +145,7 @@ svcsrc_entry_free(struct svcsrc_entry *e)
 	free(e->name);
 	free(e->canon);
 	free(e->error);
+	free(e->unknown);
 }
 
 void

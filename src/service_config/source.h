@@ -54,6 +54,7 @@ struct svcsrc_entry {
 	char	*name;
 	char	*canon;		/* last reported definition */
 	char	*error;		/* last error logged */
+	char	*unknown;	/* unknown keys last warned about */
 	bool	 present;
 };
 

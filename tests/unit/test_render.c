@@ -286,7 +286,7 @@ test_full_lines(void **state)
 			if (line == 25)
 				assert_memory_equal(p, "listen web\n", 11);
 			if (line == 30)
-				assert_memory_equal(p, "    server 127.0.0.2_9000",
+				assert_memory_equal(p, "    server 127.0.0.2:9000",
 				    25);
 			p = strchr(p, '\n');
 			assert_non_null(p);
