@@ -289,13 +289,20 @@ table_print(struct table *t)
 				w[c] = l;
 		}
 	for (size_t r = 0; r < t->nrows; r++) {
+		struct sbuf line;
+		sbuf_init(&line);
 		for (size_t c = 0; c < t->ncols; c++) {
 			const char *s = t->cells[r * t->ncols + c];
 			if (c + 1 == t->ncols)
-				printf("%s\n", s);
+				sbuf_puts(&line, s);
 			else
-				printf("%-*s  ", (int)w[c], s);
+				sbuf_printf(&line, "%-*s  ", (int)w[c], s);
 		}
+		/* An empty last column leaves no trailing blanks. */
+		while (line.len > 0 && line.buf[line.len - 1] == ' ')
+			line.buf[--line.len] = '\0';
+		printf("%s\n", line.buf ? line.buf : "");
+		sbuf_free(&line);
 	}
 	for (size_t i = 0; i < t->nrows * t->ncols; i++)
 		free(t->cells[i]);
