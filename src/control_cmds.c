@@ -73,13 +73,16 @@ ctlcmd_entry(const struct history_entry *e)
 {
 	if (e == NULL)
 		return json_null();
-	return json_pack("{s:I, s:I, s:s, s:s, s:o, s:f, s:b, s:o, s:I, s:o}",
+	return json_pack("{s:I, s:I, s:s, s:s, s:o, s:f, s:o, s:b, s:o, s:I, "
+	    "s:o}",
 	    "seq", (json_int_t)e->seq,
 	    "time_ms", (json_int_t)e->time_ms,
 	    "kind", history_kind_name(e->kind),
 	    "reason", plan_reason_name(e->reason),
 	    "why", ctlcmd_str(e->why),
 	    "duration_ms", (double)e->duration_us / 1000.0,
+	    "change_to_live_ms", e->change_to_live_us != 0 ?
+	    json_real((double)e->change_to_live_us / 1000.0) : json_null(),
 	    "ok", e->ok,
 	    "error", ctlcmd_str(e->error),
 	    "commands", (json_int_t)e->commands,
@@ -524,8 +527,10 @@ ctlcmd_on_check_done(struct hap_proc *p)
 		sbuf_puts(&alerts, output[0] ? output :
 		    hap_proc_status(p, status, sizeof(status)));
 	check_report_free(&r);
-	history_set_check(&cc->sup->history, wall_ms(), cc->path, ok,
-	    alerts.buf);
+	/* Not once the supervisor is gone (a stop while it ran). */
+	if (cc->sup->state != SUP_STOPPED)
+		history_set_check(&cc->sup->history, wall_ms(), cc->path, ok,
+		    alerts.buf);
 	log_info("control: haproxy -c %s: %s", cc->path, ok ? "valid" :
 	    "refused");
 	ctl_answer(cc->call, json_pack("{s:b, s:o, s:o, s:f}",
