@@ -73,8 +73,8 @@ ctlcmd_entry(const struct history_entry *e)
 {
 	if (e == NULL)
 		return json_null();
-	return json_pack("{s:I, s:I, s:s, s:s, s:o, s:f, s:o, s:b, s:o, s:I, "
-	    "s:o}",
+	return json_pack("{s:I, s:I, s:s, s:s, s:o, s:f, s:o, s:b, s:b, s:o, "
+	    "s:I, s:o}",
 	    "seq", (json_int_t)e->seq,
 	    "time_ms", (json_int_t)e->time_ms,
 	    "kind", history_kind_name(e->kind),
@@ -84,6 +84,7 @@ ctlcmd_entry(const struct history_entry *e)
 	    "change_to_live_ms", e->change_to_live_us != 0 ?
 	    json_real((double)e->change_to_live_us / 1000.0) : json_null(),
 	    "ok", e->ok,
+	    "forced", e->forced,
 	    "error", ctlcmd_str(e->error),
 	    "commands", (json_int_t)e->commands,
 	    "pid", e->pid > 0 ? json_integer(e->pid) : json_null());
@@ -607,7 +608,7 @@ ctlcmd_handle(void *ctx, struct ctl_call *call, const struct ctl_request *req)
 			free(err);
 			break;
 		}
-		/* Its outcome is the first reload entry past seq. */
+		/* Its outcome: the first forced reload entry past seq. */
 		ctl_answer(call, json_pack("{s:b, s:I}", "queued", 1,
 		    "after_seq", (json_int_t)seq));
 		break;

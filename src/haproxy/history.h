@@ -38,6 +38,8 @@ struct history_entry {
 	enum plan_reason	 reason;
 	char			*why;		/* sched_why's text; never NULL */
 	bool			 ok;
+	bool			 forced;	/* a reload asked for
+						 * (sup_force_reload) */
 	char			*error;		/* !ok: why it failed; else NULL */
 	size_t			 commands;	/* runtime commands answered
 						 * right (HISTORY_RUNTIME) */

@@ -106,6 +106,7 @@ sup_record(struct supervisor *s, enum history_kind kind, uint64_t start_us,
 	    "replace a HAProxy that died") :
 	    sched_why(s, kind == HISTORY_RELOAD ? "start" : "change"));
 	e.ok = error == NULL;
+	e.forced = kind == HISTORY_RELOAD && s->reload.forcing;
 	e.error = (char *)error;
 	uint64_t since = kind == HISTORY_RELOAD ? s->reload.change_us :
 	    kind == HISTORY_RUNTIME ? s->applier.change_us : 0;
