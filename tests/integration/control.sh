@@ -193,6 +193,8 @@ ctl status | jq -e '.ok' >/dev/null || pm_fail "status without ZooKeeper"
 pm_pass "ZooKeeper stopped: watchers and services stale with the age of the last sync; HAProxy serves on"
 
 pm_stop_proxymgrd
+((PM_RC == 0)) || pm_fail "proxymgrd exited $PM_RC"
+pm_log_has 'Sanitizer|runtime error' && pm_fail "sanitizer report in proxymgrd's log"
 [[ -e $SOCK ]] && pm_fail "control socket left behind after a clean stop"
 "$PROXYMGRCTL" -S "$SOCK" status 2>"$PM_TMP/missing.err" && pm_fail "status with no proxymgrd succeeded"
 grep -q "control socket $SOCK does not exist" "$PM_TMP/missing.err" ||

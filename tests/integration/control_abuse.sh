@@ -213,7 +213,7 @@ pm_pass "1,000 idle connections: the cap holds, the rest are told at once; traff
 rss1=$(rss)
 echo "proxymgrd RSS: $rss0 kB before, $rss1 kB after"
 ((rss1 - rss0 < 20000)) || pm_fail "proxymgrd grew by $((rss1 - rss0)) kB"
-pm_log_has 'AddressSanitizer|runtime error' && pm_fail "sanitizer report"
 pm_stop_proxymgrd
 ((PM_RC == 0)) || pm_fail "proxymgrd exited $PM_RC"
+pm_log_has 'Sanitizer|runtime error' && pm_fail "sanitizer report"
 pm_pass "memory bounded ($((rss1 - rss0)) kB), clean stop"
