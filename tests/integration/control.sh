@@ -88,7 +88,16 @@ expect '.services | length == 2 and
 	"services: bad rejected with its reason, web ok"
 "$PROXYMGRCTL" -S "$SOCK" services | grep -qE '^NAME +TYPE +PORT +STATE +SERVERS' ||
 	pm_fail "services table header"
-pm_pass "services: the rejected one with its reason, the good one ok"
+# Refused by HAProxy rather than by proxymgrd: HAProxy's words as reason.
+pm_zk $ZK put /service_config/odd '{"type": "static", "port": 25103,
+ "servers": [{"address": "127.0.0.1", "port": 25113}],
+ "listen_options": ["mode http", "option no-such-option"]}'
+expect '.services[] | select(.name == "odd") | .state == "rejected" and
+	.port == 25103 and (.reason | test("HAProxy refused its section.*no-such-option"))' \
+	services "a service HAProxy refused"
+pm_zk $ZK rm /service_config/odd
+expect 'all(.services[]; .name != "odd")' services "the refused service removed"
+pm_pass "services: the rejected ones with their reasons (proxymgrd's and HAProxy's), the good one ok"
 
 # ---- servers: maint on both sides --------------------------------------------
 expect '.service == "web" and .haproxy_pid > 0 and (.servers | length == 2) and
