@@ -10,6 +10,8 @@
 
 #include <uv.h>
 
+#include "control.h"
+#include "control_cmds.h"
 #include "daemon.h"
 #include "haproxy/listener.h"
 #include "haproxy/proc.h"
@@ -54,6 +56,8 @@ struct daemon {
 	struct wrapper		*wrapper;	/* named listeners, user cfg */
 	const char		*pidfile;
 	bool			 ready_sent;	/* sd_notify READY=1 */
+	struct control		*control;	/* the control socket */
+	struct ctlcmd_env	 ctl_env;
 };
 
 static void
@@ -111,6 +115,15 @@ daemon_src_remove(void *ctx, const char *name)
 	struct daemon *d = ctx;
 
 	model_remove(&d->model, name);
+}
+
+static void
+daemon_src_invalid(void *ctx, const char *name, const char *where,
+    const char *err)
+{
+	struct daemon *d = ctx;
+
+	model_set_invalid(&d->model, name, where, err);
 }
 
 static void
@@ -242,11 +255,12 @@ daemon_claim(void *ctx, struct snapshot *next, const struct snapshot *live)
 }
 
 static void
-daemon_reject(void *ctx, const char *service, const struct service_def *def)
+daemon_reject(void *ctx, const char *service, const struct service_def *def,
+    const char *why)
 {
 	struct daemon *d = ctx;
 
-	model_reject(&d->model, service, def);
+	model_reject(&d->model, service, def, why);
 }
 
 /* The re-read proxymgr.yml's settings failed: cfg, the one the running
@@ -301,6 +315,8 @@ daemon_stopped(void *ctx)
 {
 	struct daemon *d = ctx;
 
+	control_stop(d->control);
+	d->control = NULL;
 	svcsrc_stop(d->source);
 	d->source = NULL;
 	wrapper_free(d->wrapper);
@@ -323,6 +339,7 @@ static const struct svcsrc_cbs daemon_src_cbs_template = {
 	.set = daemon_src_set,
 	.remove = daemon_src_remove,
 	.synced = daemon_src_synced,
+	.invalid = daemon_src_invalid,
 };
 
 static int
@@ -389,6 +406,94 @@ daemon_hup_reload(struct daemon *d)
 	listener_forget_failures();
 }
 
+/* SIGHUP, or `reload` on the control socket (who): re-read proxymgr.yml
+ * and apply it. Returns -1 with *err if it does not load (or its new
+ * source does not start): the running configuration stays. */
+static int
+daemon_reread(struct daemon *d, const char *who, char **err)
+{
+	struct pm_config *cfg = NULL, *old;
+
+	if (d->stopping)
+		return set_err(err, "proxymgrd is stopping");
+	if (d->config_file == NULL) {
+		daemon_hup_reload(d);
+		log_info("%s: reloading %s", who, d->cfg->user_config);
+		sdnotify("RELOADING=1");
+		daemon_on_change(d, who);
+		return 0;
+	}
+	log_info("%s: re-reading %s", who, d->config_file);
+	if (pmconfig_load(d->config_file, &cfg, err) == -1)
+		return -1;
+	/* Only a file that parsed forces a reload: a refused one
+	 * changes nothing. */
+	daemon_hup_reload(d);
+	old = d->cfg;
+	d->cfg = cfg;
+	if (!svcsrc_same(d->source, cfg) &&
+	    daemon_start_source(d, err) == -1) {
+		d->cfg = old;
+		pmconfig_unref(cfg);
+		return -1;
+	}
+	/* The proven settings stay with the live snapshot, which
+	 * holds the config it was built from. */
+	pmconfig_unref(old);
+	sup_set_config(&d->sup, d->cfg);
+	wrapper_configure(d->wrapper, d->cfg);
+	sdnotify("RELOADING=1");
+	daemon_on_change(d, "proxymgr.yml re-read");
+	return 0;
+}
+
+/* `reload` on the control socket: SIGHUP's, and a reload of HAProxy even
+ * if nothing changed. */
+static int
+daemon_ctl_reload(void *ctx, char **err)
+{
+	struct daemon *d = ctx;
+
+	if (daemon_reread(d, "control socket reload", err) == -1)
+		return -1;
+	sup_force_reload(&d->sup, "reload asked on the control socket");
+	return 0;
+}
+
+static const char *
+daemon_ctl_pending(void *ctx)
+{
+	return daemon_pending(ctx);
+}
+
+/* The control socket, beside the stats socket unless control.socket
+ * says otherwise. Without it proxymgrd still runs: it is said loudly. */
+static void
+daemon_start_control(struct daemon *d)
+{
+	char *path = pmconfig_control_path(d->cfg), *err = NULL;
+
+	d->ctl_env = (struct ctlcmd_env){
+		.loop = d->loop,
+		.model = &d->model,
+		.sup = &d->sup,
+		.source = &d->source,
+		.cfg = &d->cfg,
+		.config_file = d->config_file,
+		.started_ms = wall_ms(),
+		.pending = daemon_ctl_pending,
+		.reload = daemon_ctl_reload,
+		.ctx = d,
+	};
+	d->control = control_start(d->loop, path, ctlcmd_handle, &d->ctl_env,
+	    &err);
+	if (d->control == NULL) {
+		log_warnx("%s; running without a control socket", err);
+		free(err);
+	}
+	free(path);
+}
+
 static void
 daemon_on_signal(uv_signal_t *sig, int signum)
 {
@@ -403,44 +508,12 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 		return;
 	}
 	if (signum == SIGHUP) {
-		struct pm_config *cfg = NULL, *old;
 		char *err = NULL;
 
-		if (d->stopping)
-			return;
-		if (d->config_file == NULL) {
-			daemon_hup_reload(d);
-			log_info("SIGHUP: reloading %s", d->cfg->user_config);
-			sdnotify("RELOADING=1");
-			daemon_on_change(d, "SIGHUP");
-			return;
-		}
-		log_info("SIGHUP: re-reading %s", d->config_file);
-		if (pmconfig_load(d->config_file, &cfg, &err) == -1) {
+		if (daemon_reread(d, "SIGHUP", &err) == -1) {
 			log_warnx("%s; keeping the running configuration", err);
 			free(err);
-			return;
 		}
-		/* Only a file that parsed forces a reload: a refused one
-		 * changes nothing. */
-		daemon_hup_reload(d);
-		old = d->cfg;
-		d->cfg = cfg;
-		if (!svcsrc_same(d->source, cfg) &&
-		    daemon_start_source(d, &err) == -1) {
-			log_warnx("%s; keeping the running configuration", err);
-			free(err);
-			d->cfg = old;
-			pmconfig_unref(cfg);
-			return;
-		}
-		/* The proven settings stay with the live snapshot, which
-		 * holds the config it was built from. */
-		pmconfig_unref(old);
-		sup_set_config(&d->sup, d->cfg);
-		wrapper_configure(d->wrapper, d->cfg);
-		sdnotify("RELOADING=1");
-		daemon_on_change(d, "proxymgr.yml re-read");
 		return;
 	}
 	if (d->stopping) {
@@ -641,6 +714,7 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 
 	model_init(&d.model, d.loop, daemon_on_change, &d);
 	sup_init(&d.sup, d.loop, d.cfg, &hooks);
+	daemon_start_control(&d);
 	log_info("starting: %s, HAProxy %s, config %s%s%s, stats socket %s",
 	    config_file, d.cfg->haproxy_path,
 	    d.cfg->user_config ? d.cfg->user_config : "",

@@ -90,6 +90,11 @@ static const struct cfg_key cfg_service_config_keys[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
 };
 
+static const struct cfg_key cfg_control_keys[] = {
+	STRV("socket", control_socket, cfg_valid_path, CFG_PATH_WHAT),
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
+};
+
 struct cfg_section {
 	const char		*name;
 	const struct cfg_key	*keys;
@@ -99,6 +104,7 @@ static const struct cfg_section cfg_sections[] = {
 	{ "haproxy", cfg_haproxy_keys },
 	{ "reload", cfg_reload_keys },
 	{ "service_config", cfg_service_config_keys },
+	{ "control", cfg_control_keys },
 	{ NULL, NULL },
 };
 
@@ -686,6 +692,24 @@ pmconfig_add_listener(struct pm_config *cfg, const char *name,
 	return 0;
 }
 
+/* name in the directory of the stats socket. */
+static char *
+cfg_beside_socket(const struct pm_config *cfg, const char *name)
+{
+	const char *slash = strrchr(cfg->socket_path, '/');
+
+	return slash == NULL ? xstrdup(name) : xasprintf("%.*s/%s",
+	    (int)(slash - cfg->socket_path), cfg->socket_path, name);
+}
+
+char *
+pmconfig_control_path(const struct pm_config *cfg)
+{
+	if (cfg->control_socket != NULL)
+		return xstrdup(cfg->control_socket);
+	return cfg_beside_socket(cfg, "proxymgrd.sock");
+}
+
 void
 pmconfig_set_unmanaged(struct pm_config *cfg)
 {
@@ -694,12 +718,8 @@ pmconfig_set_unmanaged(struct pm_config *cfg)
 	cfg->user_config = cfg->config_path;
 	if (cfg->rendered_path != NULL)
 		cfg->config_path = xstrdup(cfg->rendered_path);
-	else {
-		const char *slash = strrchr(cfg->socket_path, '/');
-		cfg->config_path = slash == NULL ? xstrdup("proxymgrd.cfg") :
-		    xasprintf("%.*s/proxymgrd.cfg",
-		    (int)(slash - cfg->socket_path), cfg->socket_path);
-	}
+	else
+		cfg->config_path = cfg_beside_socket(cfg, "proxymgrd.cfg");
 }
 
 /* listeners: a mapping of NAME: ADDR:PORT, written at line (see
@@ -896,6 +916,8 @@ pmconfig_load(const char *path, struct pm_config **out, char **err)
 		pmconfig_identity(*out, true);
 		pmconfig_absolutize(&(*out)->config_path);
 		pmconfig_absolutize(&(*out)->socket_path);
+		if ((*out)->control_socket != NULL)
+			pmconfig_absolutize(&(*out)->control_socket);
 		if ((*out)->user_config != NULL)
 			pmconfig_absolutize(&(*out)->user_config);
 	}
@@ -929,6 +951,7 @@ pmconfig_unref(struct pm_config *cfg)
 	free(cfg->drop_user);
 	free(cfg->drop_group);
 	free(cfg->drop_note);
+	free(cfg->control_socket);
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
 		free(cfg->listeners[i].name);
 		free(cfg->listeners[i].addr);

@@ -65,6 +65,9 @@ struct pm_config {
 	char	*sc_type;
 	char	*sc_path;
 	char	*sc_servers;
+
+	/* control: */
+	char	*control_socket;	/* NULL: pmconfig_control_path */
 };
 
 /* Parse a YAML document. source names it in messages. Returns -1 with *err
@@ -104,6 +107,9 @@ int pmconfig_check_identity(const char *name, bool group, char **err);
  * a group is missing), nor when proxymgrd is not root: HAProxy then runs
  * as proxymgrd's own uid. */
 void pmconfig_identity(struct pm_config *cfg, bool defaults);
+/* The control socket's path (malloc'ed): control.socket, or
+ * proxymgrd.sock beside the stats socket. */
+char *pmconfig_control_path(const struct pm_config *cfg);
 /* Make a path absolute against the current directory. */
 void pmconfig_absolutize(char **path);
 
