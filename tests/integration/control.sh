@@ -104,14 +104,14 @@ expect '.service == "web" and .haproxy_pid > 0 and (.servers | length == 2) and
 	all(.servers[]; .wanted == "ready" and .haproxy.admin_state == "ready"
 	 and .haproxy.op_state == "running" and .haproxy.check == "passed")' \
 	servers web "servers web: both ready and checked"
-pm_stats "set server web/127.0.0.1_25111 state maint" >/dev/null
-expect '.servers[] | select(.name == "127.0.0.1_25111") |
+pm_stats "set server web/127.0.0.1:25111 state maint" >/dev/null
+expect '.servers[] | select(.name == "127.0.0.1:25111") |
 	.wanted == "ready" and .haproxy.admin_state == "maint" and
 	.address == "127.0.0.1" and .port == 25111' servers web \
 	"an operator's maint shows on HAProxy's side"
-pm_stats "set server web/127.0.0.1_25111 state ready" >/dev/null
+pm_stats "set server web/127.0.0.1:25111 state ready" >/dev/null
 pm_zk $ZK rm /services/web/s2
-expect '.servers[] | select(.name == "127.0.0.1_25112") |
+expect '.servers[] | select(.name == "127.0.0.1:25112") |
 	.wanted == "retired" and .haproxy.admin_state == "maint"' servers web \
 	"a retired server shows maint on both sides"
 "$PROXYMGRCTL" -S "$SOCK" servers web | grep -qE '^NAME +ADDRESS +PORT +WEIGHT +WANTED' ||

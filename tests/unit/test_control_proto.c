@@ -160,11 +160,11 @@ test_srvstate(void **state)
 	assert_int_equal(ctlcmd_parse_srvstate("# be_id be_name srv_id "
 	    "srv_name srv_addr", &st), -1);
 	assert_int_equal(ctlcmd_parse_srvstate("", &st), -1);
-	assert_int_equal(ctlcmd_parse_srvstate("3 web 1 127.0.0.1_25081 "
+	assert_int_equal(ctlcmd_parse_srvstate("3 web 1 127.0.0.1:25081 "
 	    "127.0.0.1 2 1 10 10 4 6 3 4 6 0 0 0 - 25081 - 0 0 - - 0", &st),
 	    0);
 	assert_string_equal(st.backend, "web");
-	assert_string_equal(st.server, "127.0.0.1_25081");
+	assert_string_equal(st.server, "127.0.0.1:25081");
 	assert_string_equal(st.addr, "127.0.0.1");
 	assert_int_equal(st.id, 1);
 	assert_int_equal(st.port, 25081);
