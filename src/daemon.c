@@ -740,7 +740,7 @@ daemon_check(const char *config_file)
 	if (write_file_atomic(tmp, snap->text, strlen(snap->text), &err) == -1)
 		log_warnx("%s", err);
 	else if ((p = hap_proc_spawn(d.loop, HAP_PROC_CHECK, cfg->haproxy_path,
-	    tmp, snap, daemon_check_done, &st, &err)) == NULL)
+	    tmp, snap, NULL, daemon_check_done, &st, &err)) == NULL)
 		log_warnx("%s", err);
 	else {
 		while (!st.done)

@@ -818,6 +818,7 @@ pmconfig_unref(struct pm_config *cfg)
 		free(cfg->listeners[i].addr);
 	}
 	free(cfg->listeners);
+	strv_free(cfg->haproxy_args);
 	free(cfg->sc_type);
 	free(cfg->sc_path);
 	free(cfg->sc_servers);

@@ -13,6 +13,7 @@ struct pm_listener {
 	char	*name;
 	char	*addr;
 	int	 port;
+	int	 backlog;	/* listen() backlog; 0: SOMAXCONN */
 };
 
 /* Reference-counted: each snapshot built from it holds one, so that what
@@ -50,6 +51,9 @@ struct pm_config {
 	char	*rendered_path;
 	struct pm_listener *listeners;	/* listeners: */
 	size_t	 nlisteners;
+	/* The wrapper's arguments after "--", given to HAProxy after the
+	 * hand-written file (NULL: none). */
+	char	**haproxy_args;
 
 	/* service_config: */
 	char	*sc_type;

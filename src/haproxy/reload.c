@@ -130,8 +130,8 @@ reload_check(struct supervisor *s)
 		return;
 	}
 	s->procs.checking = hap_proc_spawn(s->loop, HAP_PROC_CHECK,
-	    s->next->cfg->haproxy_path, newpath, s->next, procs_on_done, s,
-	    &err);
+	    s->next->cfg->haproxy_path, newpath, s->next, NULL, procs_on_done,
+	    s, &err);
 	free(newpath);
 	if (s->procs.checking == NULL) {
 		reload_fail(s, err);
