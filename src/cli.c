@@ -29,10 +29,10 @@ cli_wrapper_config(const struct cli_wrapper *w, struct pm_config **out,
 	for (int i = 0; i < w->nservices; i++) {
 		const char *eq = strchr(w->services[i], '=');
 		char *name, *addr = NULL, *why = NULL;
-		int port;
+		int port, backlog;
 
 		if (eq == NULL) {
-			set_err(err, "-s %s: expected NAME=ADDR:PORT",
+			set_err(err, "-s %s: expected NAME=ADDR:PORT[@BACKLOG]",
 			    w->services[i]);
 			goto fail;
 		}
@@ -45,8 +45,9 @@ cli_wrapper_config(const struct cli_wrapper *w, struct pm_config **out,
 			free(name);
 			goto fail;
 		}
-		if (pmconfig_parse_addr(eq + 1, &addr, &port, &why) == -1 ||
-		    pmconfig_add_listener(cfg, name, addr, port, &why) == -1) {
+		if (pmconfig_parse_listen(eq + 1, &addr, &port, &backlog,
+		    &why) == -1 || pmconfig_add_listener(cfg, name, addr, port,
+		    backlog, &why) == -1) {
 			set_err(err, "-s %s: %s", w->services[i], why);
 			free(why);
 			free(addr);

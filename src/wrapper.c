@@ -146,6 +146,8 @@ wrapper_configure(struct wrapper *w, const struct pm_config *cfg)
 		held[i].name = xstrdup(cfg->listeners[i].name);
 		held[i].listener = listener_want(cfg->listeners[i].addr,
 		    cfg->listeners[i].port);
+		listener_set_backlog(held[i].listener,
+		    cfg->listeners[i].backlog);
 	}
 	for (size_t i = 0; i < w->nheld; i++) {
 		free(w->held[i].name);
@@ -195,6 +197,7 @@ wrapper_attach(struct wrapper *w, struct snapshot *snap,
 		struct listener *l = listener_want(pl->addr, pl->port);
 		const char *why = listener_failure(l);
 
+		listener_set_backlog(l, pl->backlog);
 		/* The reload claims it; if that failed, the next one
 		 * tries again. */
 		if (why != NULL)

@@ -358,12 +358,29 @@ reload_on_verify_reply(int status, const char *reply, void *arg)
 	struct supervisor *s = arg;
 	struct hap_proc *p = s->procs.starting;
 	struct verify_view view;
+	const char *stat;
 	char *err = NULL;
 	bool blamed = false;
 
 	s->procs.ready_query = NULL;
 	if (s->state != SUP_VERIFYING || p == NULL)
 		return;
+	/* With the stats socket exposed, the new process took the serving
+	 * one's socket over (-x): until that one is soft-stopped, either
+	 * may answer. Asked again until the new one does. */
+	if (status == 0 && stats_info_pid(reply) != p->pid) {
+		if (now_ms() < s->procs.start_deadline_ms) {
+			reload_verify(s);
+			return;
+		}
+		log_warnx("haproxy[%d]: show stat answered by another process "
+		    "until the start timeout; what it built is not verified",
+		    p->pid);
+		procs_start_ok(s);
+		return;
+	}
+	if (status == 0 && (stat = strstr(reply, "\n\n")) != NULL)
+		reply = stat + 2;	/* after show info's */
 	if (status != 0 || verify_parse_stat(reply, &view, &err) == -1) {
 		log_warnx("haproxy[%d]: show stat: %s; what it built is not "
 		    "verified", p->pid, status != 0 ? uv_strerror(status) :
@@ -399,7 +416,7 @@ reload_verify(struct supervisor *s)
 	/* The query is the start's: procs.c cancels it if the new HAProxy
 	 * goes meanwhile. */
 	s->procs.ready_query = stats_query(s->loop, s->next->cfg->socket_path,
-	    "show stat", (unsigned)s->next->cfg->runtime_timeout_ms,
+	    "show info;show stat", (unsigned)s->next->cfg->runtime_timeout_ms,
 	    reload_on_verify_reply, s);
 }
 
