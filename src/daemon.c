@@ -282,6 +282,16 @@ daemon_reload_failed(void *ctx, const char *why)
 }
 
 static void
+daemon_start_refused(void *ctx, const char *why)
+{
+	struct daemon *d = ctx;
+
+	wrapper_pidfile_remove(d->pidfile);
+	sdnotifyf("STATUS=%s", why);
+	fatalx("%s: not starting", why);
+}
+
+static void
 daemon_on_close(uv_handle_t *h)
 {
 	(void)h;
@@ -429,7 +439,7 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 		 * holds the config it was built from. */
 		pmconfig_unref(old);
 		sup_set_config(&d->sup, d->cfg);
-		wrapper_configure(d->wrapper, d->cfg);
+		(void)wrapper_configure(d->wrapper, d->cfg, NULL);
 		sdnotify("RELOADING=1");
 		daemon_on_change(d, "proxymgr.yml re-read");
 		return;
@@ -522,12 +532,12 @@ daemon_on_stray_check(uv_timer_t *t)
 int
 daemon_run(const char *config_file)
 {
-	return daemon_run_with(config_file, NULL, NULL);
+	return daemon_run_with(config_file, NULL, NULL, NULL);
 }
 
 int
 daemon_run_with(const char *config_file, struct pm_config *cfg,
-    const char *pidfile)
+    const char *pidfile, const char *hap_pidfile)
 {
 	struct daemon d;
 	struct sup_hooks hooks = {
@@ -537,6 +547,7 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 		.settings_rollback = daemon_settings_rollback,
 		.committed = daemon_committed,
 		.reload_failed = daemon_reload_failed,
+		.start_refused = daemon_start_refused,
 		.stopped = daemon_stopped,
 		.ctx = &d,
 	};
@@ -576,8 +587,8 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 		d.adopted_by = "takeover";
 	}
 	d.wrapper = wrapper_new(d.loop, daemon_on_change, &d);
-	wrapper_configure(d.wrapper, d.cfg);
-	if (wrapper_claim(d.wrapper, &err) == -1)
+	if (wrapper_configure(d.wrapper, d.cfg, &err) == -1 ||
+	    wrapper_claim(d.wrapper, &err) == -1)
 		fatalx("%s", err);
 	if (pidfile != NULL && wrapper_pidfile_write(pidfile, &err) == -1)
 		fatalx("%s", err);
@@ -608,6 +619,7 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 
 	model_init(&d.model, d.loop, daemon_on_change, &d);
 	sup_init(&d.sup, d.loop, d.cfg, &hooks);
+	d.sup.procs.pidfile = hap_pidfile;
 	log_info("starting: %s, HAProxy %s, config %s%s%s, stats socket %s",
 	    config_file, d.cfg->haproxy_path,
 	    d.cfg->user_config ? d.cfg->user_config : "",
@@ -634,6 +646,7 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 	if (uv_loop_close(d.loop) != 0)
 		log_warnx("event loop closed with handles still open");
 	wrapper_pidfile_remove(pidfile);
+	wrapper_pidfile_remove(hap_pidfile);	/* no HAProxy is left */
 	pmconfig_unref(d.cfg);
 	free(d.pending_why);
 	free(d.config_file);
@@ -731,7 +744,7 @@ daemon_check(const char *config_file)
 	if (!d.synced && daemon_check_wait(&d) == -1)
 		goto out;
 	d.wrapper = wrapper_new(d.loop, NULL, NULL);
-	wrapper_configure(d.wrapper, cfg);
+	(void)wrapper_configure(d.wrapper, cfg, NULL);
 	/* Placeholder sockets: haproxy -c needs listening fds. */
 	snap = daemon_claim(&d, daemon_snapshot(&d, cfg, NULL, true), NULL);
 	fputs(snap->text, stdout);

@@ -857,6 +857,8 @@ pmconfig_unref(struct pm_config *cfg)
 	}
 	free(cfg->listeners);
 	strv_free(cfg->haproxy_args);
+	strv_free(cfg->watch);
+	free(cfg->env_file);
 	free(cfg->sc_type);
 	free(cfg->sc_path);
 	free(cfg->sc_servers);

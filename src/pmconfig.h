@@ -54,6 +54,12 @@ struct pm_config {
 	/* The wrapper's arguments after "--", given to HAProxy after the
 	 * hand-written file (NULL: none). */
 	char	**haproxy_args;
+	/* The wrapper's --watch paths and the -f files after "--" (a change
+	 * under any reloads), --no-watch (SIGHUP only: user_config is not
+	 * watched either), --env-file. */
+	char	**watch;
+	bool	 no_watch;
+	char	*env_file;
 
 	/* service_config: */
 	char	*sc_type;

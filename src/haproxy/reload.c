@@ -266,6 +266,15 @@ reload_save(struct supervisor *s)
 	    "show servers state", 1000, reload_on_state_dump, s);
 }
 
+/* Nothing ever served, nor was adopted: what fails now has no older
+ * configuration to fall back on. */
+static bool
+reload_first_start(const struct supervisor *s)
+{
+	return s->live == NULL && s->procs.current == NULL &&
+	    s->counters.reloads == 0 && s->counters.restarts == 0;
+}
+
 void
 reload_check_done(struct supervisor *s, struct hap_proc *p)
 {
@@ -298,6 +307,13 @@ reload_check_done(struct supervisor *s, struct hap_proc *p)
 	}
 	hap_proc_status(p, status, sizeof(status));
 	hap_proc_release(p);
+	if (!retry && reload_first_start(s) && s->hooks.start_refused != NULL &&
+	    (s->next->user_config != NULL || reload_settings_blamed(s, &r))) {
+		check_report_free(&r);
+		s->hooks.start_refused(s->hooks.ctx, "HAProxy refused the "
+		    "configuration at the first start (haproxy -c, see "
+		    "above)");
+	}
 	check_report_free(&r);
 	if (retry) {
 		reload_retry(s);
