@@ -14,7 +14,10 @@
 #     HAProxy's message (wrapper, and proxymgr.yml's global); a later
 #     invalid edit keeps the serving HAProxy;
 # (f) backlogs: listeners: NAME: ADDR:PORT@BACKLOG and a service's
-#     "backlog" key, seen in ss -ltn.
+#     "backlog" key, seen in ss -ltn;
+# (g) a plain bind after a takeover: proxymgrd SIGKILLed, started again,
+#     an edit: the new HAProxy fetches the socket from the adopted one
+#     (-x), -p names it.
 # Ports 26100-26149.
 set -euo pipefail
 . "$PM_SRCDIR/tests/lib.sh"
@@ -196,5 +199,32 @@ q1=$(ss -Hltn "sport = :26110" | awk '{ print $3 }')
 q2=$(ss -Hltn "sport = :26111" | awk '{ print $3 }')
 [[ $q1 == 222 && $q2 == 333 ]] || pm_fail "(f) backlogs: listener $q1 (want 222), service $q2 (want 333)"
 pm_pass "(f) listeners: APP: ADDR:PORT@222 and a service's \"backlog\": 333 show in ss -ltn"
+pm_stop_proxymgrd
+((PM_RC == 0)) || pm_fail "proxymgrd exited with $PM_RC"
+
+# ---- (g) a plain bind after a takeover ---------------------------------------------
+printf 'defaults\n  mode http\n  timeout connect 5s\n  timeout client 5s\n  timeout server 5s\nfrontend plain\n  bind 127.0.0.1:26120\n  http-request return status 200 content-type text/plain string "gen1"\n' |
+	pm_write_atomic "$PM_TMP/plain.cfg"
+wo_start -c plain.cfg -p hap.pid
+old=$(pm_hap_pid)
+kill -KILL "$PM_PID"
+wait "$PM_PID" 2>/dev/null || true
+cat "$PM_TMP/proxymgrd.log" >>"$PM_TMP/all.log.old"
+: >"$PM_TMP/proxymgrd.log"
+(cd "$PM_TMP" && exec "$PROXYMGRD" -b "$HAPROXY" --run-dir "$PM_TMP/run" --reload-interval-ms 50 \
+	-d -c plain.cfg -p hap.pid </dev/null >>"$PM_TMP/proxymgrd.log" 2>&1) &
+PM_PID=$!
+pm_track "$PM_PID"
+pm_wait_for pm_log_has "haproxy\[$old\] runs the current configuration: adopted" ||
+	pm_fail "(g) haproxy[$old] was not taken over"
+n=$(pm_reload_count)
+sed 's/gen1/gen2/' "$PM_TMP/plain.cfg" | pm_write_atomic "$PM_TMP/plain.cfg"
+pm_wait_reloads $((n + 1)) || pm_fail "(g) the edit after the takeover did not reload"
+pm_wait_for wo_body_is http://127.0.0.1:26120/ gen2 || pm_fail "(g) the edit does not serve"
+new=$(pm_hap_pid)
+tr '\0' ' ' <"/proc/$new/cmdline" | grep -q -- " -x $PM_TMP/run/haproxy.sock" ||
+	pm_fail "(g) haproxy[$new] after the takeover was not started with -x"
+[[ $(cat "$PM_TMP/hap.pid") == "$new" ]] || pm_fail "(g) -p names $(cat "$PM_TMP/hap.pid"), not haproxy[$new]"
+pm_pass "(g) after a takeover of haproxy[$old], the next HAProxy ($new) fetched the plain bind with -x"
 pm_stop_proxymgrd
 ((PM_RC == 0)) || pm_fail "proxymgrd exited with $PM_RC"
