@@ -135,10 +135,11 @@ procs_start(struct supervisor *s, const struct snapshot *snap, char **err)
 	 * (not one started by an older proxymgrd): without -x the new
 	 * process binds beside it, and what waits in the old one's accept
 	 * queue is reset when it stops. -x with no process answering would
-	 * stop the new one: none after a crash. */
+	 * stop the new one: none after a crash. Asked where the serving one
+	 * listens (a SIGHUP may have moved socket_path). */
 	const char *xfer = snapshot_exposes_fds(snap) && pr->current != NULL &&
 	    !pr->current->exited && pr->current->exposes_fds ?
-	    cfg->socket_path : NULL;
+	    (s->live != NULL ? s->live->cfg : s->cfg)->socket_path : NULL;
 
 	pr->starting = hap_proc_spawn(s->loop, HAP_PROC_RUN, cfg->haproxy_path,
 	    cfg->config_path, snap, xfer, procs_on_done, s, err);
@@ -159,6 +160,10 @@ procs_start_ok(struct supervisor *s)
 	uv_timer_stop(&pr->ready_timer);
 	pr->starting = NULL;
 	s->live_in_doubt = false;
+	/* A restart asked for while nothing ran (and the supervisor was
+	 * busy) is done by this start: left set, it would show as pending
+	 * forever, since it only acts with no process. */
+	pr->restart_wanted = false;
 	if (pr->current != NULL) {
 		log_info("haproxy[%d] soft-stopped, draining its connections",
 		    pr->current->pid);
