@@ -8,6 +8,48 @@
 #include "util.h"
 #include "validate.h"
 
+/* HAProxy arguments proxymgrd sets itself, or that would take HAProxy
+ * out of its hands (a daemon, master-worker, its own reload). */
+static const char *const cli_owned_args[] = {
+	"-D", "-W", "-Ws", "-S", "-sf", "-st", "-x", "-c", "-db", "-p",
+	"-v", "-vv", NULL,
+};
+
+/* The arguments after "--": refused ones, and the -f paths to watch
+ * added to cfg->watch. */
+static int
+cli_haproxy_args(const struct cli_wrapper *w, struct pm_config *cfg,
+    char **err)
+{
+	char *const *a = w->haproxy_args;
+	size_t n = strv_len(a), nwatch = strv_len(cfg->watch);
+
+	for (size_t i = 0; i < n; i++) {
+		if (str_in(a[i], cli_owned_args))
+			return set_err(err, "-- %s: proxymgrd runs HAProxy with "
+			    "its own %s (or not at all); see proxymgrd --help",
+			    a[i], a[i]);
+		if (strcmp(a[i], "-f") != 0 && strncmp(a[i], "-f", 2) == 0)
+			return set_err(err, "-- %s: write -f PATH, two "
+			    "arguments", a[i]);
+		if (strcmp(a[i], "-f") != 0)
+			continue;
+		if (i + 1 == n)
+			return set_err(err, "-- -f: a file or directory must "
+			    "follow");
+		if (!w->no_watch) {
+			cfg->watch = xrealloc(cfg->watch,
+			    (nwatch + 2) * sizeof(*cfg->watch));
+			cfg->watch[nwatch] = xstrdup(a[i + 1]);
+			pmconfig_absolutize(&cfg->watch[nwatch]);
+			cfg->watch[++nwatch] = NULL;
+		}
+		i++;
+	}
+	cfg->haproxy_args = strv_dup(a);
+	return 0;
+}
+
 int
 cli_wrapper_config(const struct cli_wrapper *w, struct pm_config **out,
     char **err)
@@ -17,7 +59,8 @@ cli_wrapper_config(const struct cli_wrapper *w, struct pm_config **out,
 
 	*out = NULL;
 	if (w->haproxy_cfg == NULL) {
-		set_err(err, "-s needs -c FILE, the haproxy.cfg to run");
+		set_err(err, "the wrapper (-s, -b or --) needs -c FILE, the "
+		    "haproxy.cfg to run");
 		goto fail;
 	}
 	if (strpbrk(w->haproxy_cfg, " \t\"'") != NULL ||
@@ -29,10 +72,10 @@ cli_wrapper_config(const struct cli_wrapper *w, struct pm_config **out,
 	for (int i = 0; i < w->nservices; i++) {
 		const char *eq = strchr(w->services[i], '=');
 		char *name, *addr = NULL, *why = NULL;
-		int port;
+		int port, backlog;
 
 		if (eq == NULL) {
-			set_err(err, "-s %s: expected NAME=ADDR:PORT",
+			set_err(err, "-s %s: expected NAME=ADDR:PORT[@BACKLOG]",
 			    w->services[i]);
 			goto fail;
 		}
@@ -45,8 +88,9 @@ cli_wrapper_config(const struct cli_wrapper *w, struct pm_config **out,
 			free(name);
 			goto fail;
 		}
-		if (pmconfig_parse_addr(eq + 1, &addr, &port, &why) == -1 ||
-		    pmconfig_add_listener(cfg, name, addr, port, &why) == -1) {
+		if (pmconfig_parse_listen(eq + 1, &addr, &port, &backlog,
+		    &why) == -1 || pmconfig_add_listener(cfg, name, addr, port,
+		    backlog, &why) == -1) {
 			set_err(err, "-s %s: %s", w->services[i], why);
 			free(why);
 			free(addr);
@@ -56,6 +100,22 @@ cli_wrapper_config(const struct cli_wrapper *w, struct pm_config **out,
 		free(addr);
 		free(name);
 	}
+	if (w->no_watch && w->nwatch > 0) {
+		set_err(err, "--watch and --no-watch: one or the other");
+		goto fail;
+	}
+	cfg->no_watch = w->no_watch;
+	cfg->watch = xcalloc((size_t)w->nwatch + 1, sizeof(*cfg->watch));
+	for (int i = 0; i < w->nwatch; i++) {
+		cfg->watch[i] = xstrdup(w->watch[i]);
+		pmconfig_absolutize(&cfg->watch[i]);
+	}
+	if (w->env_file != NULL) {
+		cfg->env_file = xstrdup(w->env_file);
+		pmconfig_absolutize(&cfg->env_file);
+	}
+	if (w->haproxy_args != NULL && cli_haproxy_args(w, cfg, err) == -1)
+		goto fail;
 	if (w->binary != NULL) {
 		free(cfg->haproxy_path);
 		cfg->haproxy_path = xstrdup(w->binary);

@@ -567,7 +567,7 @@ ctlcmd_check(const struct ctlcmd_env *e, struct ctl_call *call)
 	cc->start_us = now_us();
 	/* With the sockets it runs with, as a reload's check. */
 	p = hap_proc_spawn(e->loop, HAP_PROC_CHECK, s->live->cfg->haproxy_path,
-	    cc->path, s->live, ctlcmd_on_check_done, cc, &err);
+	    cc->path, s->live, NULL, ctlcmd_on_check_done, cc, &err);
 	if (p == NULL) {
 		ctl_fail(call, "haproxy -c: %s", err);
 		free(err);

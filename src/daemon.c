@@ -305,6 +305,16 @@ daemon_reload_failed(void *ctx, const char *why)
 }
 
 static void
+daemon_start_refused(void *ctx, const char *why)
+{
+	struct daemon *d = ctx;
+
+	wrapper_pidfile_remove(d->pidfile);
+	sdnotifyf("STATUS=%s", why);
+	fatalx("%s: not starting", why);
+}
+
+static void
 daemon_on_close(uv_handle_t *h)
 {
 	(void)h;
@@ -441,7 +451,7 @@ daemon_reread(struct daemon *d, const char *who, char **err)
 	 * holds the config it was built from. */
 	pmconfig_unref(old);
 	sup_set_config(&d->sup, d->cfg);
-	wrapper_configure(d->wrapper, d->cfg);
+	(void)wrapper_configure(d->wrapper, d->cfg, NULL);
 	sdnotify("RELOADING=1");
 	daemon_on_change(d, "proxymgr.yml re-read");
 	return 0;
@@ -628,12 +638,12 @@ daemon_log_identity(const struct pm_config *cfg)
 int
 daemon_run(const char *config_file)
 {
-	return daemon_run_with(config_file, NULL, NULL);
+	return daemon_run_with(config_file, NULL, NULL, NULL);
 }
 
 int
 daemon_run_with(const char *config_file, struct pm_config *cfg,
-    const char *pidfile)
+    const char *pidfile, const char *hap_pidfile)
 {
 	struct daemon d;
 	struct sup_hooks hooks = {
@@ -643,6 +653,7 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 		.settings_rollback = daemon_settings_rollback,
 		.committed = daemon_committed,
 		.reload_failed = daemon_reload_failed,
+		.start_refused = daemon_start_refused,
 		.stopped = daemon_stopped,
 		.ctx = &d,
 	};
@@ -682,8 +693,8 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 		d.adopted_by = "takeover";
 	}
 	d.wrapper = wrapper_new(d.loop, daemon_on_change, &d);
-	wrapper_configure(d.wrapper, d.cfg);
-	if (wrapper_claim(d.wrapper, &err) == -1)
+	if (wrapper_configure(d.wrapper, d.cfg, &err) == -1 ||
+	    wrapper_claim(d.wrapper, &err) == -1)
 		fatalx("%s", err);
 	if (pidfile != NULL && wrapper_pidfile_write(pidfile, &err) == -1)
 		fatalx("%s", err);
@@ -715,6 +726,7 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 	model_init(&d.model, d.loop, daemon_on_change, &d);
 	sup_init(&d.sup, d.loop, d.cfg, &hooks);
 	daemon_start_control(&d);
+	d.sup.procs.pidfile = hap_pidfile;
 	log_info("starting: %s, HAProxy %s, config %s%s%s, stats socket %s",
 	    config_file, d.cfg->haproxy_path,
 	    d.cfg->user_config ? d.cfg->user_config : "",
@@ -742,6 +754,7 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 	if (uv_loop_close(d.loop) != 0)
 		log_warnx("event loop closed with handles still open");
 	wrapper_pidfile_remove(pidfile);
+	wrapper_pidfile_remove(hap_pidfile);	/* no HAProxy is left */
 	pmconfig_unref(d.cfg);
 	free(d.pending_why);
 	free(d.config_file);
@@ -841,7 +854,7 @@ daemon_check(const char *config_file)
 	if (!d.synced && daemon_check_wait(&d) == -1)
 		goto out;
 	d.wrapper = wrapper_new(d.loop, NULL, NULL);
-	wrapper_configure(d.wrapper, cfg);
+	(void)wrapper_configure(d.wrapper, cfg, NULL);
 	/* Placeholder sockets: haproxy -c needs listening fds. */
 	snap = daemon_claim(&d, daemon_snapshot(&d, cfg, NULL, true), NULL);
 	fputs(snap->text, stdout);
@@ -850,7 +863,7 @@ daemon_check(const char *config_file)
 	if (write_file_atomic(tmp, snap->text, strlen(snap->text), &err) == -1)
 		log_warnx("%s", err);
 	else if ((p = hap_proc_spawn(d.loop, HAP_PROC_CHECK, cfg->haproxy_path,
-	    tmp, snap, daemon_check_done, &st, &err)) == NULL)
+	    tmp, snap, NULL, daemon_check_done, &st, &err)) == NULL)
 		log_warnx("%s", err);
 	else {
 		while (!st.done)

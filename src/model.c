@@ -427,6 +427,7 @@ model_pick_new(struct model *m, struct model_pick *picks,
 		if ((why = listener_failure(l)) != NULL)
 			err = xstrdup(why);
 		else if ((owner = model_claimed_by(m, picks, l)) == NULL) {
+			listener_set_backlog(l, ms->def->backlog);
 			model_pick(&picks[i], ms->def, &ms->servers, l);
 			continue;
 		} else

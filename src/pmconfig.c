@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -671,9 +672,44 @@ pmconfig_parse_addr(const char *spec, char **addr, int *port, char **err)
 	return 0;
 }
 
+bool
+pmconfig_parse_backlog(const char *s, int *backlog)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno != 0 || !isdigit((unsigned char)*s) || *end != '\0' ||
+	    n < 1 || n > 65535)
+		return false;
+	*backlog = (int)n;
+	return true;
+}
+
+int
+pmconfig_parse_listen(const char *spec, char **addr, int *port,
+    int *backlog, char **err)
+{
+	const char *at = strrchr(spec, '@');
+	char *hostport;
+	int rc;
+
+	*backlog = 0;
+	if (at == NULL)
+		return pmconfig_parse_addr(spec, addr, port, err);
+	if (!pmconfig_parse_backlog(at + 1, backlog))
+		return set_err(err, "'%s': expected ADDR:PORT@BACKLOG with a "
+		    "backlog from 1 to 65535", spec);
+	hostport = xasprintf("%.*s", (int)(at - spec), spec);
+	rc = pmconfig_parse_addr(hostport, addr, port, err);
+	free(hostport);
+	return rc;
+}
+
 int
 pmconfig_add_listener(struct pm_config *cfg, const char *name,
-    const char *addr, int port, char **err)
+    const char *addr, int port, int backlog, char **err)
 {
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
 		if (strcmp(cfg->listeners[i].name, name) == 0)
@@ -688,6 +724,7 @@ pmconfig_add_listener(struct pm_config *cfg, const char *name,
 	cfg->listeners[cfg->nlisteners].name = xstrdup(name);
 	cfg->listeners[cfg->nlisteners].addr = xstrdup(addr);
 	cfg->listeners[cfg->nlisteners].port = port;
+	cfg->listeners[cfg->nlisteners].backlog = backlog;
 	cfg->nlisteners++;
 	return 0;
 }
@@ -735,7 +772,7 @@ cfg_parse_listeners(struct cfg_parse *cp, struct pm_config *cfg,
 		return 0;
 	if (node->type != YAML_MAPPING_NODE)
 		return set_err(cp->err, "%s:%d: listeners: expected a mapping "
-		    "of NAME: ADDR:PORT, found %s", cp->source, line,
+		    "of NAME: ADDR:PORT[@BACKLOG], found %s", cp->source, line,
 		    cfg_node_kind(node));
 	for (pair = node->data.mapping.pairs.start;
 	    pair < node->data.mapping.pairs.top; pair++) {
@@ -745,7 +782,7 @@ cfg_parse_listeners(struct cfg_parse *cp, struct pm_config *cfg,
 		int kline = aliased ? line : cfg_line(k);
 		int vline = aliased ? line : cfg_line_under(k, v);
 		char *addr = NULL, *why = NULL;
-		int port, rc;
+		int port, backlog, rc;
 
 		if (cfg_is_merge_key(k))
 			return set_err(cp->err, "%s:%d: listeners.<<: YAML "
@@ -768,14 +805,15 @@ cfg_parse_listeners(struct cfg_parse *cp, struct pm_config *cfg,
 			    "ADDR:PORT, found %s", cp->source, vline, name,
 			    v->type == YAML_SCALAR_NODE ? "a NUL byte" :
 			    cfg_node_kind(v));
-		if (pmconfig_parse_addr((const char *)v->data.scalar.value,
-		    &addr, &port, &why) == -1) {
+		if (pmconfig_parse_listen((const char *)v->data.scalar.value,
+		    &addr, &port, &backlog, &why) == -1) {
 			set_err(cp->err, "%s:%d: listeners.%s: %s", cp->source,
 			    vline, name, why);
 			free(why);
 			return -1;
 		}
-		rc = pmconfig_add_listener(cfg, name, addr, port, &why);
+		rc = pmconfig_add_listener(cfg, name, addr, port, backlog,
+		    &why);
 		free(addr);
 		if (rc == -1) {
 			set_err(cp->err, "%s:%d: listeners.%s: %s", cp->source,
@@ -957,6 +995,9 @@ pmconfig_unref(struct pm_config *cfg)
 		free(cfg->listeners[i].addr);
 	}
 	free(cfg->listeners);
+	strv_free(cfg->haproxy_args);
+	strv_free(cfg->watch);
+	free(cfg->env_file);
 	free(cfg->sc_type);
 	free(cfg->sc_path);
 	free(cfg->sc_servers);

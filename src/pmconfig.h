@@ -13,6 +13,7 @@ struct pm_listener {
 	char	*name;
 	char	*addr;
 	int	 port;
+	int	 backlog;	/* listen() backlog; 0: SOMAXCONN */
 };
 
 /* Reference-counted: each snapshot built from it holds one, so that what
@@ -60,6 +61,15 @@ struct pm_config {
 	char	*rendered_path;
 	struct pm_listener *listeners;	/* listeners: */
 	size_t	 nlisteners;
+	/* The wrapper's arguments after "--", given to HAProxy after the
+	 * hand-written file (NULL: none). */
+	char	**haproxy_args;
+	/* The wrapper's --watch paths and the -f files after "--" (a change
+	 * under any reloads), --no-watch (SIGHUP only: user_config is not
+	 * watched either), --env-file. */
+	char	**watch;
+	bool	 no_watch;
+	char	*env_file;
 
 	/* service_config: */
 	char	*sc_type;
@@ -84,12 +94,18 @@ struct pm_config *pmconfig_defaults(const char *source);
 /* "ADDR:PORT", "[IPv6]:PORT", "*:PORT" or "PORT" (on 0.0.0.0). Returns -1
  * with *err saying why (without a location). */
 int pmconfig_parse_addr(const char *spec, char **addr, int *port, char **err);
+/* "ADDR:PORT" as pmconfig_parse_addr, or "ADDR:PORT@BACKLOG" (RAProxy's
+ * -s): *backlog is 0 without one. */
+int pmconfig_parse_listen(const char *spec, char **addr, int *port,
+    int *backlog, char **err);
+/* A listen() backlog: an integer from 1 to 65535. */
+bool pmconfig_parse_backlog(const char *s, int *backlog);
 /* A listener name usable as an environment variable, and not one that
  * would change how HAProxy or the system runs (PATH, LD_*, HAPROXY_*). */
 bool pmconfig_valid_listener_name(const char *name);
 /* Add a listener; -1 with *err if the name or address is taken. */
 int pmconfig_add_listener(struct pm_config *cfg, const char *name,
-    const char *addr, int port, char **err);
+    const char *addr, int port, int backlog, char **err);
 /* managed: false: the user's file becomes user_config, config_path the
  * file proxymgrd renders (rendered_path, or proxymgrd.cfg beside the
  * stats socket). */

@@ -12,7 +12,7 @@
 /* Keys every service blob may carry, whatever its type. */
 static const char *const svcdef_common_keys[] = {
 	"type", "port", "bind_address", "listen_options", "server_options",
-	"keep_servers_on_empty", NULL,
+	"keep_servers_on_empty", "backlog", NULL,
 };
 
 /* refuse: NULL if an item may be rendered, else why not. runtime: the
@@ -169,6 +169,15 @@ svcdef_parse(const char *name, const char *text, size_t len,
 			goto fail;
 		}
 		def->keep_servers_on_empty = json_is_true(v);
+	}
+	if ((v = json_object_get(blob, "backlog")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > 65535) {
+			set_err(err, "%s: key 'backlog': expected an integer "
+			    "1-65535", source);
+			goto fail;
+		}
+		def->backlog = (int)json_integer_value(v);
 	}
 	if (svcdef_options(blob, "listen_options", source, val_listen_line,
 	    false, &def->listen_options, err) == -1 ||

@@ -21,6 +21,7 @@ struct service_def {
 	char			*bind_address;	/* NULL: haproxy.bind_address */
 	/* An empty server list from discovery keeps the last servers. */
 	bool			 keep_servers_on_empty;
+	int			 backlog;	/* listen() backlog, 0: SOMAXCONN */
 	char			**listen_options;
 	char			**server_options;
 	json_t			*blob;

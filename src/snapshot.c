@@ -93,6 +93,7 @@ snapshot_free(struct snapshot *s)
 	free(s->named);
 	free(s->user_config);
 	free(s->user_text);
+	strv_free(s->env);
 	free(s->v);
 	free(s->text);
 	pmconfig_unref(s->cfg);
@@ -133,6 +134,12 @@ snapshot_sets_identity(const struct snapshot *s)
 	return false;
 }
 
+bool
+snapshot_exposes_fds(const struct snapshot *s)
+{
+	return s->cfg->user_config != NULL;
+}
+
 void
 snapshot_render(struct snapshot *s)
 {
@@ -143,8 +150,9 @@ snapshot_render(struct snapshot *s)
 	render_line(&r, "# Written by proxymgrd from %s: edits are "
 	    "overwritten.", cfg->file);
 	render_line(&r, "global");
-	render_line(&r, "    stats socket %s mode 600 level admin",
-	    cfg->socket_path);
+	render_line(&r, "    stats socket %s mode 600 level admin%s",
+	    cfg->socket_path, snapshot_exposes_fds(s) ?
+	    " expose-fd listeners" : "");
 	/* HAProxy binds, reads this file, its server state and the
 	 * operator's files as root, then drops to these before it serves.
 	 * An operator's own user/group (or uid/gid) is left alone. */
@@ -318,6 +326,7 @@ struct snapshot_part {
 	const char		*name;		/* SP_SOCKET, SP_NAMED */
 	const char		*text;		/* SP_TEXT, SP_USER */
 	const char		*path;		/* SP_USER: NULL if managed */
+	char *const		*env;		/* SP_USER: --env-file's */
 	const struct listener	*listener;
 	int			 child_fd;
 };
@@ -336,6 +345,7 @@ snapshot_part(const struct snapshot *s, size_t i, struct snapshot_part *p)
 		p->kind = SP_USER;
 		p->text = s->user_text;
 		p->path = s->user_config;
+		p->env = s->env;
 		return true;
 	}
 	i -= 2;
@@ -420,7 +430,8 @@ snapshot_part_equal(const struct snapshot_part *x,
 	case SP_TEXT:
 		return snapshot_streq(x->text, y->text);
 	case SP_USER:
-		if (!snapshot_streq(x->path, y->path))
+		if (!snapshot_streq(x->path, y->path) ||
+		    !strv_equal(x->env, y->env))
 			return false;
 		return x->path == NULL || (x->text != NULL && y->text != NULL &&
 		    strcmp(x->text, y->text) == 0);
@@ -502,6 +513,9 @@ snapshot_fingerprint(const struct snapshot *s)
 			h = snapshot_hash_add(h, p.text);
 			if (p.path != NULL)
 				h = snapshot_hash_add(h, p.path);
+			for (size_t k = 0; p.env != NULL && p.env[k] != NULL;
+			    k++)
+				h = snapshot_hash_add(h, p.env[k]);
 			break;
 		case SP_SOCKET:
 		case SP_NAMED:

@@ -67,6 +67,25 @@ pm__alive() {
     [[ ${stat%% *} != Z ]]
 }
 
+# The start time of PID (field 22 of /proc/PID/stat), or nothing.
+pm__starttime() {
+    local stat
+    read -r stat 2>/dev/null <"/proc/$1/stat" || return 0
+    stat=${stat##*) }
+    read -r -a stat <<<"$stat"
+    echo "${stat[19]}"
+}
+
+# True if PID is still the process pm_track recorded: pids wrap around
+# (pid_max may be 32768) and a test starts thousands of processes, so a
+# dead tracked pid may be another test's backend by the time we clean up.
+pm__same_proc() {
+    local pid=$1 want
+    [[ -r $PM_TMP/.start-$pid ]] || return 0
+    read -r want <"$PM_TMP/.start-$pid" || return 0
+    [[ $(pm__starttime "$pid") == "$want" ]]
+}
+
 # True if PID is a child of the current shell (so `wait PID` works).
 pm__is_child() {
     local pid=$1 stat
@@ -98,18 +117,19 @@ pm__cleanup() {
     mapfile -t pids < <(pm__all_pids)
     # stop in reverse start order: later processes usually depend on earlier
     for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-        pm__alive "${pids[i]}" && kill -TERM "${pids[i]}" 2>/dev/null
+        pm__alive "${pids[i]}" && pm__same_proc "${pids[i]}" &&
+            kill -TERM "${pids[i]}" 2>/dev/null
     done
     for ((i = 0; i < 50; i++)); do
         alive=0
         for pid in "${pids[@]+"${pids[@]}"}"; do
-            pm__alive "$pid" && { alive=1; break; }
+            pm__alive "$pid" && pm__same_proc "$pid" && { alive=1; break; }
         done
         ((alive)) || break
         sleep 0.1
     done
     for pid in "${pids[@]+"${pids[@]}"}"; do
-        if pm__alive "$pid"; then
+        if pm__alive "$pid" && pm__same_proc "$pid"; then
             echo "pm: pid $pid ignored SIGTERM for 5 s, sending SIGKILL" >&2
             kill -KILL "$pid" 2>/dev/null
         fi
@@ -166,6 +186,7 @@ pm_track() {
     PM_PIDS+=("$pid")
     if [[ -n $PM_TMP && -d $PM_TMP ]]; then
         echo "$pid" >>"$PM_TMP/.pids"
+        pm__starttime "$pid" >"$PM_TMP/.start-$pid"
     fi
 }
 

@@ -290,8 +290,9 @@ plan_compare_wrapper(struct plan *p, const struct snapshot *next,
 		plan_reload(p, PLAN_SETTINGS, "%s changed",
 		    next->user_config != NULL ? next->user_config :
 		    "the hand-written haproxy.cfg");
+	/* Or a watched file the snapshot does not hold (--watch). */
 	if (diff & SNAPSHOT_DIFF_GENERATION)
-		plan_reload(p, PLAN_SETTINGS, "SIGHUP");
+		plan_reload(p, PLAN_SETTINGS, "SIGHUP or a watched path");
 }
 
 void

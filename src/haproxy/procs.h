@@ -35,6 +35,8 @@ struct procs {
 	bool			 restart_wanted;	/* once idle again */
 	bool			 hard_kill_sent;
 	unsigned long		 adopted_fingerprint;	/* SUP_ADOPTED */
+	/* -p: HAProxy's pid file (RAProxy's), the serving pid, or NULL. */
+	const char		*pidfile;
 	int			 record_pid;	/* what the serving record */
 	unsigned long		 record_fp;	/* says now */
 };

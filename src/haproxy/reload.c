@@ -134,8 +134,8 @@ reload_check(struct supervisor *s)
 		return;
 	}
 	s->procs.checking = hap_proc_spawn(s->loop, HAP_PROC_CHECK,
-	    s->next->cfg->haproxy_path, newpath, s->next, procs_on_done, s,
-	    &err);
+	    s->next->cfg->haproxy_path, newpath, s->next, NULL, procs_on_done,
+	    s, &err);
 	free(newpath);
 	if (s->procs.checking == NULL) {
 		reload_fail(s, err);
@@ -295,6 +295,15 @@ reload_save(struct supervisor *s)
 	    "show servers state", 1000, reload_on_state_dump, s);
 }
 
+/* Nothing ever served, nor was adopted: what fails now has no older
+ * configuration to fall back on. */
+static bool
+reload_first_start(const struct supervisor *s)
+{
+	return s->live == NULL && s->procs.current == NULL &&
+	    s->counters.reloads == 0 && s->counters.restarts == 0;
+}
+
 void
 reload_check_done(struct supervisor *s, struct hap_proc *p)
 {
@@ -338,6 +347,13 @@ reload_check_done(struct supervisor *s, struct hap_proc *p)
 	}
 	hap_proc_status(p, status, sizeof(status));
 	hap_proc_release(p);
+	if (!retry && reload_first_start(s) && s->hooks.start_refused != NULL &&
+	    (s->next->user_config != NULL || reload_settings_blamed(s, &r))) {
+		check_report_free(&r);
+		s->hooks.start_refused(s->hooks.ctx, "HAProxy refused the "
+		    "configuration at the first start (haproxy -c, see "
+		    "above)");
+	}
 	check_report_free(&r);
 	if (retry) {
 		reload_retry(s);
@@ -398,12 +414,29 @@ reload_on_verify_reply(int status, const char *reply, void *arg)
 	struct supervisor *s = arg;
 	struct hap_proc *p = s->procs.starting;
 	struct verify_view view;
+	const char *stat;
 	char *err = NULL;
 	bool blamed = false;
 
 	s->procs.ready_query = NULL;
 	if (s->state != SUP_VERIFYING || p == NULL)
 		return;
+	/* With the stats socket exposed, the new process took the serving
+	 * one's socket over (-x): until that one is soft-stopped, either
+	 * may answer. Asked again until the new one does. */
+	if (status == 0 && stats_info_pid(reply) != p->pid) {
+		if (now_ms() < s->procs.start_deadline_ms) {
+			reload_verify(s);
+			return;
+		}
+		log_warnx("haproxy[%d]: show stat answered by another process "
+		    "until the start timeout; what it built is not verified",
+		    p->pid);
+		procs_start_ok(s);
+		return;
+	}
+	if (status == 0 && (stat = strstr(reply, "\n\n")) != NULL)
+		reply = stat + 2;	/* after show info's */
 	if (status != 0 || verify_parse_stat(reply, &view, &err) == -1) {
 		log_warnx("haproxy[%d]: show stat: %s; what it built is not "
 		    "verified", p->pid, status != 0 ? uv_strerror(status) :
@@ -442,7 +475,7 @@ reload_verify(struct supervisor *s)
 	/* The query is the start's: procs.c cancels it if the new HAProxy
 	 * goes meanwhile. */
 	s->procs.ready_query = stats_query(s->loop, s->next->cfg->socket_path,
-	    "show stat", (unsigned)s->next->cfg->runtime_timeout_ms,
+	    "show info;show stat", (unsigned)s->next->cfg->runtime_timeout_ms,
 	    reload_on_verify_reply, s);
 }
 

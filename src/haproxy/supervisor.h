@@ -60,6 +60,11 @@ struct sup_hooks {
 	void	(*committed)(void *ctx);
 	/* A reload failed; the running HAProxy (if any) serves on. */
 	void	(*reload_failed)(void *ctx, const char *why);
+	/* The very first start of a configuration HAProxy refuses (a
+	 * hand-written one, or proxymgr.yml's global/defaults): nothing
+	 * runs, and retrying would not help. Does not return (NULL: the
+	 * start is retried as any failed start). */
+	void	(*start_refused)(void *ctx, const char *why);
 	/* Every HAProxy process is gone after sup_stop(). */
 	void	(*stopped)(void *ctx);
 	void	*ctx;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # proxymgrd as a hitless-reload wrapper for a hand-written haproxy.cfg:
-# - RAProxy's README command line, as written (-b -c -s -p), against a
-#   local backend; the pid file; SIGHUP through it;
+# - RAProxy's README command line (-b -c -s), against a local backend;
+#   proxymgrd's pid file (--pidfile); SIGHUP through it (RAProxy's own -p,
+#   HAProxy's pid file, is in raproxy_seed.sh);
 # - proxymgr.yml with listeners: and haproxy.managed: false, together with
 #   a managed service; 100 edits of the file on disk (atomic replace) under
 #   wrk with `Connection: close`: 0 failed requests, every edit live;
@@ -62,7 +63,7 @@ backend sina
 CFG
 wr_new_log
 (cd "$PM_TMP" && exec "$PROXYMGRD" -b "$HAPROXY" -c haproxy.cfg -s APP_1=0.0.0.0:21000 \
-	-p proxymgrd.pid --run-dir "$PM_TMP/run" -d </dev/null >>"$PM_TMP/proxymgrd.log" 2>&1) &
+	--pidfile proxymgrd.pid --run-dir "$PM_TMP/run" -d </dev/null >>"$PM_TMP/proxymgrd.log" 2>&1) &
 PM_PID=$!
 pm_track "$PM_PID"
 pm_wait_reloads 1 || pm_fail "RAProxy command line: HAProxy did not start"
