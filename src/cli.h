@@ -15,6 +15,9 @@ struct cli_wrapper {
 	const char	*hard_stop_after;	/* --hard-stop-after */
 	int		 max_old;		/* --max-old-processes, 0: default */
 	int		 min_interval_ms;	/* --reload-interval-ms, -1: default */
+	const char	*log_format;		/* --log-format */
+	const char	*syslog_facility;	/* --syslog */
+	const char	*metrics_listen;	/* --metrics-listen */
 };
 
 /* Returns -1 with *err (naming the option) on a bad value. */

@@ -53,6 +53,14 @@ struct daemon {
 	bool			 ready_sent;	/* sd_notify READY=1 */
 };
 
+/* log.format and log.syslog, at start and after each re-read. */
+static void
+daemon_configure_log(const struct pm_config *cfg)
+{
+	log_configure((enum log_format)log_format_from_name(cfg->log_format),
+	    cfg->log_syslog ? log_facility_from_name(cfg->log_facility) : -1);
+}
+
 static void
 daemon_on_debounce(uv_timer_t *t)
 {
@@ -428,6 +436,7 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 		/* The proven settings stay with the live snapshot, which
 		 * holds the config it was built from. */
 		pmconfig_unref(old);
+		daemon_configure_log(d->cfg);
 		sup_set_config(&d->sup, d->cfg);
 		wrapper_configure(d->wrapper, d->cfg);
 		sdnotify("RELOADING=1");
@@ -554,6 +563,7 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 		fatalx("%s", err);
 	if (config_file == NULL)
 		config_file = d.cfg->file;
+	daemon_configure_log(d.cfg);
 	if (!daemon_find_program(d.cfg->haproxy_path))
 		fatalx("%s: haproxy.path: '%s' is not an executable program "
 		    "(install haproxy, or set haproxy.path)", config_file,

@@ -22,7 +22,9 @@ usage(FILE *f)
 "usage: proxymgrd -c FILE [-d] [--check] [-p PIDFILE]\n"
 "       proxymgrd -c haproxy.cfg -s NAME=ADDR:PORT [-s ...] [-b HAPROXY]\n"
 "                 [-p PIDFILE] [--run-dir DIR] [--hard-stop-after TIME]\n"
-"                 [--max-old-processes N] [--reload-interval-ms MS] [-d]\n"
+"                 [--max-old-processes N] [--reload-interval-ms MS]\n"
+"                 [--log-format text|json] [--syslog FACILITY]\n"
+"                 [--metrics-listen ADDR:PORT] [-d]\n"
 "       proxymgrd --stop-post -c FILE [-s ... --run-dir DIR] [-d]\n"
 "\n"
 "Keeps a local HAProxy in step with service discovery: renders haproxy.cfg\n"
@@ -51,6 +53,15 @@ usage(FILE *f)
 "                       with -s: old processes draining at once (default 4)\n"
 "      --reload-interval-ms MS\n"
 "                       with -s: at most one reload per MS (default 500)\n"
+"      --log-format text|json\n"
+"                       with -s: log lines as text (default) or one JSON\n"
+"                       object per line (log.format in proxymgr.yml)\n"
+"      --syslog FACILITY\n"
+"                       with -s: log through syslog(3) with FACILITY\n"
+"                       (daemon, user, local0..local7) instead of stderr\n"
+"      --metrics-listen ADDR:PORT\n"
+"                       with -s: serve Prometheus metrics on\n"
+"                       http://ADDR:PORT/metrics (metrics.listen)\n"
 "  -d, --debug          log debug messages too\n"
 "      --check          load everything, print the haproxy.cfg it would run,\n"
 "                       validate it with `haproxy -c` and exit: 0 if all is\n"
@@ -83,6 +94,9 @@ enum {
 	OPT_INTERVAL,
 	OPT_UPGRADE_PROTOCOL,
 	OPT_STOP_POST,
+	OPT_LOG_FORMAT,
+	OPT_SYSLOG,
+	OPT_METRICS,
 };
 
 static int
@@ -164,6 +178,9 @@ main(int argc, char **argv)
 		{ "hard-stop-after", required_argument, NULL, OPT_HARD_STOP },
 		{ "max-old-processes", required_argument, NULL, OPT_MAX_OLD },
 		{ "reload-interval-ms", required_argument, NULL, OPT_INTERVAL },
+		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+		{ "syslog", required_argument, NULL, OPT_SYSLOG },
+		{ "metrics-listen", required_argument, NULL, OPT_METRICS },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "upgrade-protocol", no_argument, NULL, OPT_UPGRADE_PROTOCOL },
@@ -218,6 +235,18 @@ main(int argc, char **argv)
 			    optarg, 0, 600000);
 			wrapper_only = true;
 			break;
+		case OPT_LOG_FORMAT:
+			w.log_format = optarg;
+			wrapper_only = true;
+			break;
+		case OPT_SYSLOG:
+			w.syslog_facility = optarg;
+			wrapper_only = true;
+			break;
+		case OPT_METRICS:
+			w.metrics_listen = optarg;
+			wrapper_only = true;
+			break;
 		case 'd':
 			debug = true;
 			break;
@@ -261,8 +290,9 @@ main(int argc, char **argv)
 	}
 	if (wrapper_only && w.nservices == 0) {
 		fprintf(stderr, "proxymgrd: -b, --run-dir, --hard-stop-after, "
-		    "--max-old-processes and --reload-interval-ms go with -s "
-		    "(in proxymgr.yml they are haproxy.* and reload.* keys)\n");
+		    "--max-old-processes, --reload-interval-ms, --log-format, "
+		    "--syslog and --metrics-listen go with -s (in proxymgr.yml "
+		    "they are haproxy.*, reload.*, log.* and metrics.* keys)\n");
 		rc = 2;
 		goto done;
 	}
