@@ -119,6 +119,15 @@ daemon_src_remove(void *ctx, const char *name)
 }
 
 static void
+daemon_src_invalid(void *ctx, const char *name, const char *where,
+    const char *err)
+{
+	struct daemon *d = ctx;
+
+	model_set_invalid(&d->model, name, where, err);
+}
+
+static void
 daemon_src_synced(void *ctx)
 {
 	struct daemon *d = ctx;
@@ -241,11 +250,12 @@ daemon_claim(void *ctx, struct snapshot *next, const struct snapshot *live)
 }
 
 static void
-daemon_reject(void *ctx, const char *service, const struct service_def *def)
+daemon_reject(void *ctx, const char *service, const struct service_def *def,
+    const char *why)
 {
 	struct daemon *d = ctx;
 
-	model_reject(&d->model, service, def);
+	model_reject(&d->model, service, def, why);
 }
 
 /* The re-read proxymgr.yml's settings failed: cfg, the one the running
@@ -322,6 +332,7 @@ static const struct svcsrc_cbs daemon_src_cbs_template = {
 	.set = daemon_src_set,
 	.remove = daemon_src_remove,
 	.synced = daemon_src_synced,
+	.invalid = daemon_src_invalid,
 };
 
 static int

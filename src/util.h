@@ -58,5 +58,7 @@ int mkdir_parents(const char *path, char **err);
 
 uint64_t now_ms(void);
 uint64_t now_us(void);
+/* Wall clock, Unix ms: for what operators read, never for durations. */
+int64_t wall_ms(void);
 
 #endif

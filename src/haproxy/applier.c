@@ -135,6 +135,8 @@ applier_on_applied(void *arg, enum rt_status st, size_t applied,
 		plan_free(&a->plan);
 		return;
 	}
+	sup_record(s, HISTORY_RUNTIME, a->start_us, st == RT_OK ? NULL : why,
+	    applied);
 	if (st == RT_OK) {
 		s->counters.rt_batches++;
 		s->counters.servers_added += a->plan.servers_added;

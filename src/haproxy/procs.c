@@ -159,9 +159,11 @@ procs_start_ok(struct supervisor *s)
 	applier_reset(s);
 	if (s->state == SUP_STARTING || s->state == SUP_VERIFYING)
 		reload_commit(s);
-	else
+	else {
+		sup_record(s, HISTORY_RESTART, pr->restart_start_us, NULL, 0);
 		log_info("haproxy[%d] serves (restart on the running "
 		    "configuration)", p->pid);
+	}
 	procs_record(s, true);
 	procs_cap_old(s);
 	sup_become_idle(s, SUP_EV_SERVE);
@@ -210,6 +212,7 @@ procs_start_failed(struct supervisor *s, const char *why)
 		free(err);
 	}
 	if (s->state == SUP_RESTARTING || s->state == SUP_RETAKING) {
+		sup_record(s, HISTORY_RESTART, pr->restart_start_us, why, 0);
 		sup_enter(s, SUP_EV_FAIL);
 		if (pr->current != NULL) {
 			/* It was to take the stats socket back: the running
@@ -305,6 +308,7 @@ procs_restart(struct supervisor *s, bool retake)
 		free(err);
 	}
 	s->counters.restarts++;
+	pr->restart_start_us = now_us();
 	if (procs_start(s, s->live, &err) == -1) {
 		log_warnx("restart: %s", err);
 		free(err);

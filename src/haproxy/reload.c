@@ -35,6 +35,7 @@ void
 reload_begin(struct supervisor *s)
 {
 	s->reload.attempts = 0;
+	s->reload.start_us = now_us();
 	applier_forget_write(s);	/* the reload writes the file */
 	reload_check(s);
 }
@@ -52,6 +53,7 @@ static void
 reload_fail(struct supervisor *s, const char *why)
 {
 	s->counters.reload_failures++;
+	sup_record(s, HISTORY_RELOAD, s->reload.start_us, why, 0);
 	if (s->procs.current != NULL)
 		log_warnx("reload failed (%s): %s; haproxy[%d] keeps serving "
 		    "the previous configuration", sched_why(s, "restart"), why,
@@ -160,6 +162,13 @@ static bool
 reload_blame(struct supervisor *s, const struct check_report *r)
 {
 	bool blamed = false;
+	struct sbuf why;
+
+	/* What HAProxy said, for the operator (control socket). */
+	sbuf_init(&why);
+	sbuf_puts(&why, "HAProxy refused its section (haproxy -c)");
+	for (size_t j = 0; j < r->nalerts && why.len < 1024; j++)
+		sbuf_printf(&why, "%s%s", j == 0 ? ": " : "; ", r->alerts[j]);
 
 	for (size_t i = 0; i < s->next->n; i++) {
 		const struct snapshot_service *e = &s->next->v[i];
@@ -177,9 +186,10 @@ reload_blame(struct supervisor *s, const struct check_report *r)
 		    "and its servers); until either changes it keeps what the "
 		    "running HAProxy has, if anything", e->def->name,
 		    e->def->source);
-		s->hooks.reject(s->hooks.ctx, e->def->name, e->def);
+		s->hooks.reject(s->hooks.ctx, e->def->name, e->def, why.buf);
 		blamed = true;
 	}
+	sbuf_free(&why);
 	return blamed;
 }
 
@@ -273,21 +283,32 @@ reload_check_done(struct supervisor *s, struct hap_proc *p)
 	char status[64], *newpath;
 	bool retry = false;
 
+	newpath = reload_new_path(s->next);
 	if (p->exit_status == 0 && p->term_signal == 0) {
+		history_set_check(&s->history, wall_ms(), newpath, true, NULL);
+		free(newpath);
 		hap_proc_release(p);
 		reload_save(s);
 		return;
 	}
 	/* Only lines of the rendered file point at services or settings;
 	 * a hand-written config's lines are the user's to fix. */
-	newpath = reload_new_path(s->next);
 	check_report_parse(p->output.buf ? p->output.buf : "", p->pid, newpath,
 	    &r);
-	free(newpath);
-	for (size_t i = 0; i < r.nalerts; i++)
+	struct sbuf alerts;
+	sbuf_init(&alerts);
+	for (size_t i = 0; i < r.nalerts; i++) {
 		log_warnx("haproxy -c: %s", r.alerts[i]);
-	if (r.nalerts == 0 && p->output.len > 0)
+		sbuf_printf(&alerts, "%s%s", i > 0 ? "\n" : "", r.alerts[i]);
+	}
+	if (r.nalerts == 0 && p->output.len > 0) {
 		log_warnx("haproxy -c: %s", p->output.buf);
+		sbuf_puts(&alerts, p->output.buf);
+	}
+	history_set_check(&s->history, wall_ms(), newpath, false,
+	    alerts.len > 0 ? alerts.buf : "haproxy -c failed");
+	sbuf_free(&alerts);
+	free(newpath);
 	if (++s->reload.attempts < RELOAD_ATTEMPTS) {
 		if (reload_blame(s, &r))
 			retry = true;
@@ -382,8 +403,11 @@ reload_on_verify_reply(int status, const char *reply, void *arg)
 		    "refused it: until its definition or servers change it "
 		    "keeps what the running HAProxy has, if anything",
 		    e->def->name, p->pid, e->def->source, why);
+		char *rwhy = xasprintf("HAProxy did not build what was "
+		    "rendered: %s", why);
 		free(why);
-		s->hooks.reject(s->hooks.ctx, e->def->name, e->def);
+		s->hooks.reject(s->hooks.ctx, e->def->name, e->def, rwhy);
+		free(rwhy);
 		blamed = true;
 	}
 	verify_view_free(&view);
@@ -411,6 +435,7 @@ reload_commit(struct supervisor *s)
 	s->next = NULL;
 	s->counters.reloads++;
 	s->counters.reloads_by[sched_reason(s)]++;
+	sup_record(s, HISTORY_RELOAD, s->reload.start_us, NULL, 0);
 	s->hooks.committed(s->hooks.ctx);
 	log_info("haproxy[%d] serves %zu services (reload %llu: %s)",
 	    s->procs.current->pid, s->live->n,

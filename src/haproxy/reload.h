@@ -19,6 +19,7 @@ struct supervisor;
 
 struct reload {
 	int			 attempts;	/* checks and starts of it */
+	uint64_t		 start_us;	/* reload_begin, now_us() */
 	struct stats_query	*save_query;	/* show servers state */
 };
 

@@ -100,6 +100,29 @@ static const double sup_reload_bounds[] = {
 #define SUP_NBOUNDS(b)	(sizeof(b) / sizeof((b)[0]))
 
 void
+sup_record(struct supervisor *s, enum history_kind kind, uint64_t start_us,
+    const char *error, size_t commands)
+{
+	struct history_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.time_ms = wall_ms();
+	e.duration_us = start_us != 0 ? now_us() - start_us : 0;
+	e.kind = kind;
+	e.reason = kind == HISTORY_RELOAD ? sched_reason(s) :
+	    kind == HISTORY_RUNTIME ? PLAN_RUNTIME : PLAN_START;
+	e.why = (char *)(kind == HISTORY_RESTART ?
+	    (s->procs.current != NULL ? "retake the stats socket" :
+	    "replace a HAProxy that died") :
+	    sched_why(s, kind == HISTORY_RELOAD ? "start" : "change"));
+	e.ok = error == NULL;
+	e.error = (char *)error;
+	e.commands = commands;
+	e.pid = sup_current_pid(s);
+	history_add(&s->history, &e);
+}
+
+void
 sup_init(struct supervisor *s, uv_loop_t *loop, struct pm_config *cfg,
     const struct sup_hooks *hooks)
 {
@@ -114,6 +137,7 @@ sup_init(struct supervisor *s, uv_loop_t *loop, struct pm_config *cfg,
 	s->cfg = pmconfig_ref(cfg);
 	s->hooks = *hooks;
 	s->state = SUP_IDLE;
+	history_init(&s->history);
 	sched_init(s);
 	applier_init(s);
 	procs_init(s);
@@ -270,6 +294,7 @@ sup_on_handle_close(uv_handle_t *h)
 	snapshot_free(s->live);
 	s->live = NULL;
 	sched_free(s);
+	history_free(&s->history);
 	pmconfig_unref(s->cfg);
 	s->cfg = NULL;
 	sup_enter(s, SUP_EV_STOPPED);

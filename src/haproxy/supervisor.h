@@ -26,6 +26,7 @@
 #include <uv.h>
 
 #include "haproxy/applier.h"
+#include "haproxy/history.h"
 #include "haproxy/planner.h"
 #include "haproxy/procs.h"
 #include "haproxy/reload.h"
@@ -47,9 +48,9 @@ struct sup_hooks {
 	 * build binds nothing: one thrown away costs no socket. */
 	struct snapshot *(*claim)(void *ctx, struct snapshot *next,
 	    const struct snapshot *live);
-	/* HAProxy refused this service's definition. */
+	/* HAProxy refused this service's definition (why says how). */
 	void	(*reject)(void *ctx, const char *service,
-		    const struct service_def *def);
+		    const struct service_def *def, const char *why);
 	/* HAProxy refused the global/defaults settings of a re-read
 	 * proxymgr.yml: the supervisor went back to cfg, the config the
 	 * running HAProxy was built from, and builds with it from now on. */
@@ -254,6 +255,9 @@ struct supervisor {
 	struct procs		 procs;
 
 	struct sup_counters	 counters;
+	/* The last reloads, runtime batches and restarts, and the last
+	 * haproxy -c (history.h). */
+	struct history		 history;
 	int			 open_handles;	/* the parts' timers */
 };
 
@@ -308,6 +312,12 @@ void sup_adopt(struct supervisor *s, const struct sup_handoff *h);
 size_t sup_adopt_strays(struct supervisor *s);
 
 /* For the supervisor's parts. */
+
+/* Record the end of a reload, runtime batch or restart that started at
+ * start_us (now_us() clock): reason and why from the scheduler for a
+ * reload, error NULL if it went well. */
+void sup_record(struct supervisor *s, enum history_kind kind,
+    uint64_t start_us, const char *error, size_t commands);
 
 /* Move to the state the table gives for ev; a pair it lacks is refused:
  * logged, the state stays, and a debug build (PM_DEBUG) aborts. */

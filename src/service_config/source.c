@@ -38,6 +38,7 @@ svcsrc_start(uv_loop_t *loop, const struct pm_config *cfg,
 	src->servers = cfg->sc_servers ? xstrdup(cfg->sc_servers) : NULL;
 	src->settle_ms = cfg->debounce_ms;
 	src->cbs = *cbs;
+	watcher_health_init(&src->health);
 	if (ops->start(src, err) == -1) {
 		ops->stop(src);
 		return NULL;
@@ -68,9 +69,18 @@ svcsrc_same(const struct svcsrc *src, const struct pm_config *cfg)
 	    svcsrc_streq(src->servers, cfg->sc_servers);
 }
 
+const struct watcher_health *
+svcsrc_health(struct svcsrc *src)
+{
+	if (src->ops->health != NULL)
+		src->ops->health(src);
+	return &src->health;
+}
+
 void
 svcsrc_free(struct svcsrc *src)
 {
+	watcher_health_free(&src->health);
 	free(src->path);
 	free(src->servers);
 	free(src);
@@ -115,8 +125,12 @@ svcsrc_set_offer(struct svcsrc *src, struct svcsrc_set *set,
 			    "its last good definition" : "service not added");
 		free(e->error);
 		e->error = err;
+		if (src->cbs.invalid != NULL)
+			src->cbs.invalid(src->cbs.ctx, name, where, err);
 		return;
 	}
+	if (e->error != NULL && src->cbs.invalid != NULL)
+		src->cbs.invalid(src->cbs.ctx, name, NULL, NULL);
 	free(e->error);
 	e->error = NULL;
 	if (e->canon != NULL && strcmp(e->canon, def->canon) == 0) {
@@ -149,9 +163,22 @@ svcsrc_set_end(struct svcsrc *src, struct svcsrc_set *set)
 		}
 		if (e->canon != NULL)
 			src->cbs.remove(src->cbs.ctx, e->name);
+		if (e->error != NULL && src->cbs.invalid != NULL)
+			src->cbs.invalid(src->cbs.ctx, e->name, NULL, NULL);
 		svcsrc_entry_free(e);
 		set->v[i] = set->v[--set->n];
 	}
+}
+
+size_t
+svcsrc_set_invalid(const struct svcsrc_set *set)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < set->n; i++)
+		if (set->v[i].error != NULL)
+			n++;
+	return n;
 }
 
 void

@@ -58,6 +58,9 @@ filew_read(struct watcher *w)
 	size_t len;
 	int bad;
 
+	watcher_health_detail(&w->health, json_pack("{s:s, s:I, s:I}",
+	    "file", fw->path, "last_read", (json_int_t)wall_ms(),
+	    "servers", (json_int_t)fw->last_count));
 	if ((text = read_file(fw->path, HOSTFILE_MAX_SIZE, &len, &why)) ==
 	    NULL) {
 		/* Once per reason: a FIFO, then too big a file, is news. */
@@ -65,6 +68,8 @@ filew_read(struct watcher *w)
 			log_warnx("service %s: cannot read %s, keeping its %zu "
 			    "known servers: %s", w->service, fw->path,
 			    fw->last_count, why);
+		watcher_health_fail(&w->health, WATCHER_ERROR,
+		    "cannot read %s: %s", fw->path, why);
 		free(fw->read_error);
 		fw->read_error = why;
 		return;
@@ -78,10 +83,14 @@ filew_read(struct watcher *w)
 	if (bad > 0 && list.n == 0) {
 		log_warnx("service %s: no valid line in %s, keeping its %zu "
 		    "known servers", w->service, fw->path, fw->last_count);
+		watcher_health_fail(&w->health, WATCHER_ERROR,
+		    "no valid line in %s (%d bad)", fw->path, bad);
 		srvlist_free(&list);
 		return;
 	}
 	fw->last_count = list.n;
+	json_object_set_new(w->health.detail, "servers",
+	    json_integer((json_int_t)list.n));
 	log_debug("service %s: %zu servers in %s", w->service, list.n,
 	    fw->path);
 	watcher_report(w, &list);

@@ -30,6 +30,7 @@ struct zkw {
 	/* Children that did not parse, to log each problem once. */
 	struct zkw_bad		*bad;
 	size_t			 nbad;
+	enum watcher_state	 content;	/* of the last report */
 };
 
 static int
@@ -119,10 +120,15 @@ zkw_on_report(void *ctx, const struct zk_child *kids, size_t n, bool exists)
 			    json_string_value(json_object_get(w->blob, "path")),
 			    z->last_count);
 		z->keeping_logged = true;
+		z->content = WATCHER_ERROR;
+		watcher_health_fail(&w->health, WATCHER_ERROR, "no valid server "
+		    "node in %s (%zu bad)",
+		    json_string_value(json_object_get(w->blob, "path")), nbad);
 		srvlist_free(&list);
 		return;
 	}
 	z->keeping_logged = false;
+	z->content = WATCHER_OK;
 	if (!exists)
 		log_warnx("service %s: ZooKeeper path %s does not exist: no "
 		    "servers", w->service,
@@ -132,6 +138,18 @@ zkw_on_report(void *ctx, const struct zk_child *kids, size_t n, bool exists)
 	watcher_report(w, &list);
 }
 
+static void
+zkw_health(struct watcher *w)
+{
+	struct zkw *z = w->priv;
+	struct zkf_info info;
+
+	if (z == NULL || z->follow == NULL)
+		return;
+	zkf_get_info(z->follow, &info);
+	watcher_health_zk(&w->health, &info, z->content);
+}
+
 static int
 zkw_start(struct watcher *w, char **err)
 {
@@ -139,6 +157,7 @@ zkw_start(struct watcher *w, char **err)
 
 	(void)err;
 	w->priv = z;
+	z->content = WATCHER_OK;
 	z->follow = zkf_start(w->loop,
 	    json_string_value(json_object_get(w->blob, "server")),
 	    json_string_value(json_object_get(w->blob, "path")),
@@ -165,4 +184,5 @@ const struct watcher_ops watcher_zookeeper_ops = {
 	.validate = zkw_validate,
 	.start = zkw_start,
 	.stop = zkw_stop,
+	.health = zkw_health,
 };

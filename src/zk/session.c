@@ -66,6 +66,8 @@ struct zks {
 	uint64_t	 gen;
 	bool		 connected;
 	bool		 ever_connected;
+	long long	 session_id;	/* the last connected one */
+	int64_t		 state_since_ms;	/* wall clock, for zks_get_info */
 	uint64_t	 lost_at;	/* when the connection was lost, or 0 */
 	int		 backoff_ms;
 
@@ -331,6 +333,8 @@ zks_session_event(struct zks *s, const struct zks_msg *m)
 {
 	if (m->state == ZOO_CONNECTED_STATE) {
 		s->connected = true;
+		s->session_id = m->session_id;
+		s->state_since_ms = wall_ms();
 		s->backoff_ms = ZKS_BACKOFF_MIN_MS;
 		uv_timer_stop(&s->remind);
 		if (s->ever_connected)
@@ -350,10 +354,12 @@ zks_session_event(struct zks *s, const struct zks_msg *m)
 		return;
 	}
 	if (m->state == ZOO_CONNECTING_STATE) {
-		if (s->connected)
+		if (s->connected) {
 			log_warnx("ZooKeeper %s: connection lost; serving the "
 			    "last known state while the client reconnects",
 			    s->servers);
+			s->state_since_ms = wall_ms();
+		}
 		s->connected = false;
 		zks_lost(s);
 		return;
@@ -361,6 +367,8 @@ zks_session_event(struct zks *s, const struct zks_msg *m)
 	if (m->state == ZOO_EXPIRED_SESSION_STATE ||
 	    m->state == ZOO_AUTH_FAILED_STATE) {
 		zks_lost(s);
+		if (s->zh != NULL)
+			s->state_since_ms = wall_ms();
 		zks_close_handle(s);
 		zks_schedule_open(s, m->state == ZOO_EXPIRED_SESSION_STATE ?
 		    "session expired" : "authentication failed");
@@ -442,6 +450,7 @@ zks_acquire(uv_loop_t *loop, const char *servers)
 	s->loop = loop;
 	s->servers = xstrdup(servers);
 	s->refs = 1;
+	s->state_since_ms = wall_ms();
 	s->backoff_ms = ZKS_BACKOFF_MIN_MS;
 	s->tail = &s->head;
 	s->gen = 1;
@@ -519,6 +528,35 @@ bool
 zks_connected(const struct zks *s)
 {
 	return s->connected;
+}
+
+void
+zks_get_info(const struct zks *s, struct zks_info *out)
+{
+	if (s->connected)
+		out->state = ZKS_STATE_CONNECTED;
+	else if (!s->ever_connected)
+		out->state = ZKS_STATE_CONNECTING;
+	else if (s->zh != NULL)
+		out->state = ZKS_STATE_RECONNECTING;
+	else
+		out->state = ZKS_STATE_EXPIRED;
+	out->session_id = s->session_id;
+	out->since_ms = s->state_since_ms;
+}
+
+const char *
+zks_state_name(enum zks_state st)
+{
+	static const char *const names[] = {
+		[ZKS_STATE_CONNECTING] = "connecting",
+		[ZKS_STATE_CONNECTED] = "connected",
+		[ZKS_STATE_RECONNECTING] = "reconnecting",
+		[ZKS_STATE_EXPIRED] = "expired",
+	};
+
+	return (size_t)st < sizeof(names) / sizeof(names[0]) ? names[st] :
+	    "unknown";
 }
 
 const char *
