@@ -71,6 +71,7 @@ mh_on_request(void *cls, struct MHD_Connection *c, const char *url,
 	struct MHD_Response *r;
 	struct sbuf sb;
 	enum MHD_Result rc;
+	size_t len;
 
 	(void)version;
 	(void)upload;
@@ -85,7 +86,8 @@ mh_on_request(void *cls, struct MHD_Connection *c, const char *url,
 		    "404 not found: GET /metrics\n", NULL);
 	sbuf_init(&sb);
 	m->page(m->ctx, &sb);
-	r = MHD_create_response_from_buffer(sb.len, sbuf_take(&sb),
+	len = sb.len;
+	r = MHD_create_response_from_buffer(len, sbuf_take(&sb),
 	    MHD_RESPMEM_MUST_FREE);
 	if (r == NULL)
 		return MHD_NO;
@@ -111,10 +113,28 @@ mh_rearm(struct metrics_http *m)
 		uv_timer_stop(&m->timer);
 }
 
+static unsigned
+mh_connections(struct metrics_http *m)
+{
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(m->mhd,
+	    MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+	return info != NULL ? info->num_connections : 0;
+}
+
 static void
 mh_run(struct metrics_http *m)
 {
+	unsigned before = mh_connections(m);
+
 	MHD_run(m->mhd);
+	/* At the connection limit MHD takes its listen socket out of its
+	 * epoll set, and puts it back at the start of a run, not when a
+	 * connection closes: if the run closed some, run once more, or with
+	 * nothing left to time out the socket would never be watched
+	 * again. */
+	if (mh_connections(m) < before)
+		MHD_run(m->mhd);
 	mh_rearm(m);
 }
 

@@ -20,6 +20,7 @@ struct supervisor;
 struct reload {
 	int			 attempts;	/* checks and starts of it */
 	uint64_t		 start_us;	/* reload_begin, now_us() */
+	uint64_t		 change_us;	/* the first change it carries */
 	struct stats_query	*save_query;	/* show servers state */
 };
 
