@@ -408,7 +408,7 @@ daemon_stopped(void *ctx)
 	d->metrics = NULL;
 	uv_close((uv_handle_t *)&d->metrics_retry, daemon_on_close);
 	sup_log_counters(&d->sup, NULL);
-	log_info("stopped");
+	log_event(LOG_LVL_INFO, "stop", NULL, NULL, "stopped");
 }
 
 static const struct svcsrc_cbs daemon_src_cbs_template = {
@@ -503,14 +503,17 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 			return;
 		if (d->config_file == NULL) {
 			daemon_hup_reload(d);
-			log_info("SIGHUP: reloading %s", d->cfg->user_config);
+			log_event(LOG_LVL_INFO, "signal", NULL, "SIGHUP",
+		    "SIGHUP: reloading %s", d->cfg->user_config);
 			sdnotify("RELOADING=1");
 			daemon_on_change(d, "SIGHUP");
 			return;
 		}
-		log_info("SIGHUP: re-reading %s", d->config_file);
+		log_event(LOG_LVL_INFO, "signal", NULL, "SIGHUP",
+		    "SIGHUP: re-reading %s", d->config_file);
 		if (pmconfig_load(d->config_file, &cfg, &err) == -1) {
-			log_warnx("%s; keeping the running configuration", err);
+			log_event(LOG_LVL_WARNING, "config_error", NULL, NULL,
+			    "%s; keeping the running configuration", err);
 			free(err);
 			return;
 		}
@@ -521,7 +524,8 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 		d->cfg = cfg;
 		if (!svcsrc_same(d->source, cfg) &&
 		    daemon_start_source(d, &err) == -1) {
-			log_warnx("%s; keeping the running configuration", err);
+			log_event(LOG_LVL_WARNING, "config_error", NULL, NULL,
+			    "%s; keeping the running configuration", err);
 			free(err);
 			d->cfg = old;
 			pmconfig_unref(cfg);
@@ -543,7 +547,8 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 		sup_stop_now(&d->sup);
 		return;
 	}
-	log_info("%s: stopping HAProxy gracefully", strsignal(signum));
+	log_event(LOG_LVL_INFO, "signal", NULL, strsignal(signum),
+	    "%s: stopping HAProxy gracefully", strsignal(signum));
 	sdnotify("STOPPING=1");
 	d->stopping = true;
 	uv_timer_stop(&d->debounce);
@@ -716,12 +721,13 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 
 	model_init(&d.model, d.loop, daemon_on_change, &d);
 	sup_init(&d.sup, d.loop, d.cfg, &hooks);
-	daemon_metrics_configure(&d);
-	log_info("starting: %s, HAProxy %s, config %s%s%s, stats socket %s",
+	log_event(LOG_LVL_INFO, "start", NULL, NULL, "starting: %s, HAProxy "
+	    "%s, config %s%s%s, stats socket %s",
 	    config_file, d.cfg->haproxy_path,
 	    d.cfg->user_config ? d.cfg->user_config : "",
 	    d.cfg->user_config ? " + " : "", d.cfg->config_path,
 	    d.cfg->socket_path);
+	daemon_metrics_configure(&d);
 	d.adopting = adopted;
 	if (daemon_start_source(&d, &err) == -1)
 		fatalx("%s: %s", config_file, err);
