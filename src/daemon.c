@@ -547,8 +547,9 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 		sup_stop_now(&d->sup);
 		return;
 	}
-	log_event(LOG_LVL_INFO, "signal", NULL, strsignal(signum),
-	    "%s: stopping HAProxy gracefully", strsignal(signum));
+	log_event(LOG_LVL_INFO, "signal", NULL, signum == SIGTERM ?
+	    "SIGTERM" : "SIGINT", "%s: stopping HAProxy gracefully",
+	    strsignal(signum));
 	sdnotify("STOPPING=1");
 	d->stopping = true;
 	uv_timer_stop(&d->debounce);
