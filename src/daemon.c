@@ -8,6 +8,8 @@
 
 #include <uv.h>
 
+#include "control.h"
+#include "control_cmds.h"
 #include "daemon.h"
 #include "haproxy/listener.h"
 #include "haproxy/proc.h"
@@ -59,6 +61,8 @@ struct daemon {
 	int			 metrics_port;	/* tries to */
 	uv_timer_t		 metrics_retry;
 	int			 metrics_retry_ms;
+	struct control		*control;	/* the control socket */
+	struct ctlcmd_env	 ctl_env;
 };
 
 /* log.format and log.syslog, at start and after each re-read. */
@@ -390,6 +394,8 @@ daemon_stopped(void *ctx)
 {
 	struct daemon *d = ctx;
 
+	control_stop(d->control);
+	d->control = NULL;
 	svcsrc_stop(d->source);
 	d->source = NULL;
 	wrapper_free(d->wrapper);
@@ -482,6 +488,98 @@ daemon_hup_reload(struct daemon *d)
 	listener_forget_failures();
 }
 
+/* SIGHUP, or `reload` on the control socket (who): re-read proxymgr.yml
+ * and apply it. Returns -1 with *err if it does not load (or its new
+ * source does not start): the running configuration stays. */
+static int
+daemon_reread(struct daemon *d, const char *who, char **err)
+{
+	struct pm_config *cfg = NULL, *old;
+
+	if (d->stopping)
+		return set_err(err, "proxymgrd is stopping");
+	if (d->config_file == NULL) {
+		daemon_hup_reload(d);
+		log_event(LOG_LVL_INFO, "signal", NULL, who, "%s: reloading %s",
+		    who, d->cfg->user_config);
+		sdnotify("RELOADING=1");
+		daemon_on_change(d, who);
+		return 0;
+	}
+	log_event(LOG_LVL_INFO, "signal", NULL, who, "%s: re-reading %s", who,
+	    d->config_file);
+	if (pmconfig_load(d->config_file, &cfg, err) == -1)
+		return -1;
+	/* Only a file that parsed forces a reload: a refused one
+	 * changes nothing. */
+	daemon_hup_reload(d);
+	old = d->cfg;
+	d->cfg = cfg;
+	if (!svcsrc_same(d->source, cfg) &&
+	    daemon_start_source(d, err) == -1) {
+		d->cfg = old;
+		pmconfig_unref(cfg);
+		return -1;
+	}
+	/* The proven settings stay with the live snapshot, which
+	 * holds the config it was built from. */
+	pmconfig_unref(old);
+	daemon_configure_log(d->cfg);
+	daemon_metrics_configure(d);
+	sup_set_config(&d->sup, d->cfg);
+	wrapper_configure(d->wrapper, d->cfg);
+	sdnotify("RELOADING=1");
+	daemon_on_change(d, "proxymgr.yml re-read");
+	return 0;
+}
+
+/* `reload` on the control socket: SIGHUP's, and a reload of HAProxy even
+ * if nothing changed. */
+static int
+daemon_ctl_reload(void *ctx, char **err)
+{
+	struct daemon *d = ctx;
+
+	if (daemon_reread(d, "control socket reload", err) == -1)
+		return -1;
+	sup_force_reload(&d->sup, "reload asked on the control socket");
+	return 0;
+}
+
+static const char *
+daemon_ctl_pending(void *ctx)
+{
+	return daemon_pending(ctx);
+}
+
+/* The control socket, beside the stats socket unless control.socket
+ * says otherwise. Without it proxymgrd still runs: it is said loudly. */
+static void
+daemon_start_control(struct daemon *d)
+{
+	char *path = pmconfig_control_path(d->cfg), *err = NULL;
+
+	d->ctl_env = (struct ctlcmd_env){
+		.loop = d->loop,
+		.model = &d->model,
+		.sup = &d->sup,
+		.source = &d->source,
+		.cfg = &d->cfg,
+		.config_file = d->config_file,
+		.started_ms = wall_ms(),
+		.pending = daemon_ctl_pending,
+		.reload = daemon_ctl_reload,
+		.ctx = d,
+	};
+	d->control = control_start(d->loop, path, ctlcmd_handle, &d->ctl_env,
+	    &err);
+	if (d->control == NULL) {
+		log_warnx("%s; running without a control socket", err);
+		free(err);
+	}
+	free(path);
+}
+
 static void
 daemon_on_signal(uv_signal_t *sig, int signum)
 {
@@ -496,50 +594,13 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 		return;
 	}
 	if (signum == SIGHUP) {
-		struct pm_config *cfg = NULL, *old;
 		char *err = NULL;
 
-		if (d->stopping)
-			return;
-		if (d->config_file == NULL) {
-			daemon_hup_reload(d);
-			log_event(LOG_LVL_INFO, "signal", NULL, "SIGHUP",
-		    "SIGHUP: reloading %s", d->cfg->user_config);
-			sdnotify("RELOADING=1");
-			daemon_on_change(d, "SIGHUP");
-			return;
-		}
-		log_event(LOG_LVL_INFO, "signal", NULL, "SIGHUP",
-		    "SIGHUP: re-reading %s", d->config_file);
-		if (pmconfig_load(d->config_file, &cfg, &err) == -1) {
+		if (daemon_reread(d, "SIGHUP", &err) == -1) {
 			log_event(LOG_LVL_WARNING, "config_error", NULL, NULL,
 			    "%s; keeping the running configuration", err);
 			free(err);
-			return;
 		}
-		/* Only a file that parsed forces a reload: a refused one
-		 * changes nothing. */
-		daemon_hup_reload(d);
-		old = d->cfg;
-		d->cfg = cfg;
-		if (!svcsrc_same(d->source, cfg) &&
-		    daemon_start_source(d, &err) == -1) {
-			log_event(LOG_LVL_WARNING, "config_error", NULL, NULL,
-			    "%s; keeping the running configuration", err);
-			free(err);
-			d->cfg = old;
-			pmconfig_unref(cfg);
-			return;
-		}
-		/* The proven settings stay with the live snapshot, which
-		 * holds the config it was built from. */
-		pmconfig_unref(old);
-		daemon_configure_log(d->cfg);
-		daemon_metrics_configure(d);
-		sup_set_config(&d->sup, d->cfg);
-		wrapper_configure(d->wrapper, d->cfg);
-		sdnotify("RELOADING=1");
-		daemon_on_change(d, "proxymgr.yml re-read");
 		return;
 	}
 	if (d->stopping) {
@@ -722,6 +783,7 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 
 	model_init(&d.model, d.loop, daemon_on_change, &d);
 	sup_init(&d.sup, d.loop, d.cfg, &hooks);
+	daemon_start_control(&d);
 	log_event(LOG_LVL_INFO, "start", NULL, NULL, "starting: %s, HAProxy "
 	    "%s, config %s%s%s, stats socket %s",
 	    config_file, d.cfg->haproxy_path,

@@ -113,6 +113,8 @@ model_start_watcher(struct model *m, struct model_service *ms)
 	watcher_stop(ms->watcher);
 	ms->watcher = watcher_start(m->loop, ms->def, model_on_servers, m,
 	    &err);
+	if (ms->watcher != NULL)
+		ms->watcher->health.last_change_ms = ms->changed_ms;
 	if (ms->watcher == NULL) {
 		log_event(LOG_LVL_WARNING, "watcher_error", ms->name, NULL,
 		    "service %s: watcher '%s' did not start: %s; keeping "

@@ -113,6 +113,11 @@ static const struct cfg_key cfg_metrics_keys[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
 };
 
+static const struct cfg_key cfg_control_keys[] = {
+	STRV("socket", control_socket, cfg_valid_path, CFG_PATH_WHAT),
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
+};
+
 struct cfg_section {
 	const char		*name;
 	const struct cfg_key	*keys;
@@ -124,6 +129,7 @@ static const struct cfg_section cfg_sections[] = {
 	{ "metrics", cfg_metrics_keys },
 	{ "reload", cfg_reload_keys },
 	{ "service_config", cfg_service_config_keys },
+	{ "control", cfg_control_keys },
 	{ NULL, NULL },
 };
 
@@ -625,6 +631,24 @@ pmconfig_add_listener(struct pm_config *cfg, const char *name,
 	return 0;
 }
 
+/* name in the directory of the stats socket. */
+static char *
+cfg_beside_socket(const struct pm_config *cfg, const char *name)
+{
+	const char *slash = strrchr(cfg->socket_path, '/');
+
+	return slash == NULL ? xstrdup(name) : xasprintf("%.*s/%s",
+	    (int)(slash - cfg->socket_path), cfg->socket_path, name);
+}
+
+char *
+pmconfig_control_path(const struct pm_config *cfg)
+{
+	if (cfg->control_socket != NULL)
+		return xstrdup(cfg->control_socket);
+	return cfg_beside_socket(cfg, "proxymgrd.sock");
+}
+
 void
 pmconfig_set_unmanaged(struct pm_config *cfg)
 {
@@ -633,12 +657,8 @@ pmconfig_set_unmanaged(struct pm_config *cfg)
 	cfg->user_config = cfg->config_path;
 	if (cfg->rendered_path != NULL)
 		cfg->config_path = xstrdup(cfg->rendered_path);
-	else {
-		const char *slash = strrchr(cfg->socket_path, '/');
-		cfg->config_path = slash == NULL ? xstrdup("proxymgrd.cfg") :
-		    xasprintf("%.*s/proxymgrd.cfg",
-		    (int)(slash - cfg->socket_path), cfg->socket_path);
-	}
+	else
+		cfg->config_path = cfg_beside_socket(cfg, "proxymgrd.cfg");
 }
 
 /* listeners: a mapping of NAME: ADDR:PORT, written at line (see
@@ -775,8 +795,8 @@ pmconfig_parse(const char *text, size_t len, const char *source,
 					break;
 			if (sec->name == NULL) {
 				set_err(err, "%s:%d: unknown key '%s' (known: "
-				    "haproxy, listeners, log, metrics, reload, "
-				    "service_config)", source,
+				    "control, haproxy, listeners, log, metrics, "
+				    "reload, service_config)", source,
 				    cfg_line(k), k->type == YAML_SCALAR_NODE ?
 				    (const char *)k->data.scalar.value : "?");
 				goto done;
@@ -835,6 +855,8 @@ pmconfig_load(const char *path, struct pm_config **out, char **err)
 	if (rc == 0) {
 		pmconfig_absolutize(&(*out)->config_path);
 		pmconfig_absolutize(&(*out)->socket_path);
+		if ((*out)->control_socket != NULL)
+			pmconfig_absolutize(&(*out)->control_socket);
 		if ((*out)->user_config != NULL)
 			pmconfig_absolutize(&(*out)->user_config);
 	}
@@ -863,6 +885,7 @@ pmconfig_unref(struct pm_config *cfg)
 	free(cfg->hard_stop_after);
 	free(cfg->user_config);
 	free(cfg->rendered_path);
+	free(cfg->control_socket);
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
 		free(cfg->listeners[i].name);
 		free(cfg->listeners[i].addr);

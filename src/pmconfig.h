@@ -64,6 +64,9 @@ struct pm_config {
 	char	*sc_type;
 	char	*sc_path;
 	char	*sc_servers;
+
+	/* control: */
+	char	*control_socket;	/* NULL: pmconfig_control_path */
 };
 
 /* Parse a YAML document. source names it in messages. Returns -1 with *err
@@ -90,6 +93,9 @@ int pmconfig_add_listener(struct pm_config *cfg, const char *name,
  * file proxymgrd renders (rendered_path, or proxymgrd.cfg beside the
  * stats socket). */
 void pmconfig_set_unmanaged(struct pm_config *cfg);
+/* The control socket's path (malloc'ed): control.socket, or
+ * proxymgrd.sock beside the stats socket. */
+char *pmconfig_control_path(const struct pm_config *cfg);
 /* Make a path absolute against the current directory. */
 void pmconfig_absolutize(char **path);
 

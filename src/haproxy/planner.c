@@ -30,6 +30,7 @@ static const char *const plan_reason_names[PLAN_REASONS] = {
 	[PLAN_NO_ANSWER] = "no-answer",
 	[PLAN_FORCED] = "forced",
 	[PLAN_UNSAFE] = "unsafe-command",
+	[PLAN_OPERATOR] = "operator",
 };
 
 const char *

@@ -25,6 +25,7 @@ enum plan_reason {
 	PLAN_NO_ANSWER,		/* the stats socket did not answer */
 	PLAN_FORCED,		/* haproxy.runtime_api is off */
 	PLAN_UNSAFE,		/* a command HAProxy's CLI would misread */
+	PLAN_OPERATOR,		/* asked for (control socket `reload`) */
 	PLAN_REASONS
 };
 

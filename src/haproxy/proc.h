@@ -40,7 +40,11 @@ struct hap_proc {
 	bool			 exited;
 	int64_t			 exit_status;
 	int			 term_signal;
-	uint64_t		 started_ms;
+	uint64_t		 started_ms;	/* now_ms() clock */
+	/* The how-manieth HAProxy to serve under this proxymgrd (1 the
+	 * first); 0 for one adopted, or not serving yet. */
+	uint64_t		 generation;
+	uint64_t		 serving_ms;	/* since (now_ms() clock), or 0 */
 	bool			 soft_stopped;
 	uint64_t		 soft_stop_ms;
 	hap_proc_done_cb	 on_done;

@@ -155,6 +155,8 @@ procs_start_ok(struct supervisor *s)
 		procs_soft_stop(s, pr->current);
 	}
 	pr->current = p;
+	p->generation = ++pr->generations;
+	p->serving_ms = now_ms();
 	/* Runtime commands go to the new process from now on. */
 	applier_reset(s);
 	if (s->state == SUP_STARTING || s->state == SUP_VERIFYING)

@@ -30,6 +30,7 @@ struct procs {
 	uv_timer_t		 restart_timer;
 	uv_timer_t		 stop_timer;
 	int			 restart_backoff_ms;
+	uint64_t		 generations;	/* HAProxy processes that served */
 	uint64_t		 restart_start_us;	/* of the one out */
 	bool			 restart_wanted;	/* once idle again */
 	bool			 hard_kill_sent;

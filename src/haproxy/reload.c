@@ -36,6 +36,8 @@ reload_begin(struct supervisor *s)
 {
 	s->reload.attempts = 0;
 	s->reload.start_us = now_us();
+	s->reload.forcing = s->reload.force;
+	s->reload.force = false;
 	log_event(LOG_LVL_INFO, "reload_start", NULL,
 	    plan_reason_name(sched_reason(s)), "reload: checking the new "
 	    "configuration (%s)", sched_why(s, "start"));
@@ -120,7 +122,7 @@ reload_check(struct supervisor *s)
 		return;
 	}
 	if (s->procs.current != NULL && !s->live_in_doubt &&
-	    snapshot_same(s->next, s->live)) {
+	    !s->reload.forcing && snapshot_same(s->next, s->live)) {
 		log_debug("haproxy.cfg unchanged (%s): no reload",
 		    sched_why(s, ""));
 		snapshot_free(s->next);

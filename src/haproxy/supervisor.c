@@ -180,8 +180,8 @@ static const char *const sup_activity[] = {
 
 /* "idle", or what is in flight and what waits: tests and operators wait
  * for idle instead of guessing how long a change takes. */
-static void
-sup_describe_activity(const struct supervisor *s, const char *outside,
+void
+sup_describe(const struct supervisor *s, const char *outside,
     struct sbuf *sb)
 {
 	const char *sep = "";
@@ -229,7 +229,7 @@ sup_log_counters(const struct supervisor *s, const char *outside)
 	struct sbuf sb, activity;
 
 	sbuf_init(&activity);
-	sup_describe_activity(s, outside, &activity);
+	sup_describe(s, outside, &activity);
 	sbuf_init(&sb);
 	for (int r = PLAN_START; r < PLAN_REASONS; r++)
 		sbuf_printf(&sb, "%s%s %llu", r == PLAN_START ? "" : ", ",
@@ -312,6 +312,15 @@ sup_maybe_stopped(struct supervisor *s)
 	applier_close(s);
 	sched_close(s);
 	procs_close(s);
+}
+
+void
+sup_force_reload(struct supervisor *s, const char *why)
+{
+	if (s->state == SUP_STOPPING || s->state == SUP_STOPPED)
+		return;
+	s->reload.force = true;
+	sched_want_reload(s, PLAN_OPERATOR, why);
 }
 
 void

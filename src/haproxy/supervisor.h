@@ -34,6 +34,7 @@
 #include "histogram.h"
 
 struct pm_config;
+struct sbuf;
 struct service_def;
 struct snapshot;
 
@@ -274,6 +275,13 @@ void sup_request_change(struct supervisor *s, const char *why,
  * "now idle", "now busy (...)" or "now stopped". outside names what waits
  * before the supervisor sees it (the daemon's), or NULL. */
 void sup_log_counters(const struct supervisor *s, const char *outside);
+/* Reload HAProxy (reason PLAN_OPERATOR, why in words) even if what it
+ * runs is what would be built. */
+void sup_force_reload(struct supervisor *s, const char *why);
+/* What is in flight or waits, as sup_log_counters says it: "idle",
+ * "busy (...)" or "stopped". */
+void sup_describe(const struct supervisor *s, const char *outside,
+    struct sbuf *sb);
 /* Soft-stop every HAProxy, hard-stop past stop_timeout_ms, then call
  * hooks.stopped and release everything. */
 void sup_stop(struct supervisor *s);

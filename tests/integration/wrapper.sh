@@ -77,6 +77,14 @@ pm_wait_reloads 2 || pm_fail "kill -HUP \$(cat PIDFILE) did not reload"
 hap2=$(pm_hap_pid)
 [[ -n $hap2 && $hap2 != "$hap1" ]] || pm_fail "SIGHUP: same HAProxy ($hap1 -> $hap2)"
 pm_pass "kill -HUP \$(cat PIDFILE) reloads even with the file unchanged (haproxy $hap1 -> $hap2)"
+# The control socket sits in --run-dir, and `reload` works there too.
+ctl_status() { "${PROXYMGRCTL:-./proxymgrctl}" -S "$PM_TMP/run/proxymgrd.sock" status --json; }
+ctl_status | jq -e ".haproxy.pid == $hap2 and .config == \"$PM_TMP/haproxy.cfg\"" >/dev/null ||
+	pm_fail "control socket in --run-dir: $(ctl_status || true)"
+"${PROXYMGRCTL:-./proxymgrctl}" -S "$PM_TMP/run/proxymgrd.sock" reload >/dev/null ||
+	pm_fail "proxymgrctl reload in wrapper mode"
+pm_wait_reloads 3 || pm_fail "proxymgrctl reload did not reload"
+pm_pass "the control socket in --run-dir answers, and reload reloads"
 sed 's/raproxy-1/raproxy-2/' "$PM_TMP/haproxy.cfg" | pm_write_atomic "$PM_TMP/haproxy.cfg"
 pm_wait_for wr_header_is http://127.0.0.1:21000/ raproxy-2 || pm_fail "an edit on disk did not go live"
 pm_pass "an atomic replace of haproxy.cfg goes live without a signal"

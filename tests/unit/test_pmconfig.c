@@ -177,8 +177,41 @@ test_full_file(void **state)
 	assert_string_equal(cfg->sc_type, "file");
 	assert_string_equal(cfg->sc_path, "/srv/proxymgr/services");
 	assert_null(cfg->sc_servers);
+	assert_string_equal(cfg->control_socket, "/var/lib/proxymgr/ctl.sock");
+	char *ctl = pmconfig_control_path(cfg);
+	assert_string_equal(ctl, "/var/lib/proxymgr/ctl.sock");
+	free(ctl);
 	pmconfig_unref(cfg);
 	free(text);
+}
+
+/* The control socket: beside the stats socket unless control.socket
+ * says; its path checked as the other paths are. */
+static void
+test_control_socket(void **state)
+{
+	struct pm_config *cfg;
+	char *err = NULL, *path;
+
+	(void)state;
+	cfg = pmconfig_defaults(SRC);
+	assert_null(cfg->control_socket);
+	path = pmconfig_control_path(cfg);
+	assert_string_equal(path, "/run/proxymgr/proxymgrd.sock");
+	free(path);
+	pmconfig_unref(cfg);
+	const char *yml = "haproxy:\n  socket_path: /x/y/h.sock\n";
+	assert_int_equal(pmconfig_parse(yml, strlen(yml), SRC, &cfg, &err), 0);
+	path = pmconfig_control_path(cfg);
+	assert_string_equal(path, "/x/y/proxymgrd.sock");
+	free(path);
+	pmconfig_unref(cfg);
+	err = parse_err("control:\n  socket: \"a b\"\n");
+	assert_contains(err, "control.socket");
+	free(err);
+	err = parse_err("control:\n  sock: /x\n");
+	assert_contains(err, "sock");
+	free(err);
 }
 
 /* pmconfig_load reads the file and names it in cfg->file. */
@@ -404,7 +437,7 @@ test_err_unknown_top_level_key(void **state)
 {
 	(void)state;
 	expect_err("haproxy: {}\n\nzookeeper:\n  servers: x\n", 3,
-	    "unknown key 'zookeeper'", "(known: haproxy, listeners, log, metrics, reload, service_config)");
+	    "unknown key 'zookeeper'", "(known: control, haproxy, listeners, log, metrics, reload, service_config)");
 	expect_err("Haproxy: {}\n", 1, "unknown key 'Haproxy'", NULL);
 }
 
@@ -1022,6 +1055,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_file),
+		cmocka_unit_test(test_control_socket),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_empty_document),
 		cmocka_unit_test(test_defaults_when_absent),
