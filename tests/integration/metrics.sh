@@ -12,6 +12,7 @@ set -euo pipefail
 . "$PM_SRCDIR/tests/lib.sh"
 : "${PROMTOOL:=promtool}"
 : "${PROMETHEUS:=prometheus}"
+: "${PROXYMGRCTL:=${builddir:-.}/proxymgrctl}"
 pm_setup
 
 MPORT=25290			# proxymgrd's metrics
@@ -167,6 +168,17 @@ PM_WAIT_TIMEOUT=60 pm_wait_for prom_above 'sum(proxymgrd_reloads_total)' "$befor
 pm_assert_eq 1 "$(query 'proxymgrd_reloads_total{reason="settings"}')" \
 	"Prometheus has the reload under reason settings"
 pm_pass "a real Prometheus scrapes proxymgrd; proxymgrd_reloads_total rose from $before after SIGHUP"
+
+# A forced reload (nothing changed): proxymgrctl reload.
+before=$(query 'sum(proxymgrd_reloads_total)')
+"$PROXYMGRCTL" -c "$PM_TMP/proxymgr.yml" reload >/dev/null ||
+	pm_fail "proxymgrctl reload failed"
+PM_WAIT_TIMEOUT=60 pm_wait_for prom_above 'sum(proxymgrd_reloads_total)' "$before" ||
+	pm_fail "proxymgrd_reloads_total did not rise after proxymgrctl reload (was $before)"
+pm_assert_eq 1 "$(query 'proxymgrd_reloads_total{reason="operator"}')" \
+	"Prometheus has the forced reload under reason operator"
+pm_assert_eq 0 "$(query 'sum(proxymgrd_reloads_total) - sum(proxymgrd_reload_duration_seconds_count)')" \
+	"every reload is timed"
 kill -TERM "$PROM_PID"
 for ((i = 0; i < 100; i++)); do pm__alive "$PROM_PID" || break; sleep 0.1; done
 pm__alive "$PROM_PID" && pm_fail "Prometheus still running"
