@@ -48,6 +48,7 @@ struct control {
 	struct ctl_client	*clients;
 	size_t			 nclients;
 	uint64_t		 refused;	/* past the cap, for the log */
+	uint64_t		 accept_errors;
 	bool			 stopping;
 	bool			 listen_closed;
 };
@@ -261,7 +262,10 @@ ctl_answer(struct ctl_call *call, json_t *reply)
 		return;
 	}
 	cl->call = NULL;
-	line = ctl_reply_line(reply, &len);
+	if (reply == NULL)
+		line = ctl_error_line("the reply could not be built", &len);
+	else
+		line = ctl_reply_line(reply, &len);
 	ctl_client_send(cl, line, len);
 }
 
@@ -323,7 +327,10 @@ ctl_on_connection(uv_stream_t *server, int status)
 	if (status < 0) {
 		/* libuv keeps a spare fd for EMFILE and sheds the
 		 * connection itself; the listen socket stays. */
-		log_warnx("control: accept: %s", uv_strerror(status));
+		if (c->accept_errors++ % 1000 == 0)
+			log_warnx("control: accept: %s (%llu so far)",
+			    uv_strerror(status),
+			    (unsigned long long)c->accept_errors);
 		return;
 	}
 	if (c->stopping)

@@ -73,14 +73,18 @@ ctlcmd_entry(const struct history_entry *e)
 {
 	if (e == NULL)
 		return json_null();
-	return json_pack("{s:I, s:I, s:s, s:s, s:o, s:f, s:b, s:o, s:I, s:o}",
+	return json_pack("{s:I, s:I, s:s, s:s, s:o, s:f, s:o, s:b, s:b, s:o, "
+	    "s:I, s:o}",
 	    "seq", (json_int_t)e->seq,
 	    "time_ms", (json_int_t)e->time_ms,
 	    "kind", history_kind_name(e->kind),
 	    "reason", plan_reason_name(e->reason),
 	    "why", ctlcmd_str(e->why),
 	    "duration_ms", (double)e->duration_us / 1000.0,
+	    "change_to_live_ms", e->change_to_live_us != 0 ?
+	    json_real((double)e->change_to_live_us / 1000.0) : json_null(),
 	    "ok", e->ok,
+	    "forced", e->forced,
 	    "error", ctlcmd_str(e->error),
 	    "commands", (json_int_t)e->commands,
 	    "pid", e->pid > 0 ? json_integer(e->pid) : json_null());
@@ -524,8 +528,10 @@ ctlcmd_on_check_done(struct hap_proc *p)
 		sbuf_puts(&alerts, output[0] ? output :
 		    hap_proc_status(p, status, sizeof(status)));
 	check_report_free(&r);
-	history_set_check(&cc->sup->history, wall_ms(), cc->path, ok,
-	    alerts.buf);
+	/* Not once the supervisor is gone (a stop while it ran). */
+	if (cc->sup->state != SUP_STOPPED)
+		history_set_check(&cc->sup->history, wall_ms(), cc->path, ok,
+		    alerts.buf);
 	log_info("control: haproxy -c %s: %s", cc->path, ok ? "valid" :
 	    "refused");
 	ctl_answer(cc->call, json_pack("{s:b, s:o, s:o, s:f}",
@@ -602,7 +608,7 @@ ctlcmd_handle(void *ctx, struct ctl_call *call, const struct ctl_request *req)
 			free(err);
 			break;
 		}
-		/* Its outcome is the first reload entry past seq. */
+		/* Its outcome: the first forced reload entry past seq. */
 		ctl_answer(call, json_pack("{s:b, s:I}", "queued", 1,
 		    "after_seq", (json_int_t)seq));
 		break;

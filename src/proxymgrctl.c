@@ -549,8 +549,10 @@ wait_reload(const char *path, long long after)
 
 		free(line);
 		json_array_foreach(json_object_get(r, "reloads"), i, e) {
+			/* One already under way when asked is not it. */
 			if (jint(e, "seq") <= after ||
-			    strcmp(jstr(e, "kind"), "reload") != 0)
+			    strcmp(jstr(e, "kind"), "reload") != 0 ||
+			    !json_is_true(json_object_get(e, "forced")))
 				continue;
 			bool ok = json_is_true(json_object_get(e, "ok"));
 			print_entry_line(ok ? "reloaded" : "reload failed", e);

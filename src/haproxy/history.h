@@ -28,6 +28,9 @@ struct history_entry {
 	int64_t			 time_ms;	/* ended at, wall clock (Unix
 						 * ms) */
 	uint64_t		 duration_us;	/* from start to end */
+	/* ok reloads and runtime batches: from the oldest change it carried
+	 * being seen to it serving (the change-to-live time); else 0. */
+	uint64_t		 change_to_live_us;
 	enum history_kind	 kind;
 	/* HISTORY_RELOAD: what the reload is counted under
 	 * (sup_counters.reloads_by); HISTORY_RUNTIME: PLAN_RUNTIME;
@@ -35,6 +38,8 @@ struct history_entry {
 	enum plan_reason	 reason;
 	char			*why;		/* sched_why's text; never NULL */
 	bool			 ok;
+	bool			 forced;	/* a reload asked for
+						 * (sup_force_reload) */
 	char			*error;		/* !ok: why it failed; else NULL */
 	size_t			 commands;	/* runtime commands answered
 						 * right (HISTORY_RUNTIME) */

@@ -116,7 +116,12 @@ sup_record(struct supervisor *s, enum history_kind kind, uint64_t start_us,
 	    "replace a HAProxy that died") :
 	    sched_why(s, kind == HISTORY_RELOAD ? "start" : "change"));
 	e.ok = error == NULL;
+	e.forced = kind == HISTORY_RELOAD && s->reload.forcing;
 	e.error = (char *)error;
+	uint64_t since = kind == HISTORY_RELOAD ? s->reload.change_us :
+	    kind == HISTORY_RUNTIME ? s->applier.change_us : 0;
+	if (e.ok && since != 0)
+		e.change_to_live_us = now_us() - since;
 	e.commands = commands;
 	e.pid = sup_current_pid(s);
 	history_add(&s->history, &e);

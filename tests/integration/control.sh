@@ -131,7 +131,7 @@ pm_pass "status and reloads: last reload reason definition"
 # ---- reload and check --------------------------------------------------------------
 reloads=$(ctl status | jq .counters.reloads)
 ctl reload | jq -e '.ok and .queued' >/dev/null || pm_fail "reload refused"
-expect ".counters.reloads == $((reloads + 1)) and
+expect ".counters.reloads == $((reloads + 1)) and .last_reload.forced and
 	.last_reload.reason == \"operator\" and .counters.reloads_by_reason.operator == 1" \
 	status "reload adds a reload"
 "$PROXYMGRCTL" -S "$SOCK" reload >"$PM_TMP/reload.txt" || pm_fail "proxymgrctl reload: $(cat "$PM_TMP/reload.txt")"
