@@ -167,6 +167,49 @@ test_cli(void **state)
 	free(err);
 }
 
+/* --log-format, --syslog and --metrics-listen: the log and metrics keys
+ * of the command line. */
+static void
+test_cli_log_metrics(void **state)
+{
+	const char *svc[] = { "APP_1=127.0.0.1:8080" };
+	struct cli_wrapper w = {
+		.haproxy_cfg = "/etc/haproxy/haproxy.cfg",
+		.services = svc, .nservices = 1, .min_interval_ms = -1,
+		.log_format = "json", .syslog_facility = "local4",
+		.metrics_listen = "[::1]:9187",
+	};
+	struct pm_config *cfg;
+	char *err = NULL;
+
+	(void)state;
+	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), 0);
+	assert_string_equal(cfg->log_format, "json");
+	assert_true(cfg->log_syslog);
+	assert_string_equal(cfg->log_facility, "local4");
+	assert_string_equal(cfg->metrics_addr, "::1");
+	assert_int_equal(cfg->metrics_port, 9187);
+	pmconfig_unref(cfg);
+
+	w.log_format = "yaml";
+	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), -1);
+	assert_non_null(strstr(err, "--log-format yaml: expected text or json"));
+	free(err);
+	err = NULL;
+	w.log_format = NULL;
+	w.syslog_facility = "kern";
+	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), -1);
+	assert_non_null(strstr(err, "--syslog kern: expected a facility"));
+	free(err);
+	err = NULL;
+	w.syslog_facility = NULL;
+	w.metrics_listen = "127.0.0.1:0";
+	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), -1);
+	assert_non_null(strstr(err, "--metrics-listen '127.0.0.1:0': expected "
+	    "ADDR:PORT"));
+	free(err);
+}
+
 static void
 test_sdnotify_addr(void **state)
 {
@@ -195,6 +238,7 @@ main(void)
 		cmocka_unit_test(test_listeners_unmanaged),
 		cmocka_unit_test(test_listener_errors),
 		cmocka_unit_test(test_cli),
+		cmocka_unit_test(test_cli_log_metrics),
 		cmocka_unit_test(test_sdnotify_addr),
 	};
 
