@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "log.h"
 #include "pmconfig.h"
 #include "util.h"
 #include "validate.h"
@@ -151,6 +152,34 @@ cli_wrapper_config(const struct cli_wrapper *w, struct pm_config **out,
 		cfg->max_old_processes = w->max_old;
 	if (w->min_interval_ms >= 0)
 		cfg->min_interval_ms = w->min_interval_ms;
+	if (w->log_format != NULL) {
+		if (log_format_from_name(w->log_format) == -1) {
+			set_err(err, "--log-format %s: expected text or json",
+			    w->log_format);
+			goto fail;
+		}
+		free(cfg->log_format);
+		cfg->log_format = xstrdup(w->log_format);
+	}
+	if (w->syslog_facility != NULL) {
+		if (log_facility_from_name(w->syslog_facility) == -1) {
+			set_err(err, "--syslog %s: expected a facility: daemon, "
+			    "user, local0 to local7", w->syslog_facility);
+			goto fail;
+		}
+		cfg->log_syslog = true;
+		free(cfg->log_facility);
+		cfg->log_facility = xstrdup(w->syslog_facility);
+	}
+	if (w->metrics_listen != NULL) {
+		char *why = NULL;
+		if (pmconfig_parse_addr(w->metrics_listen, &cfg->metrics_addr,
+		    &cfg->metrics_port, &why) == -1) {
+			set_err(err, "--metrics-listen %s", why);
+			free(why);
+			goto fail;
+		}
+	}
 	free(cfg->sc_type);
 	cfg->sc_type = xstrdup("none");
 	free(cfg->config_path);

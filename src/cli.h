@@ -25,6 +25,9 @@ struct cli_wrapper {
 	bool		 no_watch;		/* --no-watch */
 	const char	*env_file;		/* --env-file */
 	char *const	*haproxy_args;		/* after "--" (NULL-ended) */
+	const char	*log_format;		/* --log-format */
+	const char	*syslog_facility;	/* --syslog */
+	const char	*metrics_listen;	/* --metrics-listen */
 };
 
 /* Returns -1 with *err (naming the option) on a bad value. */

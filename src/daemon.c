@@ -17,6 +17,8 @@
 #include "haproxy/proc.h"
 #include "haproxy/supervisor.h"
 #include "haproxy/takeover.h"
+#include "metrics.h"
+#include "metrics_collect.h"
 #include "model.h"
 #include "pmconfig.h"
 #include "orphans.h"
@@ -56,9 +58,95 @@ struct daemon {
 	struct wrapper		*wrapper;	/* named listeners, user cfg */
 	const char		*pidfile;
 	bool			 ready_sent;	/* sd_notify READY=1 */
+	int64_t			 start_ms;	/* wall clock */
+	struct metrics_http	*metrics;	/* metrics.listen, or NULL */
+	char			*metrics_addr;	/* what it listens on, or */
+	int			 metrics_port;	/* tries to */
+	uv_timer_t		 metrics_retry;
+	int			 metrics_retry_ms;
 	struct control		*control;	/* the control socket */
 	struct ctlcmd_env	 ctl_env;
 };
+
+/* log.format and log.syslog, at start and after each re-read. */
+static void
+daemon_configure_log(const struct pm_config *cfg)
+{
+	log_configure((enum log_format)log_format_from_name(cfg->log_format),
+	    cfg->log_syslog ? log_facility_from_name(cfg->log_facility) : -1);
+}
+
+static void
+daemon_metrics_page(void *ctx, struct sbuf *out)
+{
+	struct daemon *d = ctx;
+
+	metrics_collect(out, &d->model, &d->sup, d->source, d->cfg->sc_type,
+	    d->start_ms);
+}
+
+/* A metrics port that cannot be had costs the metrics, not proxymgrd:
+ * tried again after 5 s, doubling to a minute. */
+#define DAEMON_METRICS_RETRY_MIN_MS	5000
+#define DAEMON_METRICS_RETRY_MAX_MS	60000
+
+static void daemon_metrics_start(struct daemon *d);
+
+static void
+daemon_on_metrics_retry(uv_timer_t *t)
+{
+	daemon_metrics_start(t->data);
+}
+
+static void
+daemon_metrics_start(struct daemon *d)
+{
+	char *err = NULL;
+
+	d->metrics = metrics_http_start(d->loop, d->metrics_addr,
+	    d->metrics_port, daemon_metrics_page, d, &err);
+	if (d->metrics != NULL) {
+		d->metrics_retry_ms = 0;
+		log_event(LOG_LVL_INFO, "metrics", NULL, NULL, "metrics: "
+		    "serving GET /metrics on %s%s%s:%d",
+		    strchr(d->metrics_addr, ':') ? "[" : "", d->metrics_addr,
+		    strchr(d->metrics_addr, ':') ? "]" : "", d->metrics_port);
+		return;
+	}
+	d->metrics_retry_ms = d->metrics_retry_ms == 0 ?
+	    DAEMON_METRICS_RETRY_MIN_MS : d->metrics_retry_ms * 2;
+	if (d->metrics_retry_ms > DAEMON_METRICS_RETRY_MAX_MS)
+		d->metrics_retry_ms = DAEMON_METRICS_RETRY_MAX_MS;
+	log_event(LOG_LVL_WARNING, "metrics_error", NULL, NULL, "metrics."
+	    "listen: %s; serving on without metrics, trying again in %d s",
+	    err, d->metrics_retry_ms / 1000);
+	free(err);
+	uv_timer_start(&d->metrics_retry, daemon_on_metrics_retry,
+	    (uint64_t)d->metrics_retry_ms, 0);
+}
+
+/* metrics.listen as d->cfg has it now: started, moved or stopped. */
+static void
+daemon_metrics_configure(struct daemon *d)
+{
+	const struct pm_config *cfg = d->cfg;
+
+	if (cfg->metrics_addr == NULL ? d->metrics_addr == NULL :
+	    d->metrics_addr != NULL && strcmp(cfg->metrics_addr,
+	    d->metrics_addr) == 0 && cfg->metrics_port == d->metrics_port)
+		return;
+	metrics_http_stop(d->metrics);
+	d->metrics = NULL;
+	uv_timer_stop(&d->metrics_retry);
+	d->metrics_retry_ms = 0;
+	free(d->metrics_addr);
+	d->metrics_addr = NULL;
+	if (cfg->metrics_addr == NULL)
+		return;
+	d->metrics_addr = xstrdup(cfg->metrics_addr);
+	d->metrics_port = cfg->metrics_port;
+	daemon_metrics_start(d);
+}
 
 static void
 daemon_on_debounce(uv_timer_t *t)
@@ -341,8 +429,11 @@ daemon_stopped(void *ctx)
 	uv_close((uv_handle_t *)&d->adopt_wait, daemon_on_close);
 	uv_close((uv_handle_t *)&d->stray_check, daemon_on_close);
 	uv_close((uv_handle_t *)&d->port_retry, daemon_on_close);
+	metrics_http_stop(d->metrics);
+	d->metrics = NULL;
+	uv_close((uv_handle_t *)&d->metrics_retry, daemon_on_close);
 	sup_log_counters(&d->sup, NULL);
-	log_info("stopped");
+	log_event(LOG_LVL_INFO, "stop", NULL, NULL, "stopped");
 }
 
 static const struct svcsrc_cbs daemon_src_cbs_template = {
@@ -428,12 +519,14 @@ daemon_reread(struct daemon *d, const char *who, char **err)
 		return set_err(err, "proxymgrd is stopping");
 	if (d->config_file == NULL) {
 		daemon_hup_reload(d);
-		log_info("%s: reloading %s", who, d->cfg->user_config);
+		log_event(LOG_LVL_INFO, "signal", NULL, who, "%s: reloading %s",
+		    who, d->cfg->user_config);
 		sdnotify("RELOADING=1");
 		daemon_on_change(d, who);
 		return 0;
 	}
-	log_info("%s: re-reading %s", who, d->config_file);
+	log_event(LOG_LVL_INFO, "signal", NULL, who, "%s: re-reading %s", who,
+	    d->config_file);
 	if (pmconfig_load(d->config_file, &cfg, err) == -1)
 		return -1;
 	/* Only a file that parsed forces a reload: a refused one
@@ -450,6 +543,8 @@ daemon_reread(struct daemon *d, const char *who, char **err)
 	/* The proven settings stay with the live snapshot, which
 	 * holds the config it was built from. */
 	pmconfig_unref(old);
+	daemon_configure_log(d->cfg);
+	daemon_metrics_configure(d);
 	sup_set_config(&d->sup, d->cfg);
 	(void)wrapper_configure(d->wrapper, d->cfg, NULL);
 	sdnotify("RELOADING=1");
@@ -521,7 +616,8 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 		char *err = NULL;
 
 		if (daemon_reread(d, "SIGHUP", &err) == -1) {
-			log_warnx("%s; keeping the running configuration", err);
+			log_event(LOG_LVL_WARNING, "config_error", NULL, NULL,
+			    "%s; keeping the running configuration", err);
 			free(err);
 		}
 		return;
@@ -531,7 +627,9 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 		sup_stop_now(&d->sup);
 		return;
 	}
-	log_info("%s: stopping HAProxy gracefully", strsignal(signum));
+	log_event(LOG_LVL_INFO, "signal", NULL, signum == SIGTERM ?
+	    "SIGTERM" : "SIGINT", "%s: stopping HAProxy gracefully",
+	    strsignal(signum));
 	sdnotify("STOPPING=1");
 	d->stopping = true;
 	uv_timer_stop(&d->debounce);
@@ -663,6 +761,7 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 
 	memset(&d, 0, sizeof(d));
 	d.loop = uv_default_loop();
+	d.start_ms = wall_ms();
 	d.config_file = config_file ? xstrdup(config_file) : NULL;
 	d.pidfile = pidfile;
 	if (cfg != NULL)
@@ -671,6 +770,7 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 		fatalx("%s", err);
 	if (config_file == NULL)
 		config_file = d.cfg->file;
+	daemon_configure_log(d.cfg);
 	if (!daemon_find_program(d.cfg->haproxy_path))
 		fatalx("%s: haproxy.path: '%s' is not an executable program "
 		    "(install haproxy, or set haproxy.path)", config_file,
@@ -714,6 +814,8 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 	d.stray_check.data = &d;
 	uv_timer_init(d.loop, &d.port_retry);
 	d.port_retry.data = &d;
+	uv_timer_init(d.loop, &d.metrics_retry);
+	d.metrics_retry.data = &d;
 	d.sig_term.data = d.sig_int.data = d.sig_hup.data = &d;
 	d.sig_usr1.data = &d;
 	uv_signal_start(&d.sig_term, daemon_on_signal, SIGTERM);
@@ -727,12 +829,14 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 	sup_init(&d.sup, d.loop, d.cfg, &hooks);
 	daemon_start_control(&d);
 	d.sup.procs.pidfile = hap_pidfile;
-	log_info("starting: %s, HAProxy %s, config %s%s%s, stats socket %s",
+	log_event(LOG_LVL_INFO, "start", NULL, NULL, "starting: %s, HAProxy "
+	    "%s, config %s%s%s, stats socket %s",
 	    config_file, d.cfg->haproxy_path,
 	    d.cfg->user_config ? d.cfg->user_config : "",
 	    d.cfg->user_config ? " + " : "", d.cfg->config_path,
 	    d.cfg->socket_path);
 	daemon_log_identity(d.cfg);
+	daemon_metrics_configure(&d);
 	d.adopting = adopted;
 	if (daemon_start_source(&d, &err) == -1)
 		fatalx("%s: %s", config_file, err);
@@ -758,6 +862,7 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 	pmconfig_unref(d.cfg);
 	free(d.pending_why);
 	free(d.config_file);
+	free(d.metrics_addr);
 	return 0;
 }
 

@@ -26,7 +26,8 @@ usage(FILE *f)
 "                 [--watch PATH ... | --no-watch] [--env-file FILE]\n"
 "                 [--hard-stop-after TIME] [--max-old-processes N]\n"
 "                 [--reload-interval-ms MS] [--user USER] [--group GROUP]\n"
-"                 [-d] [-- HAPROXY_ARGS...]\n"
+"                 [--log-format text|json] [--syslog FACILITY]\n"
+"                 [--metrics-listen ADDR:PORT] [-d] [-- HAPROXY_ARGS...]\n"
 "       proxymgrd --stop-post -c FILE [-s ... --run-dir DIR] [-d]\n"
 "\n"
 "Keeps a local HAProxy in step with service discovery: renders haproxy.cfg\n"
@@ -76,6 +77,15 @@ usage(FILE *f)
 "                       to USER and GROUP once it has bound its sockets\n"
 "                       and read its files (default: user haproxy, where\n"
 "                       it exists, and its group; root: stay root)\n"
+"      --log-format text|json\n"
+"                       wrapper: log lines as text (default) or one JSON\n"
+"                       object per line (log.format in proxymgr.yml)\n"
+"      --syslog FACILITY\n"
+"                       wrapper: log through syslog(3) with FACILITY\n"
+"                       (daemon, user, local0..local7) instead of stderr\n"
+"      --metrics-listen ADDR:PORT\n"
+"                       wrapper: serve Prometheus metrics on\n"
+"                       http://ADDR:PORT/metrics (metrics.listen)\n"
 "  -d, --debug          log debug messages too\n"
 "      --check          load everything, print the haproxy.cfg it would run,\n"
 "                       validate it with `haproxy -c` and exit: 0 if all is\n"
@@ -116,6 +126,9 @@ enum {
 	OPT_WATCH,
 	OPT_NO_WATCH,
 	OPT_ENV_FILE,
+	OPT_LOG_FORMAT,
+	OPT_SYSLOG,
+	OPT_METRICS,
 };
 
 static int
@@ -201,6 +214,9 @@ main(int argc, char **argv)
 		{ "hard-stop-after", required_argument, NULL, OPT_HARD_STOP },
 		{ "max-old-processes", required_argument, NULL, OPT_MAX_OLD },
 		{ "reload-interval-ms", required_argument, NULL, OPT_INTERVAL },
+		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+		{ "syslog", required_argument, NULL, OPT_SYSLOG },
+		{ "metrics-listen", required_argument, NULL, OPT_METRICS },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "upgrade-protocol", no_argument, NULL, OPT_UPGRADE_PROTOCOL },
@@ -282,6 +298,18 @@ main(int argc, char **argv)
 			w.group = optarg;
 			wrapper_only = true;
 			break;
+		case OPT_LOG_FORMAT:
+			w.log_format = optarg;
+			wrapper_only = true;
+			break;
+		case OPT_SYSLOG:
+			w.syslog_facility = optarg;
+			wrapper_only = true;
+			break;
+		case OPT_METRICS:
+			w.metrics_listen = optarg;
+			wrapper_only = true;
+			break;
 		case 'd':
 			debug = true;
 			break;
@@ -332,9 +360,10 @@ main(int argc, char **argv)
 	if (wrapper_only && !wrapper) {
 		fprintf(stderr, "proxymgrd: --run-dir, --hard-stop-after, "
 		    "--max-old-processes, --reload-interval-ms, --watch, "
-		    "--no-watch, --env-file, --user and --group go with the "
-		    "wrapper (-s, -b or --; in proxymgr.yml some are "
-		    "haproxy.* and reload.* keys)\n");
+		    "--no-watch, --env-file, --user, --group, --log-format, "
+		    "--syslog and --metrics-listen go with the wrapper (-s, -b "
+		    "or --; in proxymgr.yml some are haproxy.*, reload.*, "
+		    "log.* and metrics.* keys)\n");
 		rc = 2;
 		goto done;
 	}

@@ -87,7 +87,9 @@ model_on_servers(void *ctx, const char *name, struct server_list *servers)
 	if (ms == NULL || srvlist_equal(&ms->servers, servers))
 		return;
 	if (servers->n == 0 && ms->def->keep_servers_on_empty) {
-		log_warnx("service %s: discovery reports no server; keeping "
+		log_event(LOG_LVL_WARNING, "servers_kept", name,
+		    "keep_servers_on_empty", "service %s: discovery reports no "
+		    "server; keeping "
 		    "its %zu known servers (keep_servers_on_empty)", name,
 		    ms->servers.n);
 		return;
@@ -114,7 +116,8 @@ model_start_watcher(struct model *m, struct model_service *ms)
 	if (ms->watcher != NULL)
 		ms->watcher->health.last_change_ms = ms->changed_ms;
 	if (ms->watcher == NULL) {
-		log_warnx("service %s: watcher '%s' did not start: %s; keeping "
+		log_event(LOG_LVL_WARNING, "watcher_error", ms->name, NULL,
+		    "service %s: watcher '%s' did not start: %s; keeping "
 		    "its %zu known servers", ms->name, ms->def->watcher->type,
 		    err ? err : "unknown error", ms->servers.n);
 		free(err);
@@ -140,7 +143,8 @@ model_set_def(struct model *m, struct service_def *def)
 		ms->def = def;
 		model_unreject(ms);
 		ms->changed_ms = wall_ms();
-		log_info("service %s: definition changed (%s)", ms->name,
+		log_event(LOG_LVL_INFO, "service_changed", ms->name, NULL,
+		    "service %s: definition changed (%s)", ms->name,
 		    def->source);
 		/* Servers stay until the new watcher reports: a new
 		 * definition never empties a backend by itself. */
@@ -159,8 +163,9 @@ model_set_def(struct model *m, struct service_def *def)
 	memmove(&m->v[i + 1], &m->v[i], (m->n - i) * sizeof(*m->v));
 	m->v[i] = ms;
 	m->n++;
-	log_info("service %s: added (%s, type %s, port %d)", ms->name,
-	    def->source, def->watcher->type, def->port);
+	log_event(LOG_LVL_INFO, "service_added", ms->name, NULL,
+	    "service %s: added (%s, type %s, port %d)", ms->name, def->source,
+	    def->watcher->type, def->port);
 	model_changed(m, "service %s added", ms->name);
 	model_start_watcher(m, ms);
 }
@@ -187,7 +192,8 @@ model_remove(struct model *m, const char *name)
 	model_service_free(m->v[i]);
 	memmove(&m->v[i], &m->v[i + 1], (m->n - i - 1) * sizeof(*m->v));
 	m->n--;
-	log_info("service %s: removed", name);
+	log_event(LOG_LVL_INFO, "service_removed", name, NULL,
+	    "service %s: removed", name);
 	model_changed(m, "service %s removed", name);
 }
 
@@ -436,13 +442,15 @@ model_pick_new(struct model *m, struct model_pick *picks,
 		listener_release(l);
 		if (e != NULL && model_claimed_by(m, picks, e->listener) ==
 		    NULL) {
-			log_warnx("service %s: %s; it keeps %s port %d, as the "
+			log_event(LOG_LVL_WARNING, "service_port", ms->name,
+			    NULL, "service %s: %s; it keeps %s port %d, as the "
 			    "running HAProxy has it", ms->name, err,
 			    e->listener->addr, e->listener->port);
 			model_pick(&picks[i], e->def, &ms->servers,
 			    listener_ref(e->listener));
 		} else
-			log_warnx("service %s: %s; service left out", ms->name,
+			log_event(LOG_LVL_WARNING, "service_port", ms->name,
+			    NULL, "service %s: %s; service left out", ms->name,
 			    err);
 		free(err);
 	}

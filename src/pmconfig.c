@@ -12,6 +12,7 @@
 #include <yaml.h>
 
 #include "haproxy/keywords.h"
+#include "log.h"
 #include "pmconfig.h"
 #include "util.h"
 #include "validate.h"
@@ -41,6 +42,18 @@ cfg_valid_sc_type(const char *s)
 {
 	return strcmp(s, "file") == 0 || strcmp(s, "zookeeper") == 0 ||
 	    strcmp(s, "none") == 0;
+}
+
+static bool
+cfg_valid_log_format(const char *s)
+{
+	return log_format_from_name(s) != -1;
+}
+
+static bool
+cfg_valid_facility(const char *s)
+{
+	return log_facility_from_name(s) != -1;
 }
 
 #define STR(n, f)	{ n, CFG_STR, offsetof(struct pm_config, f), 0, 0, \
@@ -91,6 +104,21 @@ static const struct cfg_key cfg_service_config_keys[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
 };
 
+static const struct cfg_key cfg_log_keys[] = {
+	STRV("format", log_format, cfg_valid_log_format,
+	    "a known format (known: text, json)"),
+	BOOL("syslog", log_syslog),
+	STRV("facility", log_facility, cfg_valid_facility,
+	    "a syslog facility (daemon, user, local0 to local7)"),
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
+};
+
+/* metrics.listen is parsed into metrics_addr and metrics_port. */
+static const struct cfg_key cfg_metrics_keys[] = {
+	STR("listen", metrics_addr),
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
+};
+
 static const struct cfg_key cfg_control_keys[] = {
 	STRV("socket", control_socket, cfg_valid_path, CFG_PATH_WHAT),
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
@@ -103,6 +131,8 @@ struct cfg_section {
 
 static const struct cfg_section cfg_sections[] = {
 	{ "haproxy", cfg_haproxy_keys },
+	{ "log", cfg_log_keys },
+	{ "metrics", cfg_metrics_keys },
 	{ "reload", cfg_reload_keys },
 	{ "service_config", cfg_service_config_keys },
 	{ "control", cfg_control_keys },
@@ -444,6 +474,8 @@ pmconfig_defaults(const char *source)
 	cfg->debounce_ms = 20;
 	cfg->min_interval_ms = 500;
 	cfg->runtime_debounce_ms = 1;
+	cfg->log_format = xstrdup("text");
+	cfg->log_facility = xstrdup("daemon");
 	cfg->sc_type = xstrdup("file");
 	cfg->sc_path = xstrdup("/etc/proxymgr/services");
 	return cfg;
@@ -573,6 +605,23 @@ cfg_check(struct pm_config *cfg, struct cfg_parse *cp)
 	} else if ((line = cfg_seen_line(cp, "haproxy", "rendered_path")) > 0)
 		return set_err(cp->err, "%s:%d: haproxy.rendered_path: only "
 		    "used with managed: false", cp->source, line);
+	if (!cfg->log_syslog &&
+	    (line = cfg_seen_line(cp, "log", "facility")) > 0)
+		return set_err(cp->err, "%s:%d: log.facility: only used with "
+		    "syslog: true", cp->source, line);
+	if (cfg->metrics_addr != NULL) {
+		char *spec = cfg->metrics_addr, *why = NULL;
+		cfg->metrics_addr = NULL;
+		if (pmconfig_parse_addr(spec, &cfg->metrics_addr,
+		    &cfg->metrics_port, &why) == -1) {
+			set_err(cp->err, "%s:%d: metrics.listen: %s", cp->source,
+			    cfg_seen_line(cp, "metrics", "listen"), why);
+			free(why);
+			free(spec);
+			return -1;
+		}
+		free(spec);
+	}
 	if (strcmp(cfg->sc_type, "none") == 0)
 		return 0;
 	if (strcmp(cfg->sc_type, "file") == 0) {
@@ -894,7 +943,8 @@ pmconfig_parse(const char *text, size_t len, const char *source,
 					break;
 			if (sec->name == NULL) {
 				set_err(err, "%s:%d: unknown key '%s' (known: "
-				    "haproxy, listeners, reload, service_config)", source,
+				    "control, haproxy, listeners, log, metrics, "
+				    "reload, service_config)", source,
 				    cfg_line(k), k->type == YAML_SCALAR_NODE ?
 				    (const char *)k->data.scalar.value : "?");
 				goto done;
@@ -998,6 +1048,9 @@ pmconfig_unref(struct pm_config *cfg)
 	strv_free(cfg->haproxy_args);
 	strv_free(cfg->watch);
 	free(cfg->env_file);
+	free(cfg->log_format);
+	free(cfg->log_facility);
+	free(cfg->metrics_addr);
 	free(cfg->sc_type);
 	free(cfg->sc_path);
 	free(cfg->sc_servers);

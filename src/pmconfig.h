@@ -71,6 +71,15 @@ struct pm_config {
 	bool	 no_watch;
 	char	*env_file;
 
+	/* log: */
+	char	*log_format;		/* "text" or "json" */
+	bool	 log_syslog;		/* syslog(3) instead of stderr */
+	char	*log_facility;		/* daemon, user, local0..local7 */
+
+	/* metrics: listen (NULL: off), parsed */
+	char	*metrics_addr;
+	int	 metrics_port;
+
 	/* service_config: */
 	char	*sc_type;
 	char	*sc_path;

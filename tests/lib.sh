@@ -535,13 +535,14 @@ pm_wait_log_count() {
 # pm_wait_idle: wait until proxymgrd says (SIGUSR1's counters line) that
 # nothing is in flight or pending: every change it has seen so far is
 # live, or was refused. Send it after the change was seen (a log line).
+# Works with log.format json too (the line then ends in `idle"}`).
 pm_wait_idle() {
     local n
     pm__idle() {
         n=$(pm_log_count 'counters: ')
         kill -USR1 "$PM_PID" || return 1
         PM_WAIT_POLL=0.02 pm_wait_log_count 'counters: ' $((n + 1)) || return 1
-        grep -E 'counters: ' "$PM_TMP/proxymgrd.log" | tail -n 1 | grep -q '; now idle$'
+        grep -E 'counters: ' "$PM_TMP/proxymgrd.log" | tail -n 1 | grep -qE '; now idle("\})?$'
     }
     pm_wait_for pm__idle || pm_fail "proxymgrd never became idle: $(grep -E 'counters: ' "$PM_TMP/proxymgrd.log" | tail -n 1)"
 }

@@ -93,9 +93,13 @@ hap_proc_line(struct hap_proc *p, const char *line)
 	} else if (line[0] == '\0')
 		return;
 	else if (hap_proc_routine(line))
-		log_debug("haproxy[%d]: %s", p->pid, line);
+		log_haproxy(LOG_LVL_DEBUG, p->pid, line);
+	else if (strncmp(line, "[ALERT]", 7) == 0 ||
+	    strncmp(line, "[WARNING]", 9) == 0)
+		/* HAProxy's own severity, for whoever filters on level. */
+		log_haproxy(LOG_LVL_WARNING, p->pid, line);
 	else
-		log_info("haproxy[%d]: %s", p->pid, line);
+		log_haproxy(LOG_LVL_INFO, p->pid, line);
 }
 
 static void

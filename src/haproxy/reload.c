@@ -38,6 +38,9 @@ reload_begin(struct supervisor *s)
 	s->reload.start_us = now_us();
 	s->reload.forcing = s->reload.force;
 	s->reload.force = false;
+	log_event(LOG_LVL_INFO, "reload_start", NULL,
+	    plan_reason_name(sched_reason(s)), "reload: checking the new "
+	    "configuration (%s)", sched_why(s, "start"));
 	applier_forget_write(s);	/* the reload writes the file */
 	reload_check(s);
 }
@@ -57,12 +60,14 @@ reload_fail(struct supervisor *s, const char *why)
 	s->counters.reload_failures++;
 	sup_record(s, HISTORY_RELOAD, s->reload.start_us, why, 0);
 	if (s->procs.current != NULL)
-		log_warnx("reload failed (%s): %s; haproxy[%d] keeps serving "
-		    "the previous configuration", sched_why(s, "restart"), why,
-		    s->procs.current->pid);
+		log_event(LOG_LVL_WARNING, "reload_failed", NULL,
+		    plan_reason_name(sched_reason(s)), "reload failed (%s): "
+		    "%s; haproxy[%d] keeps serving the previous configuration",
+		    sched_why(s, "restart"), why, s->procs.current->pid);
 	else
-		log_warnx("reload failed (%s): %s; no HAProxy is running",
-		    sched_why(s, "start"), why);
+		log_event(LOG_LVL_WARNING, "reload_failed", NULL,
+		    plan_reason_name(sched_reason(s)), "reload failed (%s): "
+		    "%s; no HAProxy is running", sched_why(s, "start"), why);
 	if (s->next != NULL) {
 		char *newpath = reload_new_path(s->next);
 		unlink(newpath);
@@ -91,13 +96,14 @@ reload_rollback(struct supervisor *s, const struct pm_config *failed,
 	struct pm_config *good = s->live != NULL ? s->live->cfg : NULL;
 
 	if (good == NULL || good == failed) {
-		log_warnx("%s: if haproxy.global or haproxy.defaults in %s "
-		    "are the cause, fix them and send SIGHUP", why,
-		    failed->file);
+		log_event(LOG_LVL_WARNING, "settings_refused", NULL, NULL,
+		    "%s: if haproxy.global or haproxy.defaults in %s are the "
+		    "cause, fix them and send SIGHUP", why, failed->file);
 		return false;
 	}
-	log_warnx("%s with the haproxy settings of the re-read %s: going "
-	    "back to the previous ones", why, failed->file);
+	log_event(LOG_LVL_WARNING, "settings_refused", NULL, NULL, "%s with "
+	    "the haproxy settings of the re-read %s: going back to the "
+	    "previous ones", why, failed->file);
 	sup_set_config(s, good);
 	s->hooks.settings_rollback(s->hooks.ctx, good);
 	return true;
@@ -184,9 +190,10 @@ reload_blame(struct supervisor *s, const struct check_report *r)
 				hit = true;
 		if (!hit)
 			continue;
-		log_warnx("service %s: HAProxy refused its section (from %s "
-		    "and its servers); until either changes it keeps what the "
-		    "running HAProxy has, if anything", e->def->name,
+		log_event(LOG_LVL_WARNING, "service_rejected", e->def->name,
+		    "haproxy-check", "service %s: HAProxy refused its section "
+		    "(from %s and its servers); until either changes it keeps "
+		    "what the running HAProxy has, if anything", e->def->name,
 		    e->def->source);
 		s->hooks.reject(s->hooks.ctx, e->def->name, e->def, why.buf);
 		blamed = true;
@@ -326,11 +333,13 @@ reload_check_done(struct supervisor *s, struct hap_proc *p)
 	struct sbuf alerts;
 	sbuf_init(&alerts);
 	for (size_t i = 0; i < r.nalerts; i++) {
-		log_warnx("haproxy -c: %s", r.alerts[i]);
+		log_event(LOG_LVL_WARNING, "haproxy_check", NULL, NULL,
+		    "haproxy -c: %s", r.alerts[i]);
 		sbuf_printf(&alerts, "%s%s", i > 0 ? "\n" : "", r.alerts[i]);
 	}
 	if (r.nalerts == 0 && p->output.len > 0) {
-		log_warnx("haproxy -c: %s", p->output.buf);
+		log_event(LOG_LVL_WARNING, "haproxy_check", NULL, NULL,
+		    "haproxy -c: %s", p->output.buf);
 		sbuf_puts(&alerts, p->output.buf);
 	}
 	history_set_check(&s->history, wall_ms(), newpath, false,
@@ -450,11 +459,12 @@ reload_on_verify_reply(int status, const char *reply, void *arg)
 		char *why = verify_service(&view, e->def->name, &e->servers);
 		if (why == NULL)
 			continue;
-		log_warnx("service %s: haproxy[%d] did not build what was "
-		    "rendered from %s: %s; refused as if haproxy -c had "
-		    "refused it: until its definition or servers change it "
-		    "keeps what the running HAProxy has, if anything",
-		    e->def->name, p->pid, e->def->source, why);
+		log_event(LOG_LVL_WARNING, "service_rejected", e->def->name,
+		    "haproxy-built-otherwise", "service %s: haproxy[%d] did "
+		    "not build what was rendered from %s: %s; refused as if "
+		    "haproxy -c had refused it: until its definition or "
+		    "servers change it keeps what the running HAProxy has, if "
+		    "anything", e->def->name, p->pid, e->def->source, why);
 		char *rwhy = xasprintf("HAProxy did not build what was "
 		    "rendered: %s", why);
 		free(why);
@@ -488,8 +498,14 @@ reload_commit(struct supervisor *s)
 	s->counters.reloads++;
 	s->counters.reloads_by[sched_reason(s)]++;
 	sup_record(s, HISTORY_RELOAD, s->reload.start_us, NULL, 0);
+	uint64_t t = now_us();
+	histogram_observe(&s->counters.reload_duration,
+	    (double)(t - s->reload.start_us) / 1e6);
+	histogram_observe(&s->counters.change_reload,
+	    (double)(t - s->reload.change_us) / 1e6);
 	s->hooks.committed(s->hooks.ctx);
-	log_info("haproxy[%d] serves %zu services (reload %llu: %s)",
-	    s->procs.current->pid, s->live->n,
+	log_event(LOG_LVL_INFO, "reload_done", NULL,
+	    plan_reason_name(sched_reason(s)), "haproxy[%d] serves %zu "
+	    "services (reload %llu: %s)", s->procs.current->pid, s->live->n,
 	    (unsigned long long)s->counters.reloads, sched_why(s, "start"));
 }

@@ -89,6 +89,16 @@ sup_become_idle(struct supervisor *s, enum sup_event ev)
 	sched_kick(s);
 }
 
+/* Bucket bounds (s): a runtime change is live in milliseconds, a reload
+ * takes a few hundred (the check, the start, the rate limit). */
+static const double sup_change_bounds[] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+};
+static const double sup_reload_bounds[] = {
+	0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+};
+#define SUP_NBOUNDS(b)	(sizeof(b) / sizeof((b)[0]))
+
 void
 sup_record(struct supervisor *s, enum history_kind kind, uint64_t start_us,
     const char *error, size_t commands)
@@ -122,6 +132,12 @@ sup_init(struct supervisor *s, uv_loop_t *loop, struct pm_config *cfg,
     const struct sup_hooks *hooks)
 {
 	memset(s, 0, sizeof(*s));
+	histogram_init(&s->counters.change_runtime, sup_change_bounds,
+	    SUP_NBOUNDS(sup_change_bounds));
+	histogram_init(&s->counters.change_reload, sup_change_bounds,
+	    SUP_NBOUNDS(sup_change_bounds));
+	histogram_init(&s->counters.reload_duration, sup_reload_bounds,
+	    SUP_NBOUNDS(sup_reload_bounds));
 	s->loop = loop;
 	s->cfg = pmconfig_ref(cfg);
 	s->hooks = *hooks;

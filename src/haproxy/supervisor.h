@@ -31,6 +31,7 @@
 #include "haproxy/procs.h"
 #include "haproxy/reload.h"
 #include "haproxy/sched.h"
+#include "histogram.h"
 
 struct pm_config;
 struct sbuf;
@@ -230,6 +231,11 @@ struct sup_counters {
 	uint64_t	 reloads_by[PLAN_REASONS];
 	uint64_t	 reload_failures;
 	uint64_t	 restarts;
+	/* Seconds from the first change a runtime batch or reload carried
+	 * to HAProxy running it, and of each reload that went live. */
+	struct histogram change_runtime;
+	struct histogram change_reload;
+	struct histogram reload_duration;
 };
 
 struct supervisor {

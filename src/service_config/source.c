@@ -122,8 +122,10 @@ svcsrc_set_offer(struct svcsrc *src, struct svcsrc_set *set,
 		svcdef_parse(name, text, len, where, &def, &err);
 	if (def == NULL) {
 		if (e->error == NULL || strcmp(e->error, err) != 0)
-			log_warnx("%s; %s", err, e->canon ? "the service keeps "
-			    "its last good definition" : "service not added");
+			log_event(LOG_LVL_WARNING, "service_rejected", name,
+			    "invalid-definition", "%s; %s", err, e->canon ?
+			    "the service keeps its last good definition" :
+			    "service not added");
 		free(e->error);
 		e->error = err;
 		if (src->cbs.invalid != NULL)

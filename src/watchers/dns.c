@@ -224,7 +224,8 @@ dnsw_sock_state(void *data, ares_socket_t fd, int readable, int writable)
 		p->fd = fd;
 		p->w = w;
 		if (uv_poll_init_socket(w->loop, &p->poll, fd) != 0) {
-			log_warnx("service %s: dns: cannot watch a resolver "
+			log_event(LOG_LVL_WARNING, "watcher_error", w->service,
+			    NULL, "service %s: dns: cannot watch a resolver "
 			    "socket", w->service);
 			free(p);
 			return;
@@ -365,7 +366,9 @@ dnsw_on_srv(void *arg, int status, int timeouts, unsigned char *abuf,
 			if (r->host[0] == '\0' || strcmp(r->host, ".") == 0)
 				continue;
 			if (!val_host(r->host)) {
-				log_warnx("service %s: dns: SRV %s names '%s', "
+				log_event(LOG_LVL_WARNING, "watcher_error",
+				    w->service, NULL,
+				    "service %s: dns: SRV %s names '%s', "
 				    "not a host name; target skipped",
 				    w->service, e->name, r->host);
 				continue;
@@ -484,7 +487,9 @@ dnsw_entry_done(struct watcher *w, struct dnsw_entry *e)
 			/* Which old addresses came from the failed targets is
 			 * not known: keep them all until a complete answer. */
 			if (!e->failed_logged)
-				log_warnx("service %s: dns: %s: some SRV targets "
+				log_event(LOG_LVL_WARNING, "watcher_error",
+				    w->service, NULL,
+				    "service %s: dns: %s: some SRV targets "
 				    "did not resolve; keeping its last known "
 				    "addresses beside the new ones", w->service,
 				    e->name);
@@ -499,7 +504,8 @@ dnsw_entry_done(struct watcher *w, struct dnsw_entry *e)
 		srvlist_free(&e->known);
 		srvlist_move(&e->known, &e->fresh);
 		if (e->failed_logged && !e->partial)
-			log_info("service %s: dns: %s resolves again (%zu "
+			log_event(LOG_LVL_INFO, "watcher_recovered", w->service,
+			    NULL, "service %s: dns: %s resolves again (%zu "
 			    "addresses)", w->service, e->name, e->known.n);
 		log_debug("service %s: dns: %s: %zu addresses, ttl %d",
 		    w->service, e->name, e->known.n, e->min_ttl);
@@ -526,11 +532,15 @@ dnsw_entry_done(struct watcher *w, struct dnsw_entry *e)
 		    e->status == ARES_ESERVFAIL;
 		if (!e->failed_logged) {
 			if (e->resolved)
-				log_warnx("service %s: dns: %s: %s; keeping its "
+				log_event(LOG_LVL_WARNING, "watcher_error",
+				    w->service, NULL,
+				    "service %s: dns: %s: %s; keeping its "
 				    "last known addresses (%zu)", w->service,
 				    e->name, why, e->known.n);
 			else
-				log_warnx("service %s: dns: %s has never "
+				log_event(LOG_LVL_WARNING, "watcher_error",
+				    w->service, NULL,
+				    "service %s: dns: %s has never "
 				    "resolved: %s", w->service, e->name, why);
 		}
 		e->failed_logged = true;

@@ -44,7 +44,8 @@ filew_log_line_error(const char *msg, void *arg)
 {
 	struct watcher *w = arg;
 
-	log_warnx("service %s: %s (line skipped)", w->service, msg);
+	log_event(LOG_LVL_WARNING, "watcher_error", w->service, NULL,
+	    "service %s: %s (line skipped)", w->service, msg);
 }
 
 /* Read and parse the file; report only what is worth reporting, so that an
@@ -65,7 +66,8 @@ filew_read(struct watcher *w)
 	    NULL) {
 		/* Once per reason: a FIFO, then too big a file, is news. */
 		if (fw->read_error == NULL || strcmp(fw->read_error, why) != 0)
-			log_warnx("service %s: cannot read %s, keeping its %zu "
+			log_event(LOG_LVL_WARNING, "watcher_error", w->service,
+			    NULL, "service %s: cannot read %s, keeping its %zu "
 			    "known servers: %s", w->service, fw->path,
 			    fw->last_count, why);
 		watcher_health_fail(&w->health, WATCHER_ERROR,
@@ -81,7 +83,8 @@ filew_read(struct watcher *w)
 	    w);
 	free(text);
 	if (bad > 0 && list.n == 0) {
-		log_warnx("service %s: no valid line in %s, keeping its %zu "
+		log_event(LOG_LVL_WARNING, "watcher_error", w->service, NULL,
+		    "service %s: no valid line in %s, keeping its %zu "
 		    "known servers", w->service, fw->path, fw->last_count);
 		watcher_health_fail(&w->health, WATCHER_ERROR,
 		    "no valid line in %s (%d bad)", fw->path, bad);
@@ -156,7 +159,8 @@ filew_start(struct watcher *w, char **err)
 	fw->open_handles = 2;		/* settle, and the dirwatch */
 	if (dirwatch_start(w->loop, fw->dir, filew_on_change, w, &fw->dw,
 	    &inner) == -1) {
-		log_warnx("service %s: %s; trying again", w->service, inner);
+		log_event(LOG_LVL_WARNING, "watcher_error", w->service, NULL,
+		    "service %s: %s; trying again", w->service, inner);
 		free(inner);
 	}
 	filew_read(w);

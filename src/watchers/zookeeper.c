@@ -61,8 +61,9 @@ zkw_note_bad(struct watcher *w, struct zkw_bad **next, size_t *nnext,
 		known = strcmp(z->bad[i].path, path) == 0 &&
 		    strcmp(z->bad[i].error, error) == 0;
 	if (!known)
-		log_warnx("service %s: zookeeper:%s: %s (server skipped)",
-		    w->service, path, error);
+		log_event(LOG_LVL_WARNING, "watcher_error", w->service, NULL,
+		    "service %s: zookeeper:%s: %s (server skipped)", w->service,
+		    path, error);
 	*next = xrealloc(*next, (*nnext + 1) * sizeof(**next));
 	(*next)[*nnext].path = xstrdup(path);
 	(*next)[*nnext].error = error;
@@ -115,7 +116,8 @@ zkw_on_report(void *ctx, const struct zk_child *kids, size_t n, bool exists)
 	if (nbad > 0 && list.n == 0) {
 		/* Empty because of errors, not because ZooKeeper says so. */
 		if (!z->keeping_logged)
-			log_warnx("service %s: no valid server node in %s, "
+			log_event(LOG_LVL_WARNING, "watcher_error", w->service,
+			    NULL, "service %s: no valid server node in %s, "
 			    "keeping its %zu known servers", w->service,
 			    json_string_value(json_object_get(w->blob, "path")),
 			    z->last_count);
@@ -130,7 +132,8 @@ zkw_on_report(void *ctx, const struct zk_child *kids, size_t n, bool exists)
 	z->keeping_logged = false;
 	z->content = WATCHER_OK;
 	if (!exists)
-		log_warnx("service %s: ZooKeeper path %s does not exist: no "
+		log_event(LOG_LVL_WARNING, "watcher_error", w->service, NULL,
+		    "service %s: ZooKeeper path %s does not exist: no "
 		    "servers", w->service,
 		    json_string_value(json_object_get(w->blob, "path")));
 	z->last_count = list.n;

@@ -61,7 +61,8 @@ zkf_log_error(struct zk_follow *f, const char *what, const char *path, int rc)
 	msg = xasprintf("ZooKeeper %s: cannot %s %s: %s", zks_servers(f->s),
 	    what, path, zerror(rc));
 	if (f->last_error == NULL || strcmp(f->last_error, msg) != 0)
-		log_warnx("%s; keeping what was last read", msg);
+		log_event(LOG_LVL_WARNING, "zookeeper_error", NULL, NULL,
+		    "%s; keeping what was last read", msg);
 	free(f->last_error);
 	f->last_error = msg;
 	f->last_error_ms = wall_ms();
@@ -182,7 +183,8 @@ zkf_on_list(struct zk_follow *f, const struct zks_reply *r)
 		}
 	} else if (r->rc == ZNONODE) {
 		if (f->exists || !f->listed) {
-			log_info("ZooKeeper %s: %s does not exist; waiting for "
+			log_event(LOG_LVL_INFO, "zookeeper_wait", NULL, NULL,
+			    "ZooKeeper %s: %s does not exist; waiting for "
 			    "it", zks_servers(f->s), f->path);
 			f->dirty = true;
 		}

@@ -279,7 +279,8 @@ zks_schedule_open(struct zks *s, const char *why)
 {
 	int delay = zks_jitter(s->backoff_ms);
 
-	log_warnx("ZooKeeper %s: %s; opening a new session in %d ms, keeping "
+	log_event(LOG_LVL_WARNING, "zookeeper_session", NULL, NULL,
+	    "ZooKeeper %s: %s; opening a new session in %d ms, keeping "
 	    "every service and server as last read", s->servers, why, delay);
 	s->backoff_ms = s->backoff_ms * 2 > ZKS_BACKOFF_MAX_MS ?
 	    ZKS_BACKOFF_MAX_MS : s->backoff_ms * 2;
@@ -312,9 +313,10 @@ zks_on_remind(uv_timer_t *t)
 
 	if (s->connected)
 		return;
-	log_warnx("ZooKeeper %s: out of reach for %llu s; every service and "
-	    "server stays as last read", s->servers,
-	    (unsigned long long)((now_ms() - s->lost_at) / 1000));
+	log_event(LOG_LVL_WARNING, "zookeeper_session", NULL, NULL,
+	    "ZooKeeper %s: out of reach for %llu s; every service and "
+	    "server stays as last read", s->servers, (unsigned long
+	    long)((now_ms() - s->lost_at) / 1000));
 	uv_timer_start(&s->remind, zks_on_remind, ZKS_REMIND_EVERY_MS, 0);
 }
 
@@ -338,12 +340,14 @@ zks_session_event(struct zks *s, const struct zks_msg *m)
 		s->backoff_ms = ZKS_BACKOFF_MIN_MS;
 		uv_timer_stop(&s->remind);
 		if (s->ever_connected)
-			log_info("ZooKeeper %s: connected (session 0x%llx) "
+			log_event(LOG_LVL_INFO, "zookeeper_session", NULL, NULL,
+			    "ZooKeeper %s: connected (session 0x%llx) "
 			    "after %llu ms out of reach; reading everything "
-			    "again", s->servers, m->session_id,
-			    (unsigned long long)(now_ms() - s->lost_at));
+			    "again", s->servers, m->session_id, (unsigned long
+			    long)(now_ms() - s->lost_at));
 		else
-			log_info("ZooKeeper %s: connected (session 0x%llx)",
+			log_event(LOG_LVL_INFO, "zookeeper_session", NULL, NULL,
+			    "ZooKeeper %s: connected (session 0x%llx)",
 			    s->servers, m->session_id);
 		s->ever_connected = true;
 		s->lost_at = 0;
@@ -355,7 +359,8 @@ zks_session_event(struct zks *s, const struct zks_msg *m)
 	}
 	if (m->state == ZOO_CONNECTING_STATE) {
 		if (s->connected) {
-			log_warnx("ZooKeeper %s: connection lost; serving the "
+			log_event(LOG_LVL_WARNING, "zookeeper_session", NULL,
+			    NULL, "ZooKeeper %s: connection lost; serving the "
 			    "last known state while the client reconnects",
 			    s->servers);
 			s->state_since_ms = wall_ms();

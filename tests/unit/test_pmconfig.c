@@ -442,7 +442,7 @@ test_err_unknown_top_level_key(void **state)
 {
 	(void)state;
 	expect_err("haproxy: {}\n\nzookeeper:\n  servers: x\n", 3,
-	    "unknown key 'zookeeper'", "(known: haproxy, listeners, reload, service_config)");
+	    "unknown key 'zookeeper'", "(known: control, haproxy, listeners, log, metrics, reload, service_config)");
 	expect_err("Haproxy: {}\n", 1, "unknown key 'Haproxy'", NULL);
 }
 
@@ -1122,6 +1122,56 @@ test_identity(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* log: and metrics:, their defaults and their errors. */
+static void
+test_log_and_metrics(void **state)
+{
+	struct pm_config *cfg;
+
+	(void)state;
+	cfg = parse_ok("");
+	assert_string_equal(cfg->log_format, "text");
+	assert_false(cfg->log_syslog);
+	assert_string_equal(cfg->log_facility, "daemon");
+	assert_null(cfg->metrics_addr);
+	pmconfig_unref(cfg);
+
+	cfg = parse_ok("log:\n  format: json\n  syslog: true\n"
+	    "  facility: local3\nmetrics:\n  listen: 127.0.0.1:9187\n");
+	assert_string_equal(cfg->log_format, "json");
+	assert_true(cfg->log_syslog);
+	assert_string_equal(cfg->log_facility, "local3");
+	assert_string_equal(cfg->metrics_addr, "127.0.0.1");
+	assert_int_equal(cfg->metrics_port, 9187);
+	pmconfig_unref(cfg);
+
+	cfg = parse_ok("metrics:\n  listen: \"[::1]:9187\"\n");
+	assert_string_equal(cfg->metrics_addr, "::1");
+	pmconfig_unref(cfg);
+	cfg = parse_ok("metrics:\n  listen:\n");
+	assert_null(cfg->metrics_addr);
+	pmconfig_unref(cfg);
+
+	expect_err("log:\n  format: xml\n", 2, "log.format: 'xml' is not a "
+	    "known format (known: text, json)", NULL);
+	expect_err("log:\n  syslog: maybe\n", 2, "log.syslog: expected true "
+	    "or false", NULL);
+	expect_err("log:\n  syslog: true\n  facility: kern\n", 3,
+	    "log.facility: 'kern' is not a syslog facility", "local0");
+	expect_err("log:\n  format: json\n  facility: local0\n", 3,
+	    "log.facility: only used with syslog: true", NULL);
+	expect_err("log:\n  level: debug\n", 2, "unknown key 'log.level'",
+	    NULL);
+	expect_err("\nmetrics:\n  listen: 127.0.0.1:99999\n", 3,
+	    "metrics.listen: '127.0.0.1:99999': expected ADDR:PORT", NULL);
+	expect_err("metrics:\n  listen: localhost:9100\n", 2,
+	    "metrics.listen: 'localhost:9100': 'localhost' is not an IPv4 or "
+	    "IPv6 address", NULL);
+	expect_err("metrics:\n  port: 9100\n", 2,
+	    "unknown key 'metrics.port'", NULL);
+	expect_err("metrics: [1]\n", 1, "metrics: expected a mapping", NULL);
+}
+
 int
 main(void)
 {
@@ -1159,6 +1209,7 @@ main(void)
 		cmocka_unit_test(test_merge_keys),
 		cmocka_unit_test(test_embedded_nul),
 		cmocka_unit_test(test_identity),
+		cmocka_unit_test(test_log_and_metrics),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

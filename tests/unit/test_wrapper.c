@@ -392,6 +392,49 @@ test_env_file(void **state)
 	pmconfig_unref(cfg);
 }
 
+/* --log-format, --syslog and --metrics-listen: the log and metrics keys
+ * of the command line. */
+static void
+test_cli_log_metrics(void **state)
+{
+	const char *svc[] = { "APP_1=127.0.0.1:8080" };
+	struct cli_wrapper w = {
+		.haproxy_cfg = "/etc/haproxy/haproxy.cfg",
+		.services = svc, .nservices = 1, .min_interval_ms = -1,
+		.log_format = "json", .syslog_facility = "local4",
+		.metrics_listen = "[::1]:9187",
+	};
+	struct pm_config *cfg;
+	char *err = NULL;
+
+	(void)state;
+	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), 0);
+	assert_string_equal(cfg->log_format, "json");
+	assert_true(cfg->log_syslog);
+	assert_string_equal(cfg->log_facility, "local4");
+	assert_string_equal(cfg->metrics_addr, "::1");
+	assert_int_equal(cfg->metrics_port, 9187);
+	pmconfig_unref(cfg);
+
+	w.log_format = "yaml";
+	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), -1);
+	assert_non_null(strstr(err, "--log-format yaml: expected text or json"));
+	free(err);
+	err = NULL;
+	w.log_format = NULL;
+	w.syslog_facility = "kern";
+	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), -1);
+	assert_non_null(strstr(err, "--syslog kern: expected a facility"));
+	free(err);
+	err = NULL;
+	w.syslog_facility = NULL;
+	w.metrics_listen = "127.0.0.1:0";
+	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), -1);
+	assert_non_null(strstr(err, "--metrics-listen '127.0.0.1:0': expected "
+	    "ADDR:PORT"));
+	free(err);
+}
+
 static void
 test_sdnotify_addr(void **state)
 {
@@ -423,6 +466,7 @@ main(void)
 		cmocka_unit_test(test_backlog),
 		cmocka_unit_test(test_cli_haproxy_args),
 		cmocka_unit_test(test_env_file),
+		cmocka_unit_test(test_cli_log_metrics),
 		cmocka_unit_test(test_sdnotify_addr),
 	};
 
