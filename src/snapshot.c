@@ -121,6 +121,21 @@ render_line(struct render *r, const char *fmt, ...)
 	r->line++;
 }
 
+/* An HTTP proxy gets `option idle-close-on-response` unless the operator
+ * or the service names the option (on or off) themselves: without it, an
+ * old HAProxy closes its idle keep-alive connections at soft-stop, and a
+ * client whose next request crosses that close sees a reset at every
+ * reload. With it, the old process answers that request with
+ * `Connection: close` instead. TCP proxies are left alone: HAProxy warns
+ * there. */
+static bool
+snapshot_idle_close(const struct pm_config *cfg, const struct service_def *def)
+{
+	return hkw_mode_http(cfg->defaults, def->listen_options) &&
+	    !hkw_option_named(cfg->defaults, "idle-close-on-response") &&
+	    !hkw_option_named(def->listen_options, "idle-close-on-response");
+}
+
 void
 snapshot_render(struct snapshot *s)
 {
@@ -158,6 +173,8 @@ snapshot_render(struct snapshot *s)
 		e->first_line = r.line + 1;
 		render_line(&r, "listen %s", def->name);
 		render_line(&r, "    bind fd@%d", e->child_fd);
+		if (snapshot_idle_close(cfg, def))
+			render_line(&r, "    option idle-close-on-response");
 		for (size_t j = 0; def->listen_options[j] != NULL; j++)
 			render_line(&r, "    %s", def->listen_options[j]);
 		for (size_t j = 0; j < e->servers.n; j++) {

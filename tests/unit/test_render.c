@@ -232,6 +232,104 @@ test_hardstop(void **state)
 	fixture_free(f);
 }
 
+/* HTTP services get option idle-close-on-response unless they or the
+ * defaults name it; TCP ones never (the last mode line wins). */
+static void
+test_idleclose(void **state)
+{
+	static const char *const svcs[] = { "web", "db", "off", "own",
+	    "tcp2http", NULL };
+	struct fixture *f = *state;
+	const char *p;
+	int n = 0;
+
+	fixture_build(f, "idleclose", svcs);
+	check_golden(f, "idleclose");
+	/* web and tcp2http ("idle-close-on-responses" is another word). */
+	for (p = f->snap->text; (p = strstr(p,
+	    "\n    option idle-close-on-response\n")) != NULL; p++)
+		n++;
+	assert_int_equal(n, 2);
+	assert_non_null(strstr(f->snap->text, "listen web\n    bind fd@3\n"
+	    "    option idle-close-on-response\n"));
+	assert_non_null(strstr(f->snap->text, "listen db\n    bind fd@4\n"
+	    "    mode http\n"));
+	/* The added line is the service's: HAProxy's errors on it blame it. */
+	assert_int_equal(f->snap->v[0].last_line - f->snap->v[0].first_line,
+	    4);
+	fixture_free(f);
+}
+
+/* proxymgr.yml text with these defaults and one service of these
+ * listen_options, rendered: whether the option was added. */
+static bool
+idleclose_added(const char *defaults, const char *listen)
+{
+	struct pm_config *cfg = NULL;
+	struct service_def *def = NULL;
+	struct snapshot *s;
+	struct server_list servers;
+	struct listener *l;
+	char *yml, *json, *err = NULL;
+	bool added;
+
+	yml = xasprintf("haproxy:\n  defaults: [%s]\n", defaults);
+	json = xasprintf("{\"type\": \"static\", \"port\": 80, "
+	    "\"servers\": [], \"listen_options\": [%s]}", listen);
+	if (pmconfig_parse(yml, strlen(yml), SRC, &cfg, &err) != 0)
+		fail_msg("%s: %s", yml, err);
+	if (svcdef_parse("web", json, strlen(json), "web.json", &def,
+	    &err) != 0)
+		fail_msg("%s: %s", json, err);
+	s = snapshot_new(cfg);
+	srvlist_init(&servers);
+	l = listener_want("127.0.0.1", 80);
+	snapshot_add(s, def, &servers, l);
+	snapshot_render(s);
+	/* Right after the bind line, before the service's own lines (the
+	 * cases below that name it put another line first). */
+	added = strstr(s->text, "\n    bind fd@3\n"
+	    "    option idle-close-on-response\n") != NULL;
+	listener_release(l);
+	svcdef_unref(def);
+	snapshot_free(s);
+	pmconfig_unref(cfg);
+	free(yml);
+	free(json);
+	return added;
+}
+
+static void
+test_idleclose_cases(void **state)
+{
+	(void)state;
+	/* HAProxy's default mode is tcp. */
+	assert_false(idleclose_added("", ""));
+	assert_false(idleclose_added("\"timeout client 1m\"", ""));
+	assert_true(idleclose_added("", "\"mode http\""));
+	assert_true(idleclose_added("\"mode http\"", ""));
+	assert_true(idleclose_added("\"mode  http\"", "\"balance first\""));
+	assert_false(idleclose_added("\"mode http\"", "\"mode tcp\""));
+	assert_false(idleclose_added("\"mode tcp\"", ""));
+	assert_true(idleclose_added("\"mode tcp\"", "\"mode http\""));
+	/* The operator's or the service's own word on it, either way. */
+	assert_false(idleclose_added("\"mode http\", \"no option "
+	    "idle-close-on-response\"", ""));
+	assert_false(idleclose_added("\"mode http\", \"option "
+	    "idle-close-on-response\"", ""));
+	assert_false(idleclose_added("\"mode http\"", "\"balance first\", "
+	    "\"no option idle-close-on-response\""));
+	assert_false(idleclose_added("\"mode http\"", "\"balance first\", "
+	    "\"default option idle-close-on-response\""));
+	assert_false(idleclose_added("\"mode http\"", "\"balance first\", "
+	    "\"option idle-close-on-response\""));
+	/* Other options are not this one. */
+	assert_true(idleclose_added("\"mode http\", \"no option "
+	    "http-keep-alive\"", "\"option httpclose\""));
+	assert_true(idleclose_added("\"mode http\"", "\"option "
+	    "idle-close-on-response-x\""));
+}
+
 /* ---- line ranges and lookups (full case) ---- */
 
 static void
@@ -362,6 +460,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_render_twice, setup,
 		    teardown),
 		cmocka_unit_test(test_hardstop_keyword_match),
+		cmocka_unit_test_setup_teardown(test_idleclose, setup,
+		    teardown),
+		cmocka_unit_test(test_idleclose_cases),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
