@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +13,9 @@
 #include "service.h"
 #include "snapshot.h"
 #include "util.h"
+
+/* The close-spread-time proxymgrd renders (see snapshot_spread_ms). */
+#define SNAPSHOT_SPREAD_MS	1000
 
 struct snapshot *
 snapshot_new(struct pm_config *cfg)
@@ -121,6 +125,49 @@ render_line(struct render *r, const char *fmt, ...)
 	r->line++;
 }
 
+/* HAProxy's time (hard-stop-after's): a number and a unit, ms if none;
+ * -1 if it does not parse. */
+static long
+snapshot_time_ms(const char *t)
+{
+	static const struct { const char *unit; long ms; } units[] = {
+		{ "", 1 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 },
+		{ "h", 3600000 }, { "d", 86400000 },
+	};
+	char *end;
+	long n;
+
+	if (t == NULL || *t < '0' || *t > '9')
+		return -1;
+	n = strtol(t, &end, 10);
+	for (size_t i = 0; i < sizeof(units) / sizeof(*units); i++)
+		if (strcmp(end, units[i].unit) == 0)
+			return n > LONG_MAX / units[i].ms ? LONG_MAX :
+			    n * units[i].ms;
+	return -1;
+}
+
+/* close-spread-time: at soft-stop an old HAProxy closes its idle
+ * keep-alive connections at once, each a race with the client's next
+ * request, which is lost if it is on its way (or already in the socket,
+ * unread, when HAProxy is short of CPU). Spread over a window, the idle
+ * closes are re-timed each time a connection goes idle, and a busy
+ * connection is ended with `Connection: close` on a response first. This
+ * does for the proxies proxymgrd does not render (a hand-written
+ * haproxy.cfg, or `no option idle-close-on-response`) most of what that
+ * option does. 1 s keeps old processes short-lived; half of a shorter
+ * hard-stop-after lets the window end before it. */
+static long
+snapshot_spread_ms(const struct pm_config *cfg)
+{
+	const char *hsa = hkw_last(cfg->global, NULL, "hard-stop-after");
+	long stop = snapshot_time_ms(hsa != NULL ? hsa : cfg->hard_stop_after);
+
+	if (stop < 0 || stop >= 2 * SNAPSHOT_SPREAD_MS)
+		return SNAPSHOT_SPREAD_MS;
+	return stop / 2;
+}
+
 /* An HTTP proxy gets `option idle-close-on-response` unless the operator
  * or the service names the option (on or off) themselves: without it, an
  * old HAProxy closes its idle keep-alive connections at soft-stop, and a
@@ -155,6 +202,11 @@ snapshot_render(struct snapshot *s)
 	}
 	if (!hkw_lines_have(cfg->global, "hard-stop-after"))
 		render_line(&r, "    hard-stop-after %s", cfg->hard_stop_after);
+	if (!hkw_lines_have(cfg->global, "close-spread-time")) {
+		long ms = snapshot_spread_ms(cfg);
+		render_line(&r, "    close-spread-time %ld%s", ms % 1000 ?
+		    ms : ms / 1000, ms % 1000 ? "ms" : "s");
+	}
 	for (size_t i = 0; cfg->global[i] != NULL; i++)
 		render_line(&r, "    %s", cfg->global[i]);
 	render_line(&r, "%s", "");
