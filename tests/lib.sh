@@ -422,7 +422,8 @@ pm_write_pmconfig() {
         echo "  socket_path: $PM_TMP/run/haproxy.sock"
         echo "  bind_address: 127.0.0.1"
         echo "  global: [${PM_GLOBAL:-\"maxconn 4096\"}]"
-        echo "  defaults: [\"mode http\", \"timeout connect 5s\", \"timeout client 30s\", \"timeout server 30s\", \"option idle-close-on-response\"]"
+        # No option idle-close-on-response: proxymgrd adds it to HTTP services.
+        echo "  defaults: [\"mode http\", \"timeout connect 5s\", \"timeout client 30s\", \"timeout server 30s\"]"
         [[ -n ${PM_HAPROXY_EXTRA:-} ]] && printf '%s\n' "$PM_HAPROXY_EXTRA"
         echo "reload:"
         echo "  debounce_ms: ${PM_DEBOUNCE_MS:-10}"
