@@ -153,10 +153,9 @@ snapshot_time_ms(const char *t)
  * unread, when HAProxy is short of CPU). Spread over a window, the idle
  * closes are re-timed each time a connection goes idle, and a busy
  * connection is ended with `Connection: close` on a response first. This
- * does for the proxies proxymgrd does not render (a hand-written
- * haproxy.cfg, or `no option idle-close-on-response`) most of what that
- * option does. 1 s keeps old processes short-lived; half of a shorter
- * hard-stop-after lets the window end before it. */
+ * does for a hand-written haproxy.cfg most of what
+ * idle-close-on-response does. 1 s keeps old processes short-lived; half
+ * of a shorter hard-stop-after lets the window end before it. */
 static long
 snapshot_spread_ms(const struct pm_config *cfg)
 {
@@ -166,6 +165,20 @@ snapshot_spread_ms(const struct pm_config *cfg)
 	if (stop < 0 || stop >= 2 * SNAPSHOT_SPREAD_MS)
 		return SNAPSHOT_SPREAD_MS;
 	return stop / 2;
+}
+
+/* Only for a hand-written haproxy.cfg that does not name the option
+ * (the proxies proxymgrd renders have it), unless global sets its own:
+ * the window also times out connections accepted just before the
+ * soft-stop whose first request is not read yet, with a 408, so it is not
+ * free for `Connection: close` clients. */
+static bool
+snapshot_wants_spread(const struct snapshot *s)
+{
+	return s->cfg->user_config != NULL &&
+	    (s->user_text == NULL ||
+	    strstr(s->user_text, "idle-close-on-response") == NULL) &&
+	    !hkw_lines_have(s->cfg->global, "close-spread-time");
 }
 
 /* An HTTP proxy gets `option idle-close-on-response` unless the operator
@@ -202,7 +215,7 @@ snapshot_render(struct snapshot *s)
 	}
 	if (!hkw_lines_have(cfg->global, "hard-stop-after"))
 		render_line(&r, "    hard-stop-after %s", cfg->hard_stop_after);
-	if (!hkw_lines_have(cfg->global, "close-spread-time")) {
+	if (snapshot_wants_spread(s)) {
 		long ms = snapshot_spread_ms(cfg);
 		render_line(&r, "    close-spread-time %ld%s", ms % 1000 ?
 		    ms : ms / 1000, ms % 1000 ? "ms" : "s");

@@ -185,11 +185,11 @@ test_minimal(void **state)
 	assert_int_equal(f->snap->v[0].child_fd, SNAPSHOT_FIRST_FD);
 	assert_int_equal(f->snap->v[0].servers.n, 0);
 	/* Lines: 1 comment, 2 global, 3 stats, 4 server-state-file,
-	 * 5 hard-stop-after, 6 close-spread-time, 7 blank, 8 defaults,
-	 * 9 load-server-state; 10 blank, 11 listen, 12 bind. */
-	assert_int_equal(f->snap->settings_last_line, 9);
-	assert_int_equal(f->snap->v[0].first_line, 11);
-	assert_int_equal(f->snap->v[0].last_line, 12);
+	 * 5 hard-stop-after, 6 blank, 7 defaults, 8 load-server-state;
+	 * 9 blank, 10 listen, 11 bind. */
+	assert_int_equal(f->snap->settings_last_line, 8);
+	assert_int_equal(f->snap->v[0].first_line, 10);
+	assert_int_equal(f->snap->v[0].last_line, 11);
 	fixture_free(f);
 }
 
@@ -230,62 +230,6 @@ test_hardstop(void **state)
 		assert_int_equal(n, 1);
 	}
 	fixture_free(f);
-}
-
-/* The global lines rendered from a proxymgr.yml text. */
-static char *
-render_yml(const char *yml)
-{
-	struct pm_config *cfg = NULL;
-	struct snapshot *s;
-	char *err = NULL, *text;
-
-	if (pmconfig_parse(yml, strlen(yml), SRC, &cfg, &err) != 0)
-		fail_msg("%s: %s", yml, err);
-	s = snapshot_new(cfg);
-	snapshot_render(s);
-	text = xstrdup(s->text);
-	snapshot_free(s);
-	pmconfig_unref(cfg);
-	return text;
-}
-
-/* close-spread-time: 1 s, or half of a shorter hard-stop-after (the one
- * in force), and none if global sets its own. */
-static void
-test_close_spread(void **state)
-{
-	static const struct { const char *yml, *want; } cases[] = {
-		{ "haproxy: {}\n", "\n    close-spread-time 1s\n" },
-		{ "haproxy:\n  hard_stop_after: 2m\n",
-		    "\n    close-spread-time 1s\n" },
-		{ "haproxy:\n  hard_stop_after: 2s\n",
-		    "\n    close-spread-time 1s\n" },
-		{ "haproxy:\n  hard_stop_after: 1s\n",
-		    "\n    close-spread-time 500ms\n" },
-		{ "haproxy:\n  hard_stop_after: 1500\n",
-		    "\n    close-spread-time 750ms\n" },
-		{ "haproxy:\n  hard_stop_after: 10s\n  global: "
-		    "[\"hard-stop-after 600ms\"]\n",
-		    "\n    close-spread-time 300ms\n" },
-		/* Not a time proxymgrd reads: HAProxy judges it. */
-		{ "haproxy:\n  hard_stop_after: 1x\n",
-		    "\n    close-spread-time 1s\n" },
-		{ "haproxy:\n  global: [\"close-spread-time 5s\"]\n",
-		    "\n    close-spread-time 5s\n" },
-	};
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
-		char *text = render_yml(cases[i].yml);
-		const char *p = strstr(text, cases[i].want);
-		if (p == NULL || strstr(p + strlen(cases[i].want),
-		    "close-spread-time") != NULL ||
-		    strstr(text, "close-spread-time") != p + 5)
-			fail_msg("%s: want one '%s' in:\n%s", cases[i].yml,
-			    cases[i].want + 5, text);
-		free(text);
-	}
 }
 
 /* HTTP services get option idle-close-on-response unless they or the
@@ -386,6 +330,95 @@ test_idleclose_cases(void **state)
 	    "idle-close-on-response-x\""));
 }
 
+/* The text rendered from a proxymgr.yml text, as proxymgrd's part of a
+ * hand-written haproxy.cfg (user_text, or NULL if unreadable) if user is
+ * true. */
+static char *
+render_yml(const char *yml, bool user, const char *user_text)
+{
+	struct pm_config *cfg = NULL;
+	struct snapshot *s;
+	char *err = NULL, *text;
+
+	if (pmconfig_parse(yml, strlen(yml), SRC, &cfg, &err) != 0)
+		fail_msg("%s: %s", yml, err);
+	if (user)
+		cfg->user_config = xstrdup("/etc/haproxy/haproxy.cfg");
+	s = snapshot_new(cfg);
+	if (user_text != NULL)
+		s->user_text = xstrdup(user_text);
+	snapshot_render(s);
+	text = xstrdup(s->text);
+	snapshot_free(s);
+	pmconfig_unref(cfg);
+	return text;
+}
+
+/* close-spread-time, in proxymgrd's part of a hand-written config: 1 s,
+ * or half of a shorter hard-stop-after (the one in force), and none if
+ * global sets its own. */
+static void
+test_close_spread(void **state)
+{
+	static const struct { const char *yml, *want; } cases[] = {
+		{ "haproxy: {}\n", "\n    close-spread-time 1s\n" },
+		{ "haproxy:\n  hard_stop_after: 2m\n",
+		    "\n    close-spread-time 1s\n" },
+		{ "haproxy:\n  hard_stop_after: 2s\n",
+		    "\n    close-spread-time 1s\n" },
+		{ "haproxy:\n  hard_stop_after: 1s\n",
+		    "\n    close-spread-time 500ms\n" },
+		{ "haproxy:\n  hard_stop_after: 1500\n",
+		    "\n    close-spread-time 750ms\n" },
+		{ "haproxy:\n  hard_stop_after: 10s\n  global: "
+		    "[\"hard-stop-after 600ms\"]\n",
+		    "\n    close-spread-time 300ms\n" },
+		/* Not a time proxymgrd reads: HAProxy judges it. */
+		{ "haproxy:\n  hard_stop_after: 1x\n",
+		    "\n    close-spread-time 1s\n" },
+		{ "haproxy:\n  global: [\"close-spread-time 5s\"]\n",
+		    "\n    close-spread-time 5s\n" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		char *text = render_yml(cases[i].yml, true,
+		    "frontend f\n  bind fd@${APP}\n");
+		const char *p = strstr(text, cases[i].want);
+		if (p == NULL || strstr(p + strlen(cases[i].want),
+		    "close-spread-time") != NULL ||
+		    strstr(text, "close-spread-time") != p + 5)
+			fail_msg("%s: want one '%s' in:\n%s", cases[i].yml,
+			    cases[i].want + 5, text);
+		free(text);
+	}
+}
+
+/* Not for the services proxymgrd renders (they have the option), nor
+ * for a hand-written config that names it. */
+static void
+test_close_spread_not(void **state)
+{
+	static const char *const texts[] = {
+	    "defaults\n  option idle-close-on-response\n",
+	    "frontend f\n  no option idle-close-on-response\n", NULL };
+	char *text;
+
+	(void)state;
+	text = render_yml("haproxy: {}\n", false, NULL);
+	assert_null(strstr(text, "close-spread-time"));
+	free(text);
+	for (size_t i = 0; texts[i] != NULL; i++) {
+		text = render_yml("haproxy: {}\n", true, texts[i]);
+		assert_null(strstr(text, "close-spread-time"));
+		free(text);
+	}
+	/* An unreadable one fails haproxy -c anyway. */
+	text = render_yml("haproxy: {}\n", true, NULL);
+	assert_non_null(strstr(text, "\n    close-spread-time 1s\n"));
+	free(text);
+}
+
 /* ---- line ranges and lookups (full case) ---- */
 
 static void
@@ -397,9 +430,9 @@ test_full_lines(void **state)
 
 	fixture_build(f, "full", svcs);
 	/* 1 comment, 2 global, 3 stats, 4 server-state-file,
-	 * 5 hard-stop-after, 6 close-spread-time, 7-8 global lines, 9 blank,
-	 * 10 defaults, 11-15 defaults lines, 16 load-server-state-from-file. */
-	assert_int_equal(f->snap->settings_last_line, 16);
+	 * 5 hard-stop-after, 6-7 global lines, 8 blank, 9 defaults,
+	 * 10-14 defaults lines, 15 load-server-state-from-file. */
+	assert_int_equal(f->snap->settings_last_line, 15);
 	api = snapshot_find(f->snap, "api");
 	web = snapshot_find(f->snap, "web");
 	assert_non_null(api);
@@ -409,37 +442,37 @@ test_full_lines(void **state)
 	assert_null(snapshot_find(f->snap, "nope"));
 	assert_null(snapshot_find(f->snap, "ap"));
 	assert_null(snapshot_find(NULL, "api"));
-	/* 17 blank, 18 listen api, 19 bind, 20-21 options, 22-24 servers;
-	 * 25 blank, 26 listen web, 27 bind, 28-29 options, 30-31 servers. */
-	assert_int_equal(api->first_line, 18);
-	assert_int_equal(api->last_line, 24);
-	assert_int_equal(web->first_line, 26);
-	assert_int_equal(web->last_line, 31);
+	/* 16 blank, 17 listen api, 18 bind, 19-20 options, 21-23 servers;
+	 * 24 blank, 25 listen web, 26 bind, 27-28 options, 29-30 servers. */
+	assert_int_equal(api->first_line, 17);
+	assert_int_equal(api->last_line, 23);
+	assert_int_equal(web->first_line, 25);
+	assert_int_equal(web->last_line, 30);
 
 	assert_null(snapshot_service_at_line(f->snap, 0));
 	assert_null(snapshot_service_at_line(f->snap, 1));
+	assert_null(snapshot_service_at_line(f->snap, 15));
 	assert_null(snapshot_service_at_line(f->snap, 16));
-	assert_null(snapshot_service_at_line(f->snap, 17));
-	assert_ptr_equal(snapshot_service_at_line(f->snap, 18), api);
-	assert_ptr_equal(snapshot_service_at_line(f->snap, 22), api);
-	assert_ptr_equal(snapshot_service_at_line(f->snap, 24), api);
-	assert_null(snapshot_service_at_line(f->snap, 25));
-	assert_ptr_equal(snapshot_service_at_line(f->snap, 26), web);
-	assert_ptr_equal(snapshot_service_at_line(f->snap, 31), web);
-	assert_null(snapshot_service_at_line(f->snap, 32));
+	assert_ptr_equal(snapshot_service_at_line(f->snap, 17), api);
+	assert_ptr_equal(snapshot_service_at_line(f->snap, 21), api);
+	assert_ptr_equal(snapshot_service_at_line(f->snap, 23), api);
+	assert_null(snapshot_service_at_line(f->snap, 24));
+	assert_ptr_equal(snapshot_service_at_line(f->snap, 25), web);
+	assert_ptr_equal(snapshot_service_at_line(f->snap, 30), web);
+	assert_null(snapshot_service_at_line(f->snap, 31));
 	assert_null(snapshot_service_at_line(f->snap, -1));
 
-	/* The ranges agree with the text: line 18 is "listen api", line 26
-	 * "listen web", and the text has 31 lines. */
+	/* The ranges agree with the text: line 17 is "listen api", line 25
+	 * "listen web", and the text has 30 lines. */
 	{
 		const char *p = f->snap->text;
 		int line = 1;
 		while (*p != '\0') {
-			if (line == 18)
+			if (line == 17)
 				assert_memory_equal(p, "listen api\n", 11);
-			if (line == 26)
+			if (line == 25)
 				assert_memory_equal(p, "listen web\n", 11);
-			if (line == 31)
+			if (line == 30)
 				assert_memory_equal(p, "    server 127.0.0.2_9000",
 				    25);
 			p = strchr(p, '\n');
@@ -447,7 +480,7 @@ test_full_lines(void **state)
 			p++;
 			line++;
 		}
-		assert_int_equal(line - 1, 31);
+		assert_int_equal(line - 1, 30);
 	}
 	fixture_free(f);
 }
@@ -464,8 +497,8 @@ test_render_twice(void **state)
 	first = xstrdup(f->snap->text);
 	snapshot_render(f->snap);
 	assert_string_equal(f->snap->text, first);
-	assert_int_equal(f->snap->v[1].last_line, 31);
-	assert_int_equal(f->snap->settings_last_line, 16);
+	assert_int_equal(f->snap->v[1].last_line, 30);
+	assert_int_equal(f->snap->settings_last_line, 15);
 	free(first);
 	fixture_free(f);
 }
@@ -486,7 +519,7 @@ test_hardstop_keyword_match(void **state)
 	snapshot_render(s);
 	assert_non_null(strstr(s->text, "\n    hard-stop-after 60s\n"));
 	/* No services: the text ends with the defaults section. */
-	assert_int_equal(s->settings_last_line, 10);
+	assert_int_equal(s->settings_last_line, 9);
 	assert_non_null(strstr(s->text, "\ndefaults\n"));
 	assert_string_equal(s->text + strlen(s->text) -
 	    strlen("defaults\n    load-server-state-from-file global\n"),
@@ -520,6 +553,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test(test_idleclose_cases),
 		cmocka_unit_test(test_close_spread),
+		cmocka_unit_test(test_close_spread_not),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
