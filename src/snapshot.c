@@ -167,15 +167,17 @@ snapshot_spread_ms(const struct pm_config *cfg)
 	return stop / 2;
 }
 
-/* Only for a hand-written haproxy.cfg that does not name the option
- * (the proxies proxymgrd renders have it), unless global sets its own:
- * the window also times out connections accepted just before the
- * soft-stop whose first request is not read yet, with a 408, so it is not
- * free for `Connection: close` clients. */
+/* Only for a hand-written haproxy.cfg that does not name the option, with
+ * no managed service beside it, unless global sets its own. The window
+ * also times out connections accepted just before the soft-stop whose
+ * first request is not read yet, with a 408, so it is not free for
+ * `Connection: close` clients; and its timers close idle connections
+ * whatever idle-close-on-response says, which the services proxymgrd
+ * renders have. */
 static bool
 snapshot_wants_spread(const struct snapshot *s)
 {
-	return s->cfg->user_config != NULL &&
+	return s->cfg->user_config != NULL && s->n == 0 &&
 	    (s->user_text == NULL ||
 	    strstr(s->user_text, "idle-close-on-response") == NULL) &&
 	    !hkw_lines_have(s->cfg->global, "close-spread-time");

@@ -413,6 +413,33 @@ test_close_spread_not(void **state)
 		assert_null(strstr(text, "close-spread-time"));
 		free(text);
 	}
+	/* Nor beside a managed service: its option would be undone. */
+	{
+		struct pm_config *cfg = NULL;
+		struct service_def *def = NULL;
+		struct server_list servers;
+		struct listener *l;
+		struct snapshot *s;
+		const char *json = "{\"type\": \"static\", \"port\": 80, "
+		    "\"servers\": []}";
+		char *err = NULL;
+
+		assert_int_equal(pmconfig_parse("haproxy: {}\n", 12, SRC, &cfg,
+		    &err), 0);
+		cfg->user_config = xstrdup("/etc/haproxy/haproxy.cfg");
+		assert_int_equal(svcdef_parse("web", json, strlen(json),
+		    "web.json", &def, &err), 0);
+		s = snapshot_new(cfg);
+		srvlist_init(&servers);
+		l = listener_want("127.0.0.1", 80);
+		snapshot_add(s, def, &servers, l);
+		snapshot_render(s);
+		assert_null(strstr(s->text, "close-spread-time"));
+		listener_release(l);
+		svcdef_unref(def);
+		snapshot_free(s);
+		pmconfig_unref(cfg);
+	}
 	/* An unreadable one fails haproxy -c anyway. */
 	text = render_yml("haproxy: {}\n", true, NULL);
 	assert_non_null(strstr(text, "\n    close-spread-time 1s\n"));
