@@ -497,6 +497,8 @@ wrapper_attach(struct wrapper *w, struct snapshot *snap,
 		if (w->text != NULL && strcmp(w->text_path,
 		    cfg->user_config) == 0)
 			snap->user_text = xstrdup(w->text);
+		/* What proxymgrd's part holds depends on the user's text. */
+		snapshot_render(snap);
 	}
 }
 

@@ -431,7 +431,8 @@ pm_hap_pids_for() {
 
 # pm_write_pmconfig [YAML_LINES...]: write $PM_TMP/proxymgr.yml for a test:
 # everything under $PM_TMP, listeners on 127.0.0.1, fast reloads, services
-# from $PM_TMP/services (or the section in $PM_SERVICE_CONFIG). Extra
+# from $PM_TMP/services (or the section in $PM_SERVICE_CONFIG); more
+# defaults lines in $PM_DEFAULTS_EXTRA (YAML flow items: "a", "b"). Extra
 # arguments are appended as lines (e.g. a whole "reload:" section must then
 # not be repeated: use PM_RELOAD_MIN_MS / PM_DEBOUNCE_MS instead).
 pm_write_pmconfig() {
@@ -443,7 +444,8 @@ pm_write_pmconfig() {
         echo "  socket_path: $PM_TMP/run/haproxy.sock"
         echo "  bind_address: 127.0.0.1"
         echo "  global: [${PM_GLOBAL:-\"maxconn 4096\"}]"
-        echo "  defaults: [\"mode http\", \"timeout connect 5s\", \"timeout client 30s\", \"timeout server 30s\", \"option idle-close-on-response\"]"
+        # No option idle-close-on-response: proxymgrd adds it to HTTP services.
+        echo "  defaults: [\"mode http\", \"timeout connect 5s\", \"timeout client 30s\", \"timeout server 30s\"${PM_DEFAULTS_EXTRA:+, $PM_DEFAULTS_EXTRA}]"
         [[ -n ${PM_HAPROXY_EXTRA:-} ]] && printf '%s\n' "$PM_HAPROXY_EXTRA"
         echo "reload:"
         echo "  debounce_ms: ${PM_DEBOUNCE_MS:-10}"

@@ -259,6 +259,32 @@ hkw_has_word(char *const *opts, const char *w)
 	return false;
 }
 
+bool
+hkw_option_named(char *const *lines, const char *opt)
+{
+	const char *args;
+
+	for (size_t i = 0; lines != NULL && lines[i] != NULL; i++) {
+		const char *l = lines[i];
+		if (hkw_line_is(l, "no", &args) ||
+		    hkw_line_is(l, "default", &args))
+			l = args;
+		if (hkw_line_is(l, "option", &args) &&
+		    hkw_line_is(args, opt, NULL))
+			return true;
+	}
+	return false;
+}
+
+bool
+hkw_mode_http(char *const *defaults, char *const *listen)
+{
+	const char *mode = hkw_last(defaults, listen, "mode");
+
+	/* HAProxy's default mode is tcp. */
+	return mode != NULL && hkw_line_is(mode, "http", NULL);
+}
+
 /* An algorithm name at the start of a balance line's arguments:
  * "random(2)" and "hdr(host)" take arguments in parentheses. */
 static bool

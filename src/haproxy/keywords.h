@@ -44,6 +44,13 @@ const char *hkw_last(char *const *defaults, char *const *listen,
  * server_options do) holds the word w. */
 bool hkw_has_word(char *const *opts, const char *w);
 
+/* Whether a line of lines sets, unsets or resets `option OPT` (with or
+ * without `no` or `default` before it). */
+bool hkw_option_named(char *const *lines, const char *opt);
+/* Whether a proxy with these defaults and listen lines runs in HTTP
+ * mode: the last `mode` (listen, else defaults) says http. */
+bool hkw_mode_http(char *const *defaults, char *const *listen);
+
 /* Whether the last `balance` (listen, else defaults; roundrobin if none)
  * takes dynamic servers and weights other than 0% and 100% in HAProxy
  * 2.6: roundrobin, leastconn, first, random, or a hash one with

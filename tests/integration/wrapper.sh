@@ -70,6 +70,11 @@ pm_wait_reloads 1 || pm_fail "RAProxy command line: HAProxy did not start"
 [[ $(pm_curl_body http://127.0.0.1:21000/) == b1 ]] ||
 	pm_fail "RAProxy command line: 127.0.0.1:21000 does not reach the backend"
 pm_pass "RAProxy command line: proxymgrd -b HAPROXY -c haproxy.cfg -s APP_1=0.0.0.0:21000 serves"
+# The user's proxies lack option idle-close-on-response: proxymgrd's part
+# spreads the closing of their connections at soft-stop instead.
+grep -qx '    close-spread-time 1s' "$PM_TMP/run/proxymgrd.cfg" ||
+	pm_fail "proxymgrd's part has no close-spread-time: $(cat "$PM_TMP/run/proxymgrd.cfg")"
+pm_pass "proxymgrd's part of the config sets close-spread-time 1s"
 [[ $(wr_header http://127.0.0.1:21000/) == raproxy-1 ]] || pm_fail "no X-Gen header from the user's config"
 [[ $(cat "$PM_TMP/proxymgrd.pid") == "$PM_PID" ]] || pm_fail "pid file does not hold proxymgrd's pid"
 hap1=$(pm_hap_pid)

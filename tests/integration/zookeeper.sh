@@ -46,8 +46,10 @@ mkdir -p "$PM_TMP/run"
 sed -i -e "s|/etc/haproxy/haproxy.cfg|$CFG|" \
 	-e "s|/var/run/haproxy/stats.sock|$PM_TMP/run/haproxy.sock|" \
 	-e "s|localhost:2181|localhost:20081|" "$PM_TMP/proxymgr.yml"
-PATH=$PATH:$(dirname -- "${HAPROXY:-/usr/sbin/haproxy}") pm_start_proxymgrd
-pm_log_has '/service_config does not exist; waiting for it' ||
+# ProxyMgr's example names no haproxy.path: the HAProxy under test goes
+# first on PATH.
+PATH=$(dirname -- "${HAPROXY:-/usr/sbin/haproxy}"):$PATH pm_start_proxymgrd
+pm_wait_for pm_log_has '/service_config does not exist; waiting for it' ||
 	pm_fail "proxymgrd does not say it waits for /service_config"
 pm_pass "/service_config missing at start: proxymgrd waits for it"
 
@@ -200,7 +202,7 @@ pm_pass "children that vanish while read are no error"
 # --check reads ZooKeeper too (beside the running proxymgrd); the hostile
 # nodes still there are problems, so it exits 1 after printing the config.
 rc=0
-PATH=$PATH:$(dirname -- "${HAPROXY:-/usr/sbin/haproxy}") \
+PATH=$(dirname -- "${HAPROXY:-/usr/sbin/haproxy}"):$PATH \
 	"$PROXYMGRD" --check -c "$PM_TMP/proxymgr.yml" >"$PM_TMP/check.out" 2>"$PM_TMP/check.err" ||
 	rc=$?
 pm_assert_eq 1 "$rc" "--check exits 1 for the hostile nodes"
