@@ -50,6 +50,9 @@ mkdir -p "$PM_TMP/services"
 cat >"$PM_TMP/services/web.json" <<JSON
 {"type": "file", "file": "$PM_TMP/web.hosts", "port": 25300}
 JSON
+# Root in this user namespace maps only uid 0: HAProxy could not switch
+# to the haproxy user (setgid fails), so it stays as it is.
+PM_HAPROXY_EXTRA="  user: root"
 pm_write_pmconfig "log:" "  syslog: true" "  facility: local3"
 "$PROXYMGRD" -c "$PM_TMP/proxymgr.yml" </dev/null >>"$PM_TMP/proxymgrd.log" 2>&1 &
 PM_PID=$!
