@@ -81,15 +81,16 @@ fuzz_service_def(void)
 	return def;
 }
 
-/* Every section keyword of HAProxy 2.6 to 3.3, kept apart from
- * src/haproxy/keywords.c on purpose: the oracle must not share the
- * code it checks. */
+/* Every section keyword of HAProxy 2.6 to 3.3 (REGISTER_CONFIG_SECTION
+ * and cfg_register_section in its sources), kept apart from
+ * src/haproxy/keywords.c on purpose: the oracle must not share the code
+ * it checks. */
 static const char *const fuzz_sections[] = {
-	"global", "defaults", "frontend", "backend", "listen", "peers",
-	"resolvers", "userlist", "mailers", "program", "http-errors", "ring",
-	"cache", "log-forward", "fcgi-app", "namespace_list", "crt-store",
-	"traces", "acme", "dynamic-update", "ssl-f-use", "quic-initial",
-	"stick-table", NULL
+	"acme", "backend", "cache", "crt-store", "defaults", "fcgi-app",
+	"frontend", "global", "http-errors", "listen", "log-forward",
+	"log-profile", "mailers", "namespace_list", "ot-group", "ot-scope",
+	"ot-tracer", "peers", "program", "resolvers", "ring", "spoe-agent",
+	"spoe-group", "spoe-message", "traces", "userlist", NULL
 };
 
 /* The first word of line as HAProxy matches it: indentation skipped,
