@@ -1,8 +1,11 @@
-/* The RAProxy command line: proxymgrd -b HAPROXY -c haproxy.cfg
- * -s NAME=ADDR:PORT [-s ...] [-p PIDFILE], with no proxymgr.yml: the
- * configuration is built in memory. */
+/* The wrapper's command line (RAProxy's, haproxy-reload-wrapper's):
+ * proxymgrd -b HAPROXY -c haproxy.cfg [-s NAME=ADDR:PORT[@BACKLOG] ...]
+ * [-- HAPROXY ARGS...], with no proxymgr.yml: the configuration is built
+ * in memory. */
 #ifndef PM_CLI_H
 #define PM_CLI_H
+
+#include <stdbool.h>
 
 struct pm_config;
 
@@ -15,6 +18,16 @@ struct cli_wrapper {
 	const char	*hard_stop_after;	/* --hard-stop-after */
 	int		 max_old;		/* --max-old-processes, 0: default */
 	int		 min_interval_ms;	/* --reload-interval-ms, -1: default */
+	const char	*user;			/* --user: haproxy.user */
+	const char	*group;			/* --group: haproxy.group */
+	const char	**watch;		/* --watch PATH */
+	int		 nwatch;
+	bool		 no_watch;		/* --no-watch */
+	const char	*env_file;		/* --env-file */
+	char *const	*haproxy_args;		/* after "--" (NULL-ended) */
+	const char	*log_format;		/* --log-format */
+	const char	*syslog_facility;	/* --syslog */
+	const char	*metrics_listen;	/* --metrics-listen */
 };
 
 /* Returns -1 with *err (naming the option) on a bad value. */

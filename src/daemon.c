@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <linux/capability.h>
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,15 +10,20 @@
 
 #include <uv.h>
 
+#include "control.h"
+#include "control_cmds.h"
 #include "daemon.h"
 #include "haproxy/listener.h"
 #include "haproxy/proc.h"
 #include "haproxy/supervisor.h"
 #include "haproxy/takeover.h"
+#include "metrics.h"
+#include "metrics_collect.h"
 #include "model.h"
 #include "pmconfig.h"
 #include "orphans.h"
 #include "portowner.h"
+#include "privs.h"
 #include "sdlisten.h"
 #include "sdnotify.h"
 #include "service.h"
@@ -51,7 +58,95 @@ struct daemon {
 	struct wrapper		*wrapper;	/* named listeners, user cfg */
 	const char		*pidfile;
 	bool			 ready_sent;	/* sd_notify READY=1 */
+	int64_t			 start_ms;	/* wall clock */
+	struct metrics_http	*metrics;	/* metrics.listen, or NULL */
+	char			*metrics_addr;	/* what it listens on, or */
+	int			 metrics_port;	/* tries to */
+	uv_timer_t		 metrics_retry;
+	int			 metrics_retry_ms;
+	struct control		*control;	/* the control socket */
+	struct ctlcmd_env	 ctl_env;
 };
+
+/* log.format and log.syslog, at start and after each re-read. */
+static void
+daemon_configure_log(const struct pm_config *cfg)
+{
+	log_configure((enum log_format)log_format_from_name(cfg->log_format),
+	    cfg->log_syslog ? log_facility_from_name(cfg->log_facility) : -1);
+}
+
+static void
+daemon_metrics_page(void *ctx, struct sbuf *out)
+{
+	struct daemon *d = ctx;
+
+	metrics_collect(out, &d->model, &d->sup, d->source, d->cfg->sc_type,
+	    d->start_ms);
+}
+
+/* A metrics port that cannot be had costs the metrics, not proxymgrd:
+ * tried again after 5 s, doubling to a minute. */
+#define DAEMON_METRICS_RETRY_MIN_MS	5000
+#define DAEMON_METRICS_RETRY_MAX_MS	60000
+
+static void daemon_metrics_start(struct daemon *d);
+
+static void
+daemon_on_metrics_retry(uv_timer_t *t)
+{
+	daemon_metrics_start(t->data);
+}
+
+static void
+daemon_metrics_start(struct daemon *d)
+{
+	char *err = NULL;
+
+	d->metrics = metrics_http_start(d->loop, d->metrics_addr,
+	    d->metrics_port, daemon_metrics_page, d, &err);
+	if (d->metrics != NULL) {
+		d->metrics_retry_ms = 0;
+		log_event(LOG_LVL_INFO, "metrics", NULL, NULL, "metrics: "
+		    "serving GET /metrics on %s%s%s:%d",
+		    strchr(d->metrics_addr, ':') ? "[" : "", d->metrics_addr,
+		    strchr(d->metrics_addr, ':') ? "]" : "", d->metrics_port);
+		return;
+	}
+	d->metrics_retry_ms = d->metrics_retry_ms == 0 ?
+	    DAEMON_METRICS_RETRY_MIN_MS : d->metrics_retry_ms * 2;
+	if (d->metrics_retry_ms > DAEMON_METRICS_RETRY_MAX_MS)
+		d->metrics_retry_ms = DAEMON_METRICS_RETRY_MAX_MS;
+	log_event(LOG_LVL_WARNING, "metrics_error", NULL, NULL, "metrics."
+	    "listen: %s; serving on without metrics, trying again in %d s",
+	    err, d->metrics_retry_ms / 1000);
+	free(err);
+	uv_timer_start(&d->metrics_retry, daemon_on_metrics_retry,
+	    (uint64_t)d->metrics_retry_ms, 0);
+}
+
+/* metrics.listen as d->cfg has it now: started, moved or stopped. */
+static void
+daemon_metrics_configure(struct daemon *d)
+{
+	const struct pm_config *cfg = d->cfg;
+
+	if (cfg->metrics_addr == NULL ? d->metrics_addr == NULL :
+	    d->metrics_addr != NULL && strcmp(cfg->metrics_addr,
+	    d->metrics_addr) == 0 && cfg->metrics_port == d->metrics_port)
+		return;
+	metrics_http_stop(d->metrics);
+	d->metrics = NULL;
+	uv_timer_stop(&d->metrics_retry);
+	d->metrics_retry_ms = 0;
+	free(d->metrics_addr);
+	d->metrics_addr = NULL;
+	if (cfg->metrics_addr == NULL)
+		return;
+	d->metrics_addr = xstrdup(cfg->metrics_addr);
+	d->metrics_port = cfg->metrics_port;
+	daemon_metrics_start(d);
+}
 
 static void
 daemon_on_debounce(uv_timer_t *t)
@@ -111,6 +206,15 @@ daemon_src_remove(void *ctx, const char *name)
 }
 
 static void
+daemon_src_invalid(void *ctx, const char *name, const char *where,
+    const char *err)
+{
+	struct daemon *d = ctx;
+
+	model_set_invalid(&d->model, name, where, err);
+}
+
+static void
 daemon_src_synced(void *ctx)
 {
 	struct daemon *d = ctx;
@@ -128,8 +232,14 @@ daemon_snapshot(struct daemon *d, struct pm_config *cfg,
 	struct snapshot *snap = model_snapshot(&d->model, cfg, live,
 	    for_reload);
 
-	if (d->wrapper != NULL)
+	if (d->wrapper != NULL) {
 		wrapper_attach(d->wrapper, snap, cfg);
+		/* Rendered before the hand-written file was attached: its
+		 * own user or group means none of ours. */
+		if ((cfg->drop_user != NULL || cfg->drop_group != NULL) &&
+		    snapshot_sets_identity(snap))
+			snapshot_render(snap);
+	}
 	return snap;
 }
 
@@ -233,11 +343,12 @@ daemon_claim(void *ctx, struct snapshot *next, const struct snapshot *live)
 }
 
 static void
-daemon_reject(void *ctx, const char *service, const struct service_def *def)
+daemon_reject(void *ctx, const char *service, const struct service_def *def,
+    const char *why)
 {
 	struct daemon *d = ctx;
 
-	model_reject(&d->model, service, def);
+	model_reject(&d->model, service, def, why);
 }
 
 /* The re-read proxymgr.yml's settings failed: cfg, the one the running
@@ -282,6 +393,16 @@ daemon_reload_failed(void *ctx, const char *why)
 }
 
 static void
+daemon_start_refused(void *ctx, const char *why)
+{
+	struct daemon *d = ctx;
+
+	wrapper_pidfile_remove(d->pidfile);
+	sdnotifyf("STATUS=%s", why);
+	fatalx("%s: not starting", why);
+}
+
+static void
 daemon_on_close(uv_handle_t *h)
 {
 	(void)h;
@@ -292,6 +413,8 @@ daemon_stopped(void *ctx)
 {
 	struct daemon *d = ctx;
 
+	control_stop(d->control);
+	d->control = NULL;
 	svcsrc_stop(d->source);
 	d->source = NULL;
 	wrapper_free(d->wrapper);
@@ -306,14 +429,18 @@ daemon_stopped(void *ctx)
 	uv_close((uv_handle_t *)&d->adopt_wait, daemon_on_close);
 	uv_close((uv_handle_t *)&d->stray_check, daemon_on_close);
 	uv_close((uv_handle_t *)&d->port_retry, daemon_on_close);
+	metrics_http_stop(d->metrics);
+	d->metrics = NULL;
+	uv_close((uv_handle_t *)&d->metrics_retry, daemon_on_close);
 	sup_log_counters(&d->sup, NULL);
-	log_info("stopped");
+	log_event(LOG_LVL_INFO, "stop", NULL, NULL, "stopped");
 }
 
 static const struct svcsrc_cbs daemon_src_cbs_template = {
 	.set = daemon_src_set,
 	.remove = daemon_src_remove,
 	.synced = daemon_src_synced,
+	.invalid = daemon_src_invalid,
 };
 
 static int
@@ -380,6 +507,98 @@ daemon_hup_reload(struct daemon *d)
 	listener_forget_failures();
 }
 
+/* SIGHUP, or `reload` on the control socket (who): re-read proxymgr.yml
+ * and apply it. Returns -1 with *err if it does not load (or its new
+ * source does not start): the running configuration stays. */
+static int
+daemon_reread(struct daemon *d, const char *who, char **err)
+{
+	struct pm_config *cfg = NULL, *old;
+
+	if (d->stopping)
+		return set_err(err, "proxymgrd is stopping");
+	if (d->config_file == NULL) {
+		daemon_hup_reload(d);
+		log_event(LOG_LVL_INFO, "signal", NULL, who, "%s: reloading %s",
+		    who, d->cfg->user_config);
+		sdnotify("RELOADING=1");
+		daemon_on_change(d, who);
+		return 0;
+	}
+	log_event(LOG_LVL_INFO, "signal", NULL, who, "%s: re-reading %s", who,
+	    d->config_file);
+	if (pmconfig_load(d->config_file, &cfg, err) == -1)
+		return -1;
+	/* Only a file that parsed forces a reload: a refused one
+	 * changes nothing. */
+	daemon_hup_reload(d);
+	old = d->cfg;
+	d->cfg = cfg;
+	if (!svcsrc_same(d->source, cfg) &&
+	    daemon_start_source(d, err) == -1) {
+		d->cfg = old;
+		pmconfig_unref(cfg);
+		return -1;
+	}
+	/* The proven settings stay with the live snapshot, which
+	 * holds the config it was built from. */
+	pmconfig_unref(old);
+	daemon_configure_log(d->cfg);
+	daemon_metrics_configure(d);
+	sup_set_config(&d->sup, d->cfg);
+	(void)wrapper_configure(d->wrapper, d->cfg, NULL);
+	sdnotify("RELOADING=1");
+	daemon_on_change(d, "proxymgr.yml re-read");
+	return 0;
+}
+
+/* `reload` on the control socket: SIGHUP's, and a reload of HAProxy even
+ * if nothing changed. */
+static int
+daemon_ctl_reload(void *ctx, char **err)
+{
+	struct daemon *d = ctx;
+
+	if (daemon_reread(d, "control socket reload", err) == -1)
+		return -1;
+	sup_force_reload(&d->sup, "reload asked on the control socket");
+	return 0;
+}
+
+static const char *
+daemon_ctl_pending(void *ctx)
+{
+	return daemon_pending(ctx);
+}
+
+/* The control socket, beside the stats socket unless control.socket
+ * says otherwise. Without it proxymgrd still runs: it is said loudly. */
+static void
+daemon_start_control(struct daemon *d)
+{
+	char *path = pmconfig_control_path(d->cfg), *err = NULL;
+
+	d->ctl_env = (struct ctlcmd_env){
+		.loop = d->loop,
+		.model = &d->model,
+		.sup = &d->sup,
+		.source = &d->source,
+		.cfg = &d->cfg,
+		.config_file = d->config_file,
+		.started_ms = wall_ms(),
+		.pending = daemon_ctl_pending,
+		.reload = daemon_ctl_reload,
+		.ctx = d,
+	};
+	d->control = control_start(d->loop, path, ctlcmd_handle, &d->ctl_env,
+	    &err);
+	if (d->control == NULL) {
+		log_warnx("%s; running without a control socket", err);
+		free(err);
+	}
+	free(path);
+}
+
 static void
 daemon_on_signal(uv_signal_t *sig, int signum)
 {
@@ -394,44 +613,13 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 		return;
 	}
 	if (signum == SIGHUP) {
-		struct pm_config *cfg = NULL, *old;
 		char *err = NULL;
 
-		if (d->stopping)
-			return;
-		if (d->config_file == NULL) {
-			daemon_hup_reload(d);
-			log_info("SIGHUP: reloading %s", d->cfg->user_config);
-			sdnotify("RELOADING=1");
-			daemon_on_change(d, "SIGHUP");
-			return;
-		}
-		log_info("SIGHUP: re-reading %s", d->config_file);
-		if (pmconfig_load(d->config_file, &cfg, &err) == -1) {
-			log_warnx("%s; keeping the running configuration", err);
+		if (daemon_reread(d, "SIGHUP", &err) == -1) {
+			log_event(LOG_LVL_WARNING, "config_error", NULL, NULL,
+			    "%s; keeping the running configuration", err);
 			free(err);
-			return;
 		}
-		/* Only a file that parsed forces a reload: a refused one
-		 * changes nothing. */
-		daemon_hup_reload(d);
-		old = d->cfg;
-		d->cfg = cfg;
-		if (!svcsrc_same(d->source, cfg) &&
-		    daemon_start_source(d, &err) == -1) {
-			log_warnx("%s; keeping the running configuration", err);
-			free(err);
-			d->cfg = old;
-			pmconfig_unref(cfg);
-			return;
-		}
-		/* The proven settings stay with the live snapshot, which
-		 * holds the config it was built from. */
-		pmconfig_unref(old);
-		sup_set_config(&d->sup, d->cfg);
-		wrapper_configure(d->wrapper, d->cfg);
-		sdnotify("RELOADING=1");
-		daemon_on_change(d, "proxymgr.yml re-read");
 		return;
 	}
 	if (d->stopping) {
@@ -439,7 +627,9 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 		sup_stop_now(&d->sup);
 		return;
 	}
-	log_info("%s: stopping HAProxy gracefully", strsignal(signum));
+	log_event(LOG_LVL_INFO, "signal", NULL, signum == SIGTERM ?
+	    "SIGTERM" : "SIGINT", "%s: stopping HAProxy gracefully",
+	    strsignal(signum));
 	sdnotify("STOPPING=1");
 	d->stopping = true;
 	uv_timer_stop(&d->debounce);
@@ -519,15 +709,39 @@ daemon_on_stray_check(uv_timer_t *t)
 		    daemon_stray_check_ms[next - 1], 0);
 }
 
+/* Who HAProxy serves as, once at start. */
+static void
+daemon_log_identity(const struct pm_config *cfg)
+{
+	if (cfg->drop_note != NULL)
+		log_warnx("%s", cfg->drop_note);
+	else if (cfg->drop_user != NULL || cfg->drop_group != NULL)
+		log_info("HAProxy binds and reads its files as root, then "
+		    "serves as %s%s%s%s", cfg->user_config != NULL ?
+		    "(unless the global section of your file says otherwise) " :
+		    "", cfg->drop_user ? cfg->drop_user : "",
+		    cfg->drop_user && cfg->drop_group ? ", " : "",
+		    cfg->drop_group ? cfg->drop_group : "");
+	if (cfg->drop_user != NULL && !privs_have(CAP_SYS_PTRACE))
+		log_warnx("no CAP_SYS_PTRACE: should proxymgrd die, a "
+		    "restarted one could not take over a HAProxy that runs as "
+		    "another user (haproxy.user: root keeps HAProxy root and "
+		    "the takeover without it)");
+	else if (cfg->drop_user == NULL && cfg->drop_group == NULL &&
+	    geteuid() != 0)
+		log_info("HAProxy runs as proxymgrd's uid %lu, with no "
+		    "capability", (unsigned long)geteuid());
+}
+
 int
 daemon_run(const char *config_file)
 {
-	return daemon_run_with(config_file, NULL, NULL);
+	return daemon_run_with(config_file, NULL, NULL, NULL);
 }
 
 int
 daemon_run_with(const char *config_file, struct pm_config *cfg,
-    const char *pidfile)
+    const char *pidfile, const char *hap_pidfile)
 {
 	struct daemon d;
 	struct sup_hooks hooks = {
@@ -537,6 +751,7 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 		.settings_rollback = daemon_settings_rollback,
 		.committed = daemon_committed,
 		.reload_failed = daemon_reload_failed,
+		.start_refused = daemon_start_refused,
 		.stopped = daemon_stopped,
 		.ctx = &d,
 	};
@@ -546,6 +761,7 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 
 	memset(&d, 0, sizeof(d));
 	d.loop = uv_default_loop();
+	d.start_ms = wall_ms();
 	d.config_file = config_file ? xstrdup(config_file) : NULL;
 	d.pidfile = pidfile;
 	if (cfg != NULL)
@@ -554,6 +770,7 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 		fatalx("%s", err);
 	if (config_file == NULL)
 		config_file = d.cfg->file;
+	daemon_configure_log(d.cfg);
 	if (!daemon_find_program(d.cfg->haproxy_path))
 		fatalx("%s: haproxy.path: '%s' is not an executable program "
 		    "(install haproxy, or set haproxy.path)", config_file,
@@ -576,8 +793,8 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 		d.adopted_by = "takeover";
 	}
 	d.wrapper = wrapper_new(d.loop, daemon_on_change, &d);
-	wrapper_configure(d.wrapper, d.cfg);
-	if (wrapper_claim(d.wrapper, &err) == -1)
+	if (wrapper_configure(d.wrapper, d.cfg, &err) == -1 ||
+	    wrapper_claim(d.wrapper, &err) == -1)
 		fatalx("%s", err);
 	if (pidfile != NULL && wrapper_pidfile_write(pidfile, &err) == -1)
 		fatalx("%s", err);
@@ -597,6 +814,8 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 	d.stray_check.data = &d;
 	uv_timer_init(d.loop, &d.port_retry);
 	d.port_retry.data = &d;
+	uv_timer_init(d.loop, &d.metrics_retry);
+	d.metrics_retry.data = &d;
 	d.sig_term.data = d.sig_int.data = d.sig_hup.data = &d;
 	d.sig_usr1.data = &d;
 	uv_signal_start(&d.sig_term, daemon_on_signal, SIGTERM);
@@ -608,11 +827,16 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 
 	model_init(&d.model, d.loop, daemon_on_change, &d);
 	sup_init(&d.sup, d.loop, d.cfg, &hooks);
-	log_info("starting: %s, HAProxy %s, config %s%s%s, stats socket %s",
+	daemon_start_control(&d);
+	d.sup.procs.pidfile = hap_pidfile;
+	log_event(LOG_LVL_INFO, "start", NULL, NULL, "starting: %s, HAProxy "
+	    "%s, config %s%s%s, stats socket %s",
 	    config_file, d.cfg->haproxy_path,
 	    d.cfg->user_config ? d.cfg->user_config : "",
 	    d.cfg->user_config ? " + " : "", d.cfg->config_path,
 	    d.cfg->socket_path);
+	daemon_log_identity(d.cfg);
+	daemon_metrics_configure(&d);
 	d.adopting = adopted;
 	if (daemon_start_source(&d, &err) == -1)
 		fatalx("%s: %s", config_file, err);
@@ -634,9 +858,11 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 	if (uv_loop_close(d.loop) != 0)
 		log_warnx("event loop closed with handles still open");
 	wrapper_pidfile_remove(pidfile);
+	wrapper_pidfile_remove(hap_pidfile);	/* no HAProxy is left */
 	pmconfig_unref(d.cfg);
 	free(d.pending_why);
 	free(d.config_file);
+	free(d.metrics_addr);
 	return 0;
 }
 
@@ -719,6 +945,8 @@ daemon_check(const char *config_file)
 		return 1;
 	}
 	d.cfg = cfg;
+	/* Said, but no problem of the file: --check still passes. */
+	daemon_log_identity(cfg);
 	listener_set_placeholder(true);
 	model_init(&d.model, d.loop, NULL, NULL);
 	cbs.ctx = &d;
@@ -731,7 +959,7 @@ daemon_check(const char *config_file)
 	if (!d.synced && daemon_check_wait(&d) == -1)
 		goto out;
 	d.wrapper = wrapper_new(d.loop, NULL, NULL);
-	wrapper_configure(d.wrapper, cfg);
+	(void)wrapper_configure(d.wrapper, cfg, NULL);
 	/* Placeholder sockets: haproxy -c needs listening fds. */
 	snap = daemon_claim(&d, daemon_snapshot(&d, cfg, NULL, true), NULL);
 	fputs(snap->text, stdout);
@@ -740,7 +968,7 @@ daemon_check(const char *config_file)
 	if (write_file_atomic(tmp, snap->text, strlen(snap->text), &err) == -1)
 		log_warnx("%s", err);
 	else if ((p = hap_proc_spawn(d.loop, HAP_PROC_CHECK, cfg->haproxy_path,
-	    tmp, snap, daemon_check_done, &st, &err)) == NULL)
+	    tmp, snap, NULL, daemon_check_done, &st, &err)) == NULL)
 		log_warnx("%s", err);
 	else {
 		while (!st.done)

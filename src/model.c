@@ -70,6 +70,14 @@ model_find(struct model *m, const char *name)
 }
 
 static void
+model_unreject(struct model_service *ms)
+{
+	ms->rejected = false;
+	free(ms->rejected_why);
+	ms->rejected_why = NULL;
+}
+
+static void
 model_on_servers(void *ctx, const char *name, struct server_list *servers)
 {
 	struct model *m = ctx;
@@ -79,7 +87,9 @@ model_on_servers(void *ctx, const char *name, struct server_list *servers)
 	if (ms == NULL || srvlist_equal(&ms->servers, servers))
 		return;
 	if (servers->n == 0 && ms->def->keep_servers_on_empty) {
-		log_warnx("service %s: discovery reports no server; keeping "
+		log_event(LOG_LVL_WARNING, "servers_kept", name,
+		    "keep_servers_on_empty", "service %s: discovery reports no "
+		    "server; keeping "
 		    "its %zu known servers (keep_servers_on_empty)", name,
 		    ms->servers.n);
 		return;
@@ -87,7 +97,10 @@ model_on_servers(void *ctx, const char *name, struct server_list *servers)
 	before = ms->servers.n;
 	srvlist_free(&ms->servers);
 	srvlist_move(&ms->servers, servers);
-	ms->rejected = false;
+	model_unreject(ms);
+	ms->changed_ms = wall_ms();
+	if (ms->watcher != NULL)
+		ms->watcher->health.last_change_ms = ms->changed_ms;
 	model_changed(m, "service %s: servers changed (%zu -> %zu)", name,
 	    before, ms->servers.n);
 }
@@ -100,8 +113,11 @@ model_start_watcher(struct model *m, struct model_service *ms)
 	watcher_stop(ms->watcher);
 	ms->watcher = watcher_start(m->loop, ms->def, model_on_servers, m,
 	    &err);
+	if (ms->watcher != NULL)
+		ms->watcher->health.last_change_ms = ms->changed_ms;
 	if (ms->watcher == NULL) {
-		log_warnx("service %s: watcher '%s' did not start: %s; keeping "
+		log_event(LOG_LVL_WARNING, "watcher_error", ms->name, NULL,
+		    "service %s: watcher '%s' did not start: %s; keeping "
 		    "its %zu known servers", ms->name, ms->def->watcher->type,
 		    err ? err : "unknown error", ms->servers.n);
 		free(err);
@@ -125,8 +141,10 @@ model_set_def(struct model *m, struct service_def *def)
 		bool same_watcher = svcdef_same_watcher(ms->def, def);
 		svcdef_unref(ms->def);
 		ms->def = def;
-		ms->rejected = false;
-		log_info("service %s: definition changed (%s)", ms->name,
+		model_unreject(ms);
+		ms->changed_ms = wall_ms();
+		log_event(LOG_LVL_INFO, "service_changed", ms->name, NULL,
+		    "service %s: definition changed (%s)", ms->name,
 		    def->source);
 		/* Servers stay until the new watcher reports: a new
 		 * definition never empties a backend by itself. */
@@ -139,13 +157,15 @@ model_set_def(struct model *m, struct service_def *def)
 	ms->name = xstrdup(def->name);
 	ms->def = def;
 	ms->seen = true;
+	ms->added_ms = ms->changed_ms = wall_ms();
 	srvlist_init(&ms->servers);
 	m->v = xrealloc(m->v, (m->n + 1) * sizeof(*m->v));
 	memmove(&m->v[i + 1], &m->v[i], (m->n - i) * sizeof(*m->v));
 	m->v[i] = ms;
 	m->n++;
-	log_info("service %s: added (%s, type %s, port %d)", ms->name,
-	    def->source, def->watcher->type, def->port);
+	log_event(LOG_LVL_INFO, "service_added", ms->name, NULL,
+	    "service %s: added (%s, type %s, port %d)", ms->name, def->source,
+	    def->watcher->type, def->port);
 	model_changed(m, "service %s added", ms->name);
 	model_start_watcher(m, ms);
 }
@@ -155,6 +175,7 @@ model_service_free(struct model_service *ms)
 {
 	watcher_stop(ms->watcher);
 	svcdef_unref(ms->def);
+	free(ms->rejected_why);
 	srvlist_free(&ms->servers);
 	free(ms->name);
 	free(ms);
@@ -171,17 +192,141 @@ model_remove(struct model *m, const char *name)
 	model_service_free(m->v[i]);
 	memmove(&m->v[i], &m->v[i + 1], (m->n - i - 1) * sizeof(*m->v));
 	m->n--;
-	log_info("service %s: removed", name);
+	log_event(LOG_LVL_INFO, "service_removed", name, NULL,
+	    "service %s: removed", name);
 	model_changed(m, "service %s removed", name);
 }
 
 void
-model_reject(struct model *m, const char *name, const struct service_def *def)
+model_reject(struct model *m, const char *name, const struct service_def *def,
+    const char *why)
 {
 	struct model_service *ms = model_find(m, name);
 
-	if (ms != NULL && ms->def == def)
+	if (ms != NULL && ms->def == def) {
 		ms->rejected = true;
+		free(ms->rejected_why);
+		ms->rejected_why = xstrdup(why ? why : "refused by HAProxy");
+	}
+}
+
+static size_t
+model_invalid_index(const struct model *m, const char *name, bool *found)
+{
+	size_t lo = 0, hi = m->ninvalid;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(m->invalid[mid].name, name);
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
+static void
+model_invalid_free(struct model_invalid *iv)
+{
+	free(iv->name);
+	free(iv->source);
+	free(iv->error);
+}
+
+void
+model_set_invalid(struct model *m, const char *name, const char *where,
+    const char *err)
+{
+	bool found;
+	size_t i = model_invalid_index(m, name, &found);
+	struct model_invalid *iv;
+
+	if (err == NULL) {
+		if (!found)
+			return;
+		model_invalid_free(&m->invalid[i]);
+		memmove(&m->invalid[i], &m->invalid[i + 1],
+		    (m->ninvalid - i - 1) * sizeof(*m->invalid));
+		m->ninvalid--;
+		return;
+	}
+	if (!found) {
+		m->invalid = xrealloc(m->invalid, (m->ninvalid + 1) *
+		    sizeof(*m->invalid));
+		memmove(&m->invalid[i + 1], &m->invalid[i],
+		    (m->ninvalid - i) * sizeof(*m->invalid));
+		m->ninvalid++;
+		iv = &m->invalid[i];
+		memset(iv, 0, sizeof(*iv));
+		iv->name = xstrdup(name);
+	} else {
+		iv = &m->invalid[i];
+		free(iv->source);
+		free(iv->error);
+	}
+	iv->source = xstrdup(where ? where : "");
+	iv->error = xstrdup(err);
+	iv->since_ms = wall_ms();
+}
+
+const struct model_invalid *
+model_find_invalid(const struct model *m, const char *name)
+{
+	bool found;
+	size_t i = model_invalid_index(m, name, &found);
+
+	return found ? &m->invalid[i] : NULL;
+}
+
+const char *
+model_state_name(enum model_state st)
+{
+	static const char *const names[] = {
+		[MODEL_OK] = "ok",
+		[MODEL_STALE] = "stale",
+		[MODEL_REJECTED] = "rejected",
+	};
+
+	return st < MODEL_STATES ? names[st] : "unknown";
+}
+
+void
+model_service_status(const struct model *m, struct model_service *ms,
+    struct model_status *out)
+{
+	const struct model_invalid *iv = model_find_invalid(m, ms->name);
+	const struct watcher_health *h;
+
+	out->source = ms->def->source;
+	out->changed_ms = ms->changed_ms;
+	out->reason = NULL;
+	out->state = MODEL_OK;
+	if (iv != NULL) {
+		out->state = MODEL_REJECTED;
+		out->reason = iv->error;
+		return;
+	}
+	if (ms->rejected) {
+		out->state = MODEL_REJECTED;
+		out->reason = ms->rejected_why;
+		return;
+	}
+	if (ms->watcher == NULL) {
+		out->state = MODEL_STALE;
+		out->reason = "its watcher did not start";
+		return;
+	}
+	h = watcher_health(ms->watcher);
+	if (h->state == WATCHER_STALE || h->state == WATCHER_ERROR) {
+		out->state = MODEL_STALE;
+		out->reason = h->last_error;
+	}
 }
 
 void
@@ -288,6 +433,7 @@ model_pick_new(struct model *m, struct model_pick *picks,
 		if ((why = listener_failure(l)) != NULL)
 			err = xstrdup(why);
 		else if ((owner = model_claimed_by(m, picks, l)) == NULL) {
+			listener_set_backlog(l, ms->def->backlog);
 			model_pick(&picks[i], ms->def, &ms->servers, l);
 			continue;
 		} else
@@ -296,13 +442,15 @@ model_pick_new(struct model *m, struct model_pick *picks,
 		listener_release(l);
 		if (e != NULL && model_claimed_by(m, picks, e->listener) ==
 		    NULL) {
-			log_warnx("service %s: %s; it keeps %s port %d, as the "
+			log_event(LOG_LVL_WARNING, "service_port", ms->name,
+			    NULL, "service %s: %s; it keeps %s port %d, as the "
 			    "running HAProxy has it", ms->name, err,
 			    e->listener->addr, e->listener->port);
 			model_pick(&picks[i], e->def, &ms->servers,
 			    listener_ref(e->listener));
 		} else
-			log_warnx("service %s: %s; service left out", ms->name,
+			log_event(LOG_LVL_WARNING, "service_port", ms->name,
+			    NULL, "service %s: %s; service left out", ms->name,
 			    err);
 		free(err);
 	}
@@ -341,6 +489,11 @@ model_free(struct model *m)
 {
 	for (size_t i = 0; i < m->n; i++)
 		model_service_free(m->v[i]);
+	for (size_t i = 0; i < m->ninvalid; i++)
+		model_invalid_free(&m->invalid[i]);
+	free(m->invalid);
+	m->invalid = NULL;
+	m->ninvalid = 0;
 	free(m->v);
 	m->v = NULL;
 	m->n = 0;

@@ -1,6 +1,9 @@
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +11,8 @@
 
 #include <yaml.h>
 
+#include "haproxy/keywords.h"
+#include "log.h"
 #include "pmconfig.h"
 #include "util.h"
 #include "validate.h"
@@ -39,6 +44,18 @@ cfg_valid_sc_type(const char *s)
 	    strcmp(s, "none") == 0;
 }
 
+static bool
+cfg_valid_log_format(const char *s)
+{
+	return log_format_from_name(s) != -1;
+}
+
+static bool
+cfg_valid_facility(const char *s)
+{
+	return log_facility_from_name(s) != -1;
+}
+
 #define STR(n, f)	{ n, CFG_STR, offsetof(struct pm_config, f), 0, 0, \
 			  NULL, NULL, NULL }
 #define STRV(n, f, v, w) { n, CFG_STR, offsetof(struct pm_config, f), 0, 0, \
@@ -67,6 +84,8 @@ static const struct cfg_key cfg_haproxy_keys[] = {
 	INT("max_disabled_servers", max_disabled_servers, 0, 10000),
 	INT("runtime_timeout_ms", runtime_timeout_ms, 10, 600000),
 	BOOL("managed", managed),
+	STR("user", hap_user),
+	STR("group", hap_group),
 	STRV("rendered_path", rendered_path, cfg_valid_path, CFG_PATH_WHAT),
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
 };
@@ -85,6 +104,26 @@ static const struct cfg_key cfg_service_config_keys[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
 };
 
+static const struct cfg_key cfg_log_keys[] = {
+	STRV("format", log_format, cfg_valid_log_format,
+	    "a known format (known: text, json)"),
+	BOOL("syslog", log_syslog),
+	STRV("facility", log_facility, cfg_valid_facility,
+	    "a syslog facility (daemon, user, local0 to local7)"),
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
+};
+
+/* metrics.listen is parsed into metrics_addr and metrics_port. */
+static const struct cfg_key cfg_metrics_keys[] = {
+	STR("listen", metrics_addr),
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
+};
+
+static const struct cfg_key cfg_control_keys[] = {
+	STRV("socket", control_socket, cfg_valid_path, CFG_PATH_WHAT),
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
+};
+
 struct cfg_section {
 	const char		*name;
 	const struct cfg_key	*keys;
@@ -92,8 +131,11 @@ struct cfg_section {
 
 static const struct cfg_section cfg_sections[] = {
 	{ "haproxy", cfg_haproxy_keys },
+	{ "log", cfg_log_keys },
+	{ "metrics", cfg_metrics_keys },
 	{ "reload", cfg_reload_keys },
 	{ "service_config", cfg_service_config_keys },
+	{ "control", cfg_control_keys },
 	{ NULL, NULL },
 };
 
@@ -432,9 +474,102 @@ pmconfig_defaults(const char *source)
 	cfg->debounce_ms = 20;
 	cfg->min_interval_ms = 500;
 	cfg->runtime_debounce_ms = 1;
+	cfg->log_format = xstrdup("text");
+	cfg->log_facility = xstrdup("daemon");
 	cfg->sc_type = xstrdup("file");
 	cfg->sc_path = xstrdup("/etc/proxymgr/services");
 	return cfg;
+}
+
+static bool
+cfg_valid_name(const char *s)
+{
+	if (*s == '\0' || *s == '-' || strlen(s) > 64)
+		return false;
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' ||
+		    *s == '.'))
+			return false;
+	return true;
+}
+
+int
+pmconfig_check_identity(const char *name, bool group, char **err)
+{
+	const char *what = group ? "group" : "user";
+	struct passwd *pw = NULL;
+	struct group *gr = NULL;
+	unsigned long id, own;
+
+	/* Rendered as a word of haproxy.cfg: a name, never more words. */
+	if (!cfg_valid_name(name))
+		return set_err(err, "'%s' is not a %s name ([A-Za-z0-9_.-], "
+		    "at most 64)", name, what);
+	if (group ? (gr = getgrnam(name)) == NULL :
+	    (pw = getpwnam(name)) == NULL)
+		return set_err(err, "no %s '%s' on this system", what, name);
+	id = group ? (unsigned long)gr->gr_gid : (unsigned long)pw->pw_uid;
+	own = group ? (unsigned long)getegid() : (unsigned long)geteuid();
+	if (geteuid() != 0 && id != own)
+		return set_err(err, "proxymgrd runs as uid %lu, not root: "
+		    "HAProxy runs as proxymgrd's own user and group and "
+		    "cannot be started as %s '%s' (leave the key out, or run "
+		    "proxymgrd as root)", (unsigned long)geteuid(), what, name);
+	return 0;
+}
+
+void
+pmconfig_identity(struct pm_config *cfg, bool defaults)
+{
+	const char *user = cfg->hap_user;
+	struct passwd *pw = NULL;
+	struct group *gr;
+
+	free(cfg->drop_user);
+	free(cfg->drop_group);
+	free(cfg->drop_note);
+	cfg->drop_user = cfg->drop_group = cfg->drop_note = NULL;
+	/* Not root: HAProxy can only be proxymgrd's own uid. */
+	if (geteuid() != 0)
+		return;
+	/* The operator's own lines: left alone, a user without a group
+	 * said. (Those of a hand-written haproxy.cfg are seen at render.) */
+	if (hkw_lines_have(cfg->global, "user") ||
+	    hkw_lines_have(cfg->global, "uid") ||
+	    hkw_lines_have(cfg->global, "group") ||
+	    hkw_lines_have(cfg->global, "gid")) {
+		if (!hkw_lines_have(cfg->global, "group") &&
+		    !hkw_lines_have(cfg->global, "gid"))
+			cfg->drop_note = xstrdup("haproxy.global sets user but "
+			    "no group: HAProxy keeps gid 0 and root's "
+			    "supplementary groups (add 'group NAME')");
+		return;
+	}
+	if (user == NULL && defaults) {
+		if ((pw = getpwnam("haproxy")) != NULL)
+			user = "haproxy";
+		else
+			cfg->drop_note = xstrdup("haproxy.user: no user "
+			    "'haproxy' on this system, so HAProxy runs as root "
+			    "(create it, e.g. `useradd --system haproxy`, or "
+			    "name another with haproxy.user)");
+	} else if (user != NULL)
+		pw = getpwnam(user);
+	/* root by name: HAProxy stays root, as asked. */
+	if (pw != NULL && pw->pw_uid != 0)
+		cfg->drop_user = xasprintf("user %s", user);
+	if (cfg->hap_group != NULL)
+		cfg->drop_group = xasprintf("group %s", cfg->hap_group);
+	else if (cfg->drop_user != NULL) {
+		/* Without "group" HAProxy keeps gid 0 and root's
+		 * supplementary groups: always render one. */
+		if ((gr = getgrgid(pw->pw_gid)) != NULL)
+			cfg->drop_group = xasprintf("group %s", gr->gr_name);
+		else
+			cfg->drop_group = xasprintf("gid %lu",
+			    (unsigned long)pw->pw_gid);
+	}
 }
 
 /* Checks that need more than one key. */
@@ -442,6 +577,20 @@ static int
 cfg_check(struct pm_config *cfg, struct cfg_parse *cp)
 {
 	int line;
+	char *why = NULL;
+
+	for (int g = 0; g < 2; g++) {
+		const char *v = g ? cfg->hap_group : cfg->hap_user;
+		if (v == NULL ||
+		    pmconfig_check_identity(v, g == 1, &why) == 0)
+			continue;
+		set_err(cp->err, "%s:%d: haproxy.%s: %s", cp->source,
+		    cfg_seen_line(cp, "haproxy", g ? "group" : "user"), g ?
+		    "group" : "user", why);
+		free(why);
+		return -1;
+	}
+	pmconfig_identity(cfg, false);
 
 	if (!cfg->managed) {
 		if (cfg_require(cp, "haproxy", "config_path",
@@ -456,6 +605,23 @@ cfg_check(struct pm_config *cfg, struct cfg_parse *cp)
 	} else if ((line = cfg_seen_line(cp, "haproxy", "rendered_path")) > 0)
 		return set_err(cp->err, "%s:%d: haproxy.rendered_path: only "
 		    "used with managed: false", cp->source, line);
+	if (!cfg->log_syslog &&
+	    (line = cfg_seen_line(cp, "log", "facility")) > 0)
+		return set_err(cp->err, "%s:%d: log.facility: only used with "
+		    "syslog: true", cp->source, line);
+	if (cfg->metrics_addr != NULL) {
+		char *spec = cfg->metrics_addr, *why = NULL;
+		cfg->metrics_addr = NULL;
+		if (pmconfig_parse_addr(spec, &cfg->metrics_addr,
+		    &cfg->metrics_port, &why) == -1) {
+			set_err(cp->err, "%s:%d: metrics.listen: %s", cp->source,
+			    cfg_seen_line(cp, "metrics", "listen"), why);
+			free(why);
+			free(spec);
+			return -1;
+		}
+		free(spec);
+	}
 	if (strcmp(cfg->sc_type, "none") == 0)
 		return 0;
 	if (strcmp(cfg->sc_type, "file") == 0) {
@@ -555,9 +721,44 @@ pmconfig_parse_addr(const char *spec, char **addr, int *port, char **err)
 	return 0;
 }
 
+bool
+pmconfig_parse_backlog(const char *s, int *backlog)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno != 0 || !isdigit((unsigned char)*s) || *end != '\0' ||
+	    n < 1 || n > 65535)
+		return false;
+	*backlog = (int)n;
+	return true;
+}
+
+int
+pmconfig_parse_listen(const char *spec, char **addr, int *port,
+    int *backlog, char **err)
+{
+	const char *at = strrchr(spec, '@');
+	char *hostport;
+	int rc;
+
+	*backlog = 0;
+	if (at == NULL)
+		return pmconfig_parse_addr(spec, addr, port, err);
+	if (!pmconfig_parse_backlog(at + 1, backlog))
+		return set_err(err, "'%s': expected ADDR:PORT@BACKLOG with a "
+		    "backlog from 1 to 65535", spec);
+	hostport = xasprintf("%.*s", (int)(at - spec), spec);
+	rc = pmconfig_parse_addr(hostport, addr, port, err);
+	free(hostport);
+	return rc;
+}
+
 int
 pmconfig_add_listener(struct pm_config *cfg, const char *name,
-    const char *addr, int port, char **err)
+    const char *addr, int port, int backlog, char **err)
 {
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
 		if (strcmp(cfg->listeners[i].name, name) == 0)
@@ -572,8 +773,27 @@ pmconfig_add_listener(struct pm_config *cfg, const char *name,
 	cfg->listeners[cfg->nlisteners].name = xstrdup(name);
 	cfg->listeners[cfg->nlisteners].addr = xstrdup(addr);
 	cfg->listeners[cfg->nlisteners].port = port;
+	cfg->listeners[cfg->nlisteners].backlog = backlog;
 	cfg->nlisteners++;
 	return 0;
+}
+
+/* name in the directory of the stats socket. */
+static char *
+cfg_beside_socket(const struct pm_config *cfg, const char *name)
+{
+	const char *slash = strrchr(cfg->socket_path, '/');
+
+	return slash == NULL ? xstrdup(name) : xasprintf("%.*s/%s",
+	    (int)(slash - cfg->socket_path), cfg->socket_path, name);
+}
+
+char *
+pmconfig_control_path(const struct pm_config *cfg)
+{
+	if (cfg->control_socket != NULL)
+		return xstrdup(cfg->control_socket);
+	return cfg_beside_socket(cfg, "proxymgrd.sock");
 }
 
 void
@@ -584,12 +804,8 @@ pmconfig_set_unmanaged(struct pm_config *cfg)
 	cfg->user_config = cfg->config_path;
 	if (cfg->rendered_path != NULL)
 		cfg->config_path = xstrdup(cfg->rendered_path);
-	else {
-		const char *slash = strrchr(cfg->socket_path, '/');
-		cfg->config_path = slash == NULL ? xstrdup("proxymgrd.cfg") :
-		    xasprintf("%.*s/proxymgrd.cfg",
-		    (int)(slash - cfg->socket_path), cfg->socket_path);
-	}
+	else
+		cfg->config_path = cfg_beside_socket(cfg, "proxymgrd.cfg");
 }
 
 /* listeners: a mapping of NAME: ADDR:PORT, written at line (see
@@ -605,7 +821,7 @@ cfg_parse_listeners(struct cfg_parse *cp, struct pm_config *cfg,
 		return 0;
 	if (node->type != YAML_MAPPING_NODE)
 		return set_err(cp->err, "%s:%d: listeners: expected a mapping "
-		    "of NAME: ADDR:PORT, found %s", cp->source, line,
+		    "of NAME: ADDR:PORT[@BACKLOG], found %s", cp->source, line,
 		    cfg_node_kind(node));
 	for (pair = node->data.mapping.pairs.start;
 	    pair < node->data.mapping.pairs.top; pair++) {
@@ -615,7 +831,7 @@ cfg_parse_listeners(struct cfg_parse *cp, struct pm_config *cfg,
 		int kline = aliased ? line : cfg_line(k);
 		int vline = aliased ? line : cfg_line_under(k, v);
 		char *addr = NULL, *why = NULL;
-		int port, rc;
+		int port, backlog, rc;
 
 		if (cfg_is_merge_key(k))
 			return set_err(cp->err, "%s:%d: listeners.<<: YAML "
@@ -638,14 +854,15 @@ cfg_parse_listeners(struct cfg_parse *cp, struct pm_config *cfg,
 			    "ADDR:PORT, found %s", cp->source, vline, name,
 			    v->type == YAML_SCALAR_NODE ? "a NUL byte" :
 			    cfg_node_kind(v));
-		if (pmconfig_parse_addr((const char *)v->data.scalar.value,
-		    &addr, &port, &why) == -1) {
+		if (pmconfig_parse_listen((const char *)v->data.scalar.value,
+		    &addr, &port, &backlog, &why) == -1) {
 			set_err(cp->err, "%s:%d: listeners.%s: %s", cp->source,
 			    vline, name, why);
 			free(why);
 			return -1;
 		}
-		rc = pmconfig_add_listener(cfg, name, addr, port, &why);
+		rc = pmconfig_add_listener(cfg, name, addr, port, backlog,
+		    &why);
 		free(addr);
 		if (rc == -1) {
 			set_err(cp->err, "%s:%d: listeners.%s: %s", cp->source,
@@ -726,7 +943,8 @@ pmconfig_parse(const char *text, size_t len, const char *source,
 					break;
 			if (sec->name == NULL) {
 				set_err(err, "%s:%d: unknown key '%s' (known: "
-				    "haproxy, listeners, reload, service_config)", source,
+				    "control, haproxy, listeners, log, metrics, "
+				    "reload, service_config)", source,
 				    cfg_line(k), k->type == YAML_SCALAR_NODE ?
 				    (const char *)k->data.scalar.value : "?");
 				goto done;
@@ -783,8 +1001,11 @@ pmconfig_load(const char *path, struct pm_config **out, char **err)
 	rc = pmconfig_parse(text, len, path, out, err);
 	free(text);
 	if (rc == 0) {
+		pmconfig_identity(*out, true);
 		pmconfig_absolutize(&(*out)->config_path);
 		pmconfig_absolutize(&(*out)->socket_path);
+		if ((*out)->control_socket != NULL)
+			pmconfig_absolutize(&(*out)->control_socket);
 		if ((*out)->user_config != NULL)
 			pmconfig_absolutize(&(*out)->user_config);
 	}
@@ -813,11 +1034,23 @@ pmconfig_unref(struct pm_config *cfg)
 	free(cfg->hard_stop_after);
 	free(cfg->user_config);
 	free(cfg->rendered_path);
+	free(cfg->hap_user);
+	free(cfg->hap_group);
+	free(cfg->drop_user);
+	free(cfg->drop_group);
+	free(cfg->drop_note);
+	free(cfg->control_socket);
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
 		free(cfg->listeners[i].name);
 		free(cfg->listeners[i].addr);
 	}
 	free(cfg->listeners);
+	strv_free(cfg->haproxy_args);
+	strv_free(cfg->watch);
+	free(cfg->env_file);
+	free(cfg->log_format);
+	free(cfg->log_facility);
+	free(cfg->metrics_addr);
 	free(cfg->sc_type);
 	free(cfg->sc_path);
 	free(cfg->sc_servers);

@@ -34,8 +34,10 @@ portowner_parse_line(const char *line, int port)
 static unsigned long
 portowner_inode(int port)
 {
-	static const char *const tables[] = { "/proc/net/tcp",
-	    "/proc/net/tcp6" };
+	/* Through self: the unit's ProcSubset=pid hides /proc/net, a link
+	 * to the same files of the reader's network namespace. */
+	static const char *const tables[] = { "/proc/self/net/tcp",
+	    "/proc/self/net/tcp6" };
 	char line[512];
 	unsigned long inode = 0;
 

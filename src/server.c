@@ -27,13 +27,33 @@ srvlist_free(struct server_list *l)
 	srvlist_init(l);
 }
 
-/* Host, '_' and port: readable, stable across restarts (HAProxy's server
- * state file matches on it) and within HAProxy's name character set,
- * which allows letters, digits, '-', '_', '.' and ':'. */
+/* HOST:PORT, as ProxyMgr names its servers: readable, stable across
+ * restarts (HAProxy's server state file matches on it) and within
+ * HAProxy's name character set, which allows letters, digits, '-', '_',
+ * '.' and ':'. An IPv6 host goes in bare ("::1:80", as ProxyMgr's
+ * "#{address}:#{port}" had it): the port is what follows the last ':',
+ * so no two servers share a name. */
 static char *
 server_make_name(const char *host, int port)
 {
-	return xasprintf("%s_%d", host, port);
+	return xasprintf("%s:%d", host, port);
+}
+
+bool
+server_name_from_legacy(const char *name, char *buf, size_t len)
+{
+	const char *us = strrchr(name, '_');
+	char *end;
+	long port;
+
+	/* Host names and addresses hold no '_': the last one is ours. */
+	if (us == NULL || us == name || strchr(name, '_') != us)
+		return false;
+	port = strtol(us + 1, &end, 10);
+	if (us[1] < '1' || us[1] > '9' || *end != '\0' || port > 65535)
+		return false;
+	return snprintf(buf, len, "%.*s:%ld", (int)(us - name), name,
+	    port) < (int)len;
 }
 
 void

@@ -43,6 +43,11 @@ const struct server *srvlist_find(const struct server_list *l,
 bool srvlist_equal(const struct server_list *a, const struct server_list *b);
 void srvlist_move(struct server_list *dst, struct server_list *src);
 
+/* The name of today for a server named HOST_PORT by proxymgrd before
+ * it took ProxyMgr's HOST:PORT: a server-state file written by an older
+ * proxymgrd keeps its lines. False if name is not of that form. */
+bool server_name_from_legacy(const char *name, char *buf, size_t len);
+
 /* "host:port" as HAProxy's server line takes it ("[v6]:port" for IPv6).
  * Writes into buf, returns buf. */
 char *server_addr(const struct server *s, char *buf, size_t len);

@@ -12,7 +12,7 @@
 /* Keys every service blob may carry, whatever its type. */
 static const char *const svcdef_common_keys[] = {
 	"type", "port", "bind_address", "listen_options", "server_options",
-	"keep_servers_on_empty", NULL,
+	"keep_servers_on_empty", "backlog", NULL,
 };
 
 /* refuse: NULL if an item may be rendered, else why not. runtime: the
@@ -51,6 +51,57 @@ svcdef_options(json_t *blob, const char *key, const char *source,
 	return 0;
 }
 
+#define SVCDEF_UNKNOWN_SHOWN	5
+
+static void
+svcdef_quote_key(struct sbuf *sb, const char *key)
+{
+	size_t len = strlen(key);
+	bool plain = len <= 64;
+
+	for (size_t i = 0; plain && i < len; i++)
+		if (key[i] < 0x20 || key[i] > 0x7e || key[i] == '\'')
+			plain = false;
+	if (sb->len > 0)
+		sbuf_puts(sb, ", ");
+	if (plain)
+		sbuf_printf(sb, "'%s'", key);
+	else
+		sbuf_printf(sb, "a key of %zu bytes (not shown)", len);
+}
+
+/* ProxyMgr ignores keys it does not know, and registrars and people add
+ * metadata keys to blobs: such keys are taken out of the blob (so that a
+ * change to them alone changes nothing) and listed in def->unknown for
+ * the caller to warn about. */
+static void
+svcdef_drop_unknown(struct service_def *def)
+{
+	struct sbuf sb;
+	const char *key;
+	json_t *v;
+	void *tmp;
+
+	size_t n = 0;
+
+	sbuf_init(&sb);
+	json_object_foreach_safe(def->blob, tmp, key, v) {
+		if (str_in(key, svcdef_common_keys) ||
+		    str_in(key, def->watcher->keys))
+			continue;
+		/* The blob is a service owner's: a key is quoted only if it
+		 * is short and printable, and only a few of them. */
+		if (++n <= SVCDEF_UNKNOWN_SHOWN)
+			svcdef_quote_key(&sb, key);
+		json_object_del(def->blob, key);
+	}
+	if (n > SVCDEF_UNKNOWN_SHOWN)
+		sbuf_printf(&sb, " and %zu more", n - SVCDEF_UNKNOWN_SHOWN);
+	def->unknown = sb.len > 0 ? sbuf_take(&sb) : NULL;
+	def->nunknown = n;
+	sbuf_free(&sb);
+}
+
 int
 svcdef_parse(const char *name, const char *text, size_t len,
     const char *source, struct service_def **out, char **err)
@@ -58,7 +109,7 @@ svcdef_parse(const char *name, const char *text, size_t len,
 	struct service_def *def;
 	json_error_t jerr;
 	json_t *blob, *v, *wblob;
-	const char *key, *type;
+	const char *type;
 
 	*out = NULL;
 	if (!val_name(name))
@@ -92,14 +143,7 @@ svcdef_parse(const char *name, const char *text, size_t len,
 		    source, type, watcher_types());
 		goto fail;
 	}
-	json_object_foreach(blob, key, v) {
-		if (!str_in(key, svcdef_common_keys) &&
-		    !str_in(key, def->watcher->keys)) {
-			set_err(err, "%s: unknown key '%s' for type '%s'",
-			    source, key, type);
-			goto fail;
-		}
-	}
+	svcdef_drop_unknown(def);
 
 	v = json_object_get(blob, "port");
 	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
@@ -125,6 +169,15 @@ svcdef_parse(const char *name, const char *text, size_t len,
 			goto fail;
 		}
 		def->keep_servers_on_empty = json_is_true(v);
+	}
+	if ((v = json_object_get(blob, "backlog")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > 65535) {
+			set_err(err, "%s: key 'backlog': expected an integer "
+			    "1-65535", source);
+			goto fail;
+		}
+		def->backlog = (int)json_integer_value(v);
 	}
 	if (svcdef_options(blob, "listen_options", source, val_listen_line,
 	    false, &def->listen_options, err) == -1 ||
@@ -176,6 +229,7 @@ svcdef_unref(struct service_def *def)
 	json_decref(def->blob);
 	free(def->canon);
 	free(def->watcher_canon);
+	free(def->unknown);
 	free(def);
 }
 

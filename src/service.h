@@ -21,11 +21,16 @@ struct service_def {
 	char			*bind_address;	/* NULL: haproxy.bind_address */
 	/* An empty server list from discovery keeps the last servers. */
 	bool			 keep_servers_on_empty;
+	int			 backlog;	/* listen() backlog, 0: SOMAXCONN */
 	char			**listen_options;
 	char			**server_options;
 	json_t			*blob;
 	char			*canon;		/* whole blob, canonical JSON */
 	char			*watcher_canon;	/* the watcher's keys only */
+	/* Keys of the blob no one knows ("'owner', 'team'"), dropped from
+	 * blob and canon; NULL if none. */
+	char			*unknown;
+	size_t			 nunknown;
 };
 
 /* The largest service file read (a blob this size holds thousands of

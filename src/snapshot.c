@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +13,9 @@
 #include "service.h"
 #include "snapshot.h"
 #include "util.h"
+
+/* The close-spread-time proxymgrd renders (see snapshot_spread_ms). */
+#define SNAPSHOT_SPREAD_MS	1000
 
 struct snapshot *
 snapshot_new(struct pm_config *cfg)
@@ -93,6 +97,7 @@ snapshot_free(struct snapshot *s)
 	free(s->named);
 	free(s->user_config);
 	free(s->user_text);
+	strv_free(s->env);
 	free(s->v);
 	free(s->text);
 	pmconfig_unref(s->cfg);
@@ -121,6 +126,97 @@ render_line(struct render *r, const char *fmt, ...)
 	r->line++;
 }
 
+bool
+snapshot_sets_identity(const struct snapshot *s)
+{
+	static const char *const kws[] = { "user", "uid", "group", "gid" };
+
+	for (size_t i = 0; i < sizeof(kws) / sizeof(kws[0]); i++)
+		if (hkw_lines_have(s->cfg->global, kws[i]) ||
+		    hkw_text_global_has(s->user_text, kws[i]))
+			return true;
+	return false;
+}
+
+bool
+snapshot_exposes_fds(const struct snapshot *s)
+{
+	return s->cfg->user_config != NULL;
+}
+
+/* HAProxy's time (hard-stop-after's): a number and a unit, ms if none;
+ * -1 if it does not parse. */
+static long
+snapshot_time_ms(const char *t)
+{
+	static const struct { const char *unit; long ms; } units[] = {
+		{ "", 1 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 },
+		{ "h", 3600000 }, { "d", 86400000 },
+	};
+	char *end;
+	long n;
+
+	if (t == NULL || *t < '0' || *t > '9')
+		return -1;
+	n = strtol(t, &end, 10);
+	for (size_t i = 0; i < sizeof(units) / sizeof(*units); i++)
+		if (strcmp(end, units[i].unit) == 0)
+			return n > LONG_MAX / units[i].ms ? LONG_MAX :
+			    n * units[i].ms;
+	return -1;
+}
+
+/* close-spread-time: at soft-stop an old HAProxy closes its idle
+ * keep-alive connections at once, each a race with the client's next
+ * request, which is lost if it is on its way (or already in the socket,
+ * unread, when HAProxy is short of CPU). Spread over a window, the idle
+ * closes are re-timed each time a connection goes idle, and a busy
+ * connection is ended with `Connection: close` on a response first. This
+ * does for a hand-written haproxy.cfg most of what
+ * idle-close-on-response does. 1 s keeps old processes short-lived; half
+ * of a shorter hard-stop-after lets the window end before it. */
+static long
+snapshot_spread_ms(const struct pm_config *cfg)
+{
+	const char *hsa = hkw_last(cfg->global, NULL, "hard-stop-after");
+	long stop = snapshot_time_ms(hsa != NULL ? hsa : cfg->hard_stop_after);
+
+	if (stop < 0 || stop >= 2 * SNAPSHOT_SPREAD_MS)
+		return SNAPSHOT_SPREAD_MS;
+	return stop / 2;
+}
+
+/* Only for a hand-written haproxy.cfg that does not name the option, with
+ * no managed service beside it, unless global sets its own. The window
+ * also times out connections accepted just before the soft-stop whose
+ * first request is not read yet, with a 408, so it is not free for
+ * `Connection: close` clients; and its timers close idle connections
+ * whatever idle-close-on-response says, which the services proxymgrd
+ * renders have. */
+static bool
+snapshot_wants_spread(const struct snapshot *s)
+{
+	return s->cfg->user_config != NULL && s->n == 0 &&
+	    (s->user_text == NULL ||
+	    strstr(s->user_text, "idle-close-on-response") == NULL) &&
+	    !hkw_lines_have(s->cfg->global, "close-spread-time");
+}
+
+/* An HTTP proxy gets `option idle-close-on-response` unless the operator
+ * or the service names the option (on or off) themselves: without it, an
+ * old HAProxy closes its idle keep-alive connections at soft-stop, and a
+ * client whose next request crosses that close sees a reset at every
+ * reload. With it, the old process answers that request with
+ * `Connection: close` instead. TCP proxies are left alone: HAProxy warns
+ * there. */
+static bool
+snapshot_idle_close(const struct pm_config *cfg, const struct service_def *def)
+{
+	return hkw_mode_http(cfg->defaults, def->listen_options) &&
+	    !hkw_option_named(cfg->defaults, "idle-close-on-response") &&
+	    !hkw_option_named(def->listen_options, "idle-close-on-response");
+}
+
 void
 snapshot_render(struct snapshot *s)
 {
@@ -131,8 +227,18 @@ snapshot_render(struct snapshot *s)
 	render_line(&r, "# Written by proxymgrd from %s: edits are "
 	    "overwritten.", cfg->file);
 	render_line(&r, "global");
-	render_line(&r, "    stats socket %s mode 600 level admin",
-	    cfg->socket_path);
+	render_line(&r, "    stats socket %s mode 600 level admin%s",
+	    cfg->socket_path, snapshot_exposes_fds(s) ?
+	    " expose-fd listeners" : "");
+	/* HAProxy binds, reads this file, its server state and the
+	 * operator's files as root, then drops to these before it serves.
+	 * An operator's own user/group (or uid/gid) is left alone. */
+	if (!snapshot_sets_identity(s)) {
+		if (cfg->drop_user != NULL)
+			render_line(&r, "    %s", cfg->drop_user);
+		if (cfg->drop_group != NULL)
+			render_line(&r, "    %s", cfg->drop_group);
+	}
 	if (!hkw_lines_have(cfg->global, "server-state-file")) {
 		char *state = snapshot_state_path(cfg);
 		render_line(&r, "    server-state-file %s", state);
@@ -140,6 +246,11 @@ snapshot_render(struct snapshot *s)
 	}
 	if (!hkw_lines_have(cfg->global, "hard-stop-after"))
 		render_line(&r, "    hard-stop-after %s", cfg->hard_stop_after);
+	if (snapshot_wants_spread(s)) {
+		long ms = snapshot_spread_ms(cfg);
+		render_line(&r, "    close-spread-time %ld%s", ms % 1000 ?
+		    ms : ms / 1000, ms % 1000 ? "ms" : "s");
+	}
 	for (size_t i = 0; cfg->global[i] != NULL; i++)
 		render_line(&r, "    %s", cfg->global[i]);
 	render_line(&r, "%s", "");
@@ -158,6 +269,8 @@ snapshot_render(struct snapshot *s)
 		e->first_line = r.line + 1;
 		render_line(&r, "listen %s", def->name);
 		render_line(&r, "    bind fd@%d", e->child_fd);
+		if (snapshot_idle_close(cfg, def))
+			render_line(&r, "    option idle-close-on-response");
 		for (size_t j = 0; def->listen_options[j] != NULL; j++)
 			render_line(&r, "    %s", def->listen_options[j]);
 		for (size_t j = 0; j < e->servers.n; j++) {
@@ -297,6 +410,7 @@ struct snapshot_part {
 	const char		*name;		/* SP_SOCKET, SP_NAMED */
 	const char		*text;		/* SP_TEXT, SP_USER */
 	const char		*path;		/* SP_USER: NULL if managed */
+	char *const		*env;		/* SP_USER: --env-file's */
 	const struct listener	*listener;
 	int			 child_fd;
 };
@@ -315,6 +429,7 @@ snapshot_part(const struct snapshot *s, size_t i, struct snapshot_part *p)
 		p->kind = SP_USER;
 		p->text = s->user_text;
 		p->path = s->user_config;
+		p->env = s->env;
 		return true;
 	}
 	i -= 2;
@@ -399,7 +514,8 @@ snapshot_part_equal(const struct snapshot_part *x,
 	case SP_TEXT:
 		return snapshot_streq(x->text, y->text);
 	case SP_USER:
-		if (!snapshot_streq(x->path, y->path))
+		if (!snapshot_streq(x->path, y->path) ||
+		    !strv_equal(x->env, y->env))
 			return false;
 		return x->path == NULL || (x->text != NULL && y->text != NULL &&
 		    strcmp(x->text, y->text) == 0);
@@ -481,6 +597,9 @@ snapshot_fingerprint(const struct snapshot *s)
 			h = snapshot_hash_add(h, p.text);
 			if (p.path != NULL)
 				h = snapshot_hash_add(h, p.path);
+			for (size_t k = 0; p.env != NULL && p.env[k] != NULL;
+			    k++)
+				h = snapshot_hash_add(h, p.env[k]);
 			break;
 		case SP_SOCKET:
 		case SP_NAMED:

@@ -41,6 +41,7 @@ struct snapshot {
 	size_t			 nnamed;
 	char			*user_config;	/* path, or NULL (managed) */
 	char			*user_text;	/* its content when built */
+	char			**env;		/* --env-file's NAME=VALUE, or NULL */
 	unsigned long		 generation;	/* SIGHUP: reload even if same */
 	char			*text;
 	int			 settings_last_line; /* global and defaults */
@@ -66,6 +67,10 @@ int snapshot_claim(struct snapshot *s);
 /* Releasing a listener nothing else uses gives its socket back to the
  * pool it came from, or closes it (listener_release). */
 void snapshot_free(struct snapshot *s);
+
+/* Whether the operator says who HAProxy runs as: user, uid, group or gid
+ * in haproxy.global or in a global section of the hand-written file. */
+bool snapshot_sets_identity(const struct snapshot *s);
 
 /* Give e's servers their HAProxy ids and keep retired ones: a server
  * the live entry has keeps its id; a new one gets one above every id the
@@ -93,7 +98,7 @@ char *snapshot_state_path(const struct pm_config *cfg);
 #define SNAPSHOT_DIFF_SOCKETS	 0x04	/* a service's name, socket or fd */
 #define SNAPSHOT_DIFF_NAMED	 0x08	/* a named listener's, likewise */
 #define SNAPSHOT_DIFF_USER	 0x10	/* hand-written config (unreadable:
-					   never the same) */
+					   never the same), its env file */
 /* Not what runs but a request: SIGHUP reloads even if nothing differs. */
 #define SNAPSHOT_DIFF_GENERATION 0x20
 #define SNAPSHOT_DIFF_ALL	 0x3f
@@ -108,6 +113,11 @@ unsigned long snapshot_fingerprint(const struct snapshot *s);
 /* The same socket: the same address and port (listeners are shared by
  * address and port, so within a process this is pointer equality). */
 bool snapshot_same_socket(const struct listener *a, const struct listener *b);
+
+/* Whether s's stats socket exposes its listeners (expose-fd listeners):
+ * with a hand-written config, whose plain binds HAProxy hands from one
+ * process to the next (-x). */
+bool snapshot_exposes_fds(const struct snapshot *s);
 
 /* Render haproxy.cfg into s->text with s->cfg and record line ranges.
  * Pure: the same config and snapshot always give the same text. */

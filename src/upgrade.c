@@ -13,6 +13,7 @@
 
 #include "haproxy/supervisor.h"
 #include "log.h"
+#include "privs.h"
 #include "sdlisten.h"
 #include "upgrade.h"
 #include "util.h"
@@ -145,7 +146,9 @@ upgrade_exec(const struct sup_handoff *h, const int *listener_fds, int nfds,
 	    "listen sockets", upgrade_exe, h->pid, nfds);
 	upgrade_signals(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	privs_raise_ambient();	/* the new proxymgrd binds as this one */
 	execv(upgrade_exe, upgrade_argv);
+	privs_clear_ambient();
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 	/* Still here: nothing changed hands. */
 	set_err(err, "cannot execute %s: %s", upgrade_exe, strerror(errno));

@@ -333,11 +333,18 @@ fsync_dir_of(const char *path)
 int
 write_file_atomic(const char *path, const char *data, size_t len, char **err)
 {
+	return write_file_atomic_mode(path, data, len, 0600, err);
+}
+
+int
+write_file_atomic_mode(const char *path, const char *data, size_t len,
+    mode_t mode, char **err)
+{
 	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	size_t off = 0;
 	int fd;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd == -1) {
 		set_err(err, "cannot create %s: %s", tmp, strerror(errno));
 		free(tmp);
@@ -420,6 +427,15 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 uint64_t

@@ -5,6 +5,8 @@
 #define PM_UTIL_H
 
 #include <stdarg.h>
+#include <sys/types.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -55,9 +57,15 @@ char *read_file(const char *path, size_t max, size_t *len, char **err);
 /* Write data to path atomically: temp file in the same directory, fsync,
  * rename, fsync of the directory. */
 int write_file_atomic(const char *path, const char *data, size_t len, char **err);
+/* The same with the given mode (write_file_atomic: 0600, since haproxy.cfg
+ * and the server state are proxymgrd's and HAProxy's alone). */
+int write_file_atomic_mode(const char *path, const char *data, size_t len,
+    mode_t mode, char **err);
 int mkdir_parents(const char *path, char **err);
 
 uint64_t now_ms(void);
 uint64_t now_us(void);
+/* Wall clock, Unix ms: for what operators read, never for durations. */
+int64_t wall_ms(void);
 
 #endif

@@ -67,6 +67,25 @@ pm__alive() {
     [[ ${stat%% *} != Z ]]
 }
 
+# The start time of PID (field 22 of /proc/PID/stat), or nothing.
+pm__starttime() {
+    local stat
+    read -r stat 2>/dev/null <"/proc/$1/stat" || return 0
+    stat=${stat##*) }
+    read -r -a stat <<<"$stat"
+    echo "${stat[19]}"
+}
+
+# True if PID is still the process pm_track recorded: pids wrap around
+# (pid_max may be 32768) and a test starts thousands of processes, so a
+# dead tracked pid may be another test's backend by the time we clean up.
+pm__same_proc() {
+    local pid=$1 want
+    [[ -r $PM_TMP/.start-$pid ]] || return 0
+    read -r want <"$PM_TMP/.start-$pid" || return 0
+    [[ $(pm__starttime "$pid") == "$want" ]]
+}
+
 # True if PID is a child of the current shell (so `wait PID` works).
 pm__is_child() {
     local pid=$1 stat
@@ -98,18 +117,19 @@ pm__cleanup() {
     mapfile -t pids < <(pm__all_pids)
     # stop in reverse start order: later processes usually depend on earlier
     for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-        pm__alive "${pids[i]}" && kill -TERM "${pids[i]}" 2>/dev/null
+        pm__alive "${pids[i]}" && pm__same_proc "${pids[i]}" &&
+            kill -TERM "${pids[i]}" 2>/dev/null
     done
     for ((i = 0; i < 50; i++)); do
         alive=0
         for pid in "${pids[@]+"${pids[@]}"}"; do
-            pm__alive "$pid" && { alive=1; break; }
+            pm__alive "$pid" && pm__same_proc "$pid" && { alive=1; break; }
         done
         ((alive)) || break
         sleep 0.1
     done
     for pid in "${pids[@]+"${pids[@]}"}"; do
-        if pm__alive "$pid"; then
+        if pm__alive "$pid" && pm__same_proc "$pid"; then
             echo "pm: pid $pid ignored SIGTERM for 5 s, sending SIGKILL" >&2
             kill -KILL "$pid" 2>/dev/null
         fi
@@ -166,6 +186,7 @@ pm_track() {
     PM_PIDS+=("$pid")
     if [[ -n $PM_TMP && -d $PM_TMP ]]; then
         echo "$pid" >>"$PM_TMP/.pids"
+        pm__starttime "$pid" >"$PM_TMP/.start-$pid"
     fi
 }
 
@@ -410,7 +431,8 @@ pm_hap_pids_for() {
 
 # pm_write_pmconfig [YAML_LINES...]: write $PM_TMP/proxymgr.yml for a test:
 # everything under $PM_TMP, listeners on 127.0.0.1, fast reloads, services
-# from $PM_TMP/services (or the section in $PM_SERVICE_CONFIG). Extra
+# from $PM_TMP/services (or the section in $PM_SERVICE_CONFIG); more
+# defaults lines in $PM_DEFAULTS_EXTRA (YAML flow items: "a", "b"). Extra
 # arguments are appended as lines (e.g. a whole "reload:" section must then
 # not be repeated: use PM_RELOAD_MIN_MS / PM_DEBOUNCE_MS instead).
 pm_write_pmconfig() {
@@ -422,7 +444,8 @@ pm_write_pmconfig() {
         echo "  socket_path: $PM_TMP/run/haproxy.sock"
         echo "  bind_address: 127.0.0.1"
         echo "  global: [${PM_GLOBAL:-\"maxconn 4096\"}]"
-        echo "  defaults: [\"mode http\", \"timeout connect 5s\", \"timeout client 30s\", \"timeout server 30s\", \"option idle-close-on-response\"]"
+        # No option idle-close-on-response: proxymgrd adds it to HTTP services.
+        echo "  defaults: [\"mode http\", \"timeout connect 5s\", \"timeout client 30s\", \"timeout server 30s\"${PM_DEFAULTS_EXTRA:+, $PM_DEFAULTS_EXTRA}]"
         [[ -n ${PM_HAPROXY_EXTRA:-} ]] && printf '%s\n' "$PM_HAPROXY_EXTRA"
         echo "reload:"
         echo "  debounce_ms: ${PM_DEBOUNCE_MS:-10}"
@@ -514,13 +537,14 @@ pm_wait_log_count() {
 # pm_wait_idle: wait until proxymgrd says (SIGUSR1's counters line) that
 # nothing is in flight or pending: every change it has seen so far is
 # live, or was refused. Send it after the change was seen (a log line).
+# Works with log.format json too (the line then ends in `idle"}`).
 pm_wait_idle() {
     local n
     pm__idle() {
         n=$(pm_log_count 'counters: ')
         kill -USR1 "$PM_PID" || return 1
         PM_WAIT_POLL=0.02 pm_wait_log_count 'counters: ' $((n + 1)) || return 1
-        grep -E 'counters: ' "$PM_TMP/proxymgrd.log" | tail -n 1 | grep -q '; now idle$'
+        grep -E 'counters: ' "$PM_TMP/proxymgrd.log" | tail -n 1 | grep -qE '; now idle("\})?$'
     }
     pm_wait_for pm__idle || pm_fail "proxymgrd never became idle: $(grep -E 'counters: ' "$PM_TMP/proxymgrd.log" | tail -n 1)"
 }

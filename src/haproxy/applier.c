@@ -135,12 +135,16 @@ applier_on_applied(void *arg, enum rt_status st, size_t applied,
 		plan_free(&a->plan);
 		return;
 	}
+	sup_record(s, HISTORY_RUNTIME, a->start_us, st == RT_OK ? NULL : why,
+	    applied);
 	if (st == RT_OK) {
 		s->counters.rt_batches++;
+		histogram_observe(&s->counters.change_runtime, live_ms / 1000.0);
 		s->counters.servers_added += a->plan.servers_added;
 		s->counters.servers_retired += a->plan.servers_retired;
 		s->counters.servers_returned += a->plan.servers_returned;
-		log_info("haproxy[%d] runtime: %zu commands in %.2f ms, live "
+		log_event(LOG_LVL_INFO, "runtime_batch", NULL, NULL,
+		    "haproxy[%d] runtime: %zu commands in %.2f ms, live "
 		    "%.2f ms after the change (planned in %.2f ms), servers "
 		    "added %zu, retired %zu, returned %zu, no reload (%s)",
 		    sup_current_pid(s), a->plan.n, ms, live_ms,
@@ -157,9 +161,11 @@ applier_on_applied(void *arg, enum rt_status st, size_t applied,
 		 * longer known. The reload must happen, without the state
 		 * of the servers that are in doubt. */
 		s->live_in_doubt = true;
-		log_warnx("haproxy[%d] runtime: %s after %zu of %zu commands; "
-		    "reloading instead", sup_current_pid(s), why, applied,
-		    a->plan.n);
+		log_event(LOG_LVL_WARNING, "runtime_failed", NULL,
+		    plan_reason_name(st == RT_REFUSED ? PLAN_REFUSED :
+		    PLAN_NO_ANSWER), "haproxy[%d] runtime: %s after %zu of %zu "
+		    "commands; reloading instead", sup_current_pid(s), why,
+		    applied, a->plan.n);
 		snapshot_free(next);
 		char *rwhy = xasprintf("runtime command failed: %s", why);
 		sched_want_reload(s, st == RT_REFUSED ? PLAN_REFUSED :

@@ -204,6 +204,27 @@ hkw_lines_have(char *const *lines, const char *kw)
 	return false;
 }
 
+bool
+hkw_text_global_has(const char *text, const char *kw)
+{
+	bool global = false;
+	const char *line, *p;
+	size_t n;
+
+	for (line = text; line != NULL && *line != '\0';
+	    line = (p = strchr(line, '\n')) != NULL ? p + 1 : NULL) {
+		p = line;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		n = strcspn(p, " \t\r\n");
+		if (hkw_is_section(p, n))
+			global = hkw_is(p, n, "global");
+		else if (global && n == strlen(kw) && strncmp(p, kw, n) == 0)
+			return true;
+	}
+	return false;
+}
+
 const char *
 hkw_last(char *const *defaults, char *const *listen, const char *kw)
 {
@@ -236,6 +257,32 @@ hkw_has_word(char *const *opts, const char *w)
 		}
 	}
 	return false;
+}
+
+bool
+hkw_option_named(char *const *lines, const char *opt)
+{
+	const char *args;
+
+	for (size_t i = 0; lines != NULL && lines[i] != NULL; i++) {
+		const char *l = lines[i];
+		if (hkw_line_is(l, "no", &args) ||
+		    hkw_line_is(l, "default", &args))
+			l = args;
+		if (hkw_line_is(l, "option", &args) &&
+		    hkw_line_is(args, opt, NULL))
+			return true;
+	}
+	return false;
+}
+
+bool
+hkw_mode_http(char *const *defaults, char *const *listen)
+{
+	const char *mode = hkw_last(defaults, listen, "mode");
+
+	/* HAProxy's default mode is tcp. */
+	return mode != NULL && hkw_line_is(mode, "http", NULL);
 }
 
 /* An algorithm name at the start of a balance line's arguments:

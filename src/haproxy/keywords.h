@@ -32,6 +32,9 @@ const char *hkw_global_line(const char *line);
 bool hkw_line_is(const char *line, const char *kw, const char **args);
 /* Whether a line of lines (NULL-terminated, or NULL) starts with kw. */
 bool hkw_lines_have(char *const *lines, const char *kw);
+/* Whether a global section of a whole haproxy.cfg text (a hand-written
+ * one; NULL: none) has a line that starts with kw. */
+bool hkw_text_global_has(const char *text, const char *kw);
 /* The arguments of the last line that starts with kw in listen (a
  * service's listen_options), else in defaults, or NULL: a section's own
  * line wins over the defaults. Either list may be NULL. */
@@ -40,6 +43,13 @@ const char *hkw_last(char *const *defaults, char *const *listen,
 /* Whether an item of opts (each may hold several words, as
  * server_options do) holds the word w. */
 bool hkw_has_word(char *const *opts, const char *w);
+
+/* Whether a line of lines sets, unsets or resets `option OPT` (with or
+ * without `no` or `default` before it). */
+bool hkw_option_named(char *const *lines, const char *opt);
+/* Whether a proxy with these defaults and listen lines runs in HTTP
+ * mode: the last `mode` (listen, else defaults) says http. */
+bool hkw_mode_http(char *const *defaults, char *const *listen);
 
 /* Whether the last `balance` (listen, else defaults; roundrobin if none)
  * takes dynamic servers and weights other than 0% and 100% in HAProxy

@@ -25,7 +25,13 @@ listener_set_placeholder(bool on)
 }
 
 static int
-listener_open(const char *addr, int port, char **err)
+listener_backlog(const struct listener *l)
+{
+	return l->backlog > 0 ? l->backlog : SOMAXCONN;
+}
+
+static int
+listener_open(const char *addr, int port, int backlog, char **err)
 {
 	struct sockaddr_storage ss;
 	socklen_t slen;
@@ -77,7 +83,7 @@ listener_open(const char *addr, int port, char **err)
 		close(fd);
 		return -1;
 	}
-	if (listen(fd, SOMAXCONN) == -1) {
+	if (listen(fd, backlog) == -1) {
 		set_err(err, "cannot listen on %s:%d: %s", addr, port,
 		    strerror(errno));
 		close(fd);
@@ -182,13 +188,28 @@ listener_claim(struct listener *l, char **err)
 	char *why = NULL;
 	int fd;
 
+	if (l->fd != -1 && l->backlog_fd != listener_backlog(l)) {
+		/* Linux takes a new backlog from listen() on a listening
+		 * socket; its queue is kept. */
+		if (listen(l->fd, listener_backlog(l)) == -1)
+			log_warn("listen(%s port %d, backlog %d)", l->addr,
+			    l->port, listener_backlog(l));
+		else
+			log_info("%s port %d: backlog %d", l->addr, l->port,
+			    listener_backlog(l));
+		l->backlog_fd = listener_backlog(l);
+	}
 	if (l->fd != -1)
 		return 0;
 	/* A socket systemd passed (socket activation), or one handed over,
 	 * before a new one: the port may be theirs. */
 	if (listener_placeholder ||
 	    (fd = sdlisten_take(l->addr, l->port, &l->pool)) == -1)
-		fd = listener_open(l->addr, l->port, &why);
+		fd = listener_open(l->addr, l->port, listener_backlog(l),
+		    &why);
+	else if (l->backlog > 0 && listen(fd, l->backlog) == -1)
+		log_warn("listen(%s port %d, backlog %d)", l->addr, l->port,
+		    l->backlog);
 	if (fd == -1) {
 		listener_failure_set(l->addr, l->port, why);
 		set_err(err, "%s", why);
@@ -196,10 +217,19 @@ listener_claim(struct listener *l, char **err)
 		return -1;
 	}
 	l->fd = fd;
+	/* A passed socket keeps the backlog it came with unless one is
+	 * asked for. */
+	l->backlog_fd = listener_backlog(l);
 	if (*(pp = listener_failure_slot(l->addr, l->port)) != NULL)
 		listener_failure_drop(pp);
 	log_debug("listening on %s port %d (fd %d)", l->addr, l->port, fd);
 	return 0;
+}
+
+void
+listener_set_backlog(struct listener *l, int backlog)
+{
+	l->backlog = backlog;
 }
 
 struct listener *

@@ -14,6 +14,8 @@ struct listener {
 	char		*addr;
 	int		 port;
 	int		 fd;	/* -1 until claimed */
+	int		 backlog;	/* wanted listen() backlog, 0: SOMAXCONN */
+	int		 backlog_fd;	/* what fd listens with */
 	/* The sdlisten pool fd was taken from (LISTEN_FDS name, "upgrade",
 	 * "takeover"), or NULL for a socket bound here. */
 	char		*pool;
@@ -30,6 +32,9 @@ void listener_set_placeholder(bool on);
  * throws away. */
 struct listener *listener_want(const char *addr, int port);
 struct listener *listener_ref(struct listener *l);
+/* The accept queue l is to have (0: SOMAXCONN): applied by the next
+ * claim, to a socket l holds already too (listen() again). */
+void listener_set_backlog(struct listener *l, int backlog);
 /* Give l its socket, once a reload is decided: the one a pool holds for
  * its address and port (sdlisten_take), else a new bound one. Does
  * nothing if l has one. On failure returns -1 with *err, and the failure

@@ -30,6 +30,7 @@ static const char *const plan_reason_names[PLAN_REASONS] = {
 	[PLAN_NO_ANSWER] = "no-answer",
 	[PLAN_FORCED] = "forced",
 	[PLAN_UNSAFE] = "unsafe-command",
+	[PLAN_OPERATOR] = "operator",
 };
 
 const char *
@@ -289,8 +290,9 @@ plan_compare_wrapper(struct plan *p, const struct snapshot *next,
 		plan_reload(p, PLAN_SETTINGS, "%s changed",
 		    next->user_config != NULL ? next->user_config :
 		    "the hand-written haproxy.cfg");
+	/* Or a watched file the snapshot does not hold (--watch). */
 	if (diff & SNAPSHOT_DIFF_GENERATION)
-		plan_reload(p, PLAN_SETTINGS, "SIGHUP");
+		plan_reload(p, PLAN_SETTINGS, "SIGHUP or a watched path");
 }
 
 void
@@ -363,20 +365,91 @@ plan_service_named(const struct snapshot *s, const char *name)
 	return s != NULL ? snapshot_find(s, name) : NULL;
 }
 
+/* The servers a proxymgrd before us had retired ("disabled" in the
+ * haproxy.cfg it wrote for the HAProxy we took over), as sorted
+ * "BACKEND SERVER" strings, names of today. */
+struct plan_retired {
+	char	**v;
+	size_t	  n;
+};
+
+static int
+plan_strcmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+plan_retired_read(struct plan_retired *r, const char *text)
+{
+	char *copy = xstrdup(text), *save = NULL, *line, *section = NULL;
+
+	r->v = NULL;
+	r->n = 0;
+	for (line = strtok_r(copy, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char *w[3], *wsave = NULL, *tok, name[VAL_HOST_MAX + 8];
+		size_t nw = 0;
+		bool disabled = false;
+
+		for (tok = strtok_r(line, " \t", &wsave); tok != NULL;
+		    tok = strtok_r(NULL, " \t", &wsave)) {
+			if (nw < 3)
+				w[nw++] = tok;
+			else if (strcmp(tok, "disabled") == 0)
+				disabled = true;
+		}
+		if (nw >= 2 && (strcmp(w[0], "listen") == 0 ||
+		    strcmp(w[0], "backend") == 0))
+			section = w[1];
+		if (nw < 3 || strcmp(w[0], "server") != 0 || !disabled ||
+		    section == NULL)
+			continue;
+		if (!server_name_from_legacy(w[1], name, sizeof(name)))
+			snprintf(name, sizeof(name), "%s", w[1]);
+		r->v = xrealloc(r->v, (r->n + 1) * sizeof(*r->v));
+		r->v[r->n++] = xasprintf("%s %s", section, name);
+	}
+	free(copy);
+	if (r->n > 0)
+		qsort(r->v, r->n, sizeof(*r->v), plan_strcmp);
+}
+
+static bool
+plan_retired_has(const struct plan_retired *r, const char *be,
+    const char *srv)
+{
+	char *key = xasprintf("%s %s", be, srv);
+	bool found = r->n > 0 && bsearch(&key, r->v, r->n, sizeof(*r->v),
+	    plan_strcmp) != NULL;
+
+	free(key);
+	return found;
+}
+
+static void
+plan_retired_free(struct plan_retired *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->v[i]);
+	free(r->v);
+}
+
 /* One line of `show servers state` (version 1): fields split on spaces.
  * 1: be_name, 3: srv_name, 4: srv_addr, 6: srv_admin_state,
  * 7: srv_uweight, 18: srv_port (0-based). Returns the rewritten line, or
  * NULL to drop it. */
 static char *
 plan_state_line(char *line, const struct snapshot *live,
-    const struct snapshot *next)
+    const struct plan_retired *retired, const struct snapshot *next)
 {
-	char *f[64], *save = NULL, *tok;
+	char *f[64], *save = NULL, *tok, name[VAL_HOST_MAX + 8];
 	size_t nf = 0;
 	const struct snapshot_service *ne, *le;
 	const struct server *ns, *ls;
 	char *end;
 	long admin;
+	bool had, had_retired;
 	struct sbuf sb;
 
 	/* HAProxy writes none; a tab or other control byte would be read
@@ -389,8 +462,15 @@ plan_state_line(char *line, const struct snapshot *live,
 		f[nf++] = tok;
 	if (nf < 19)
 		return NULL;
-	if ((ne = plan_service_named(next, f[1])) == NULL ||
-	    (ns = srvlist_find(&ne->servers, f[3])) == NULL)
+	if ((ne = plan_service_named(next, f[1])) == NULL)
+		return NULL;
+	/* A line of a proxymgrd that named servers HOST_PORT keeps its
+	 * server under the name of today: HAProxy matches lines by name. */
+	if ((ns = srvlist_find(&ne->servers, f[3])) == NULL &&
+	    server_name_from_legacy(f[3], name, sizeof(name)) &&
+	    (ns = srvlist_find(&ne->servers, name)) != NULL)
+		f[3] = name;
+	if (ns == NULL)
 		return NULL;
 	if (atoi(f[18]) != ns->port ||
 	    (val_ip(ns->host) && !val_ipv6(ns->host) &&
@@ -399,13 +479,21 @@ plan_state_line(char *line, const struct snapshot *live,
 	admin = strtol(f[6], &end, 10);
 	if (*end != '\0' || admin < 0)
 		return NULL;
-	le = plan_service_named(live, f[1]);
-	ls = le != NULL ? srvlist_find(&le->servers, f[3]) : NULL;
+	if (live != NULL) {
+		le = plan_service_named(live, f[1]);
+		ls = le != NULL ? srvlist_find(&le->servers, f[3]) : NULL;
+		had = ls != NULL;
+		had_retired = ls != NULL && ls->disabled;
+	} else {
+		/* A HAProxy taken over: it ran what its haproxy.cfg says. */
+		had = true;
+		had_retired = plan_retired_has(retired, f[1], f[3]);
+	}
 	/* A server that comes back (or that proxymgrd never had running)
 	 * starts afresh, as `set server ready` would have it: its line
 	 * would bring back the maint's stopped state too, for good when
 	 * it has no checks. */
-	if (!ns->disabled && (ls == NULL || ls->disabled))
+	if (!ns->disabled && (!had || had_retired))
 		return NULL;
 	if (ns->disabled)
 		admin |= SRV_ADMF_FMAINT;
@@ -434,12 +522,15 @@ plan_state_line(char *line, const struct snapshot *live,
 
 char *
 plan_state_file(const char *dump, const struct snapshot *live,
-    const struct snapshot *next)
+    const char *taken_cfg, const struct snapshot *next)
 {
 	struct sbuf out;
 	char *copy = xstrdup(dump != NULL ? dump : ""), *save = NULL, *line;
 	bool first = true;
+	struct plan_retired retired;
 
+	plan_retired_read(&retired, live == NULL && taken_cfg != NULL ?
+	    taken_cfg : "");
 	sbuf_init(&out);
 	sbuf_puts(&out, "1\n");
 	for (line = strtok_r(copy, "\n", &save); line != NULL;
@@ -454,12 +545,14 @@ plan_state_file(const char *dump, const struct snapshot *live,
 			sbuf_printf(&out, "%s\n", line);
 			continue;
 		}
-		char *l = plan_state_line(line, live, next);
+		char *l = live != NULL || taken_cfg != NULL ?
+		    plan_state_line(line, live, &retired, next) : NULL;
 		if (l != NULL) {
 			sbuf_printf(&out, "%s\n", l);
 			free(l);
 		}
 	}
 	free(copy);
+	plan_retired_free(&retired);
 	return sbuf_take(&out);
 }

@@ -25,6 +25,7 @@ enum plan_reason {
 	PLAN_NO_ANSWER,		/* the stats socket did not answer */
 	PLAN_FORCED,		/* haproxy.runtime_api is off */
 	PLAN_UNSAFE,		/* a command HAProxy's CLI would misread */
+	PLAN_OPERATOR,		/* asked for (control socket `reload`) */
 	PLAN_REASONS
 };
 
@@ -71,8 +72,13 @@ bool plan_backend_dynamic(char *const *defaults, char *const *listen_options,
  * that live had retired or did not have loses its line and starts from
  * the config (its stopped state of the maint would stay, for good
  * without checks). Returns a malloc'ed text; a dump that does not look
- * like version 1 gives the header only. */
+ * like version 1 gives the header only.
+ * With no live snapshot (a HAProxy taken over from another proxymgrd,
+ * after SIGUSR2 or a crash), taken_cfg is the haproxy.cfg it runs:
+ * its servers ran as written, and one written "disabled" was retired.
+ * Lines that name servers HOST_PORT (proxymgrd before ProxyMgr's
+ * HOST:PORT) are renamed. */
 char *plan_state_file(const char *dump, const struct snapshot *live,
-    const struct snapshot *next);
+    const char *taken_cfg, const struct snapshot *next);
 
 #endif

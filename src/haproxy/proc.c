@@ -6,6 +6,7 @@
 #include <poll.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 
 #include "haproxy/listener.h"
 #include "haproxy/proc.h"
+#include "pmconfig.h"
 #include "snapshot.h"
 #include "util.h"
 
@@ -26,21 +28,39 @@
  * NOTIFY_SOCKET and LISTEN_* are proxymgrd's own systemd protocol. */
 static const char *const hap_proc_kept_env[] = { "PATH", "TZ", NULL };
 
-/* The environment for HAProxy: the kept variables, and NAME=fd for each
+/* Whether env (NAME=VALUE strings, or NULL) sets name. */
+static bool
+hap_proc_env_has(char *const *env, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; env != NULL && env[i] != NULL; i++)
+		if (strncmp(env[i], name, n) == 0 && env[i][n] == '=')
+			return true;
+	return false;
+}
+
+/* The environment for HAProxy: the kept variables, those of the
+ * wrapper's --env-file (which may override them), and NAME=fd for each
  * named listener ("bind fd@${NAME}"). The strings are malloc'ed. */
 static char **
 hap_proc_env(const struct snapshot *snap)
 {
-	size_t out = 0;
-	/* Room for the kept ones, the named ones and the final NULL. */
+	size_t out = 0, nextra = strv_len(snap->env);
+	/* Room for the kept ones, the env file's, the named ones and the
+	 * final NULL. */
 	char **env = xcalloc(sizeof(hap_proc_kept_env) /
-	    sizeof(hap_proc_kept_env[0]) + snap->nnamed, sizeof(*env));
+	    sizeof(hap_proc_kept_env[0]) + nextra + snap->nnamed,
+	    sizeof(*env));
 	const char *v;
 
 	for (size_t i = 0; hap_proc_kept_env[i] != NULL; i++)
-		if ((v = getenv(hap_proc_kept_env[i])) != NULL)
+		if (!hap_proc_env_has(snap->env, hap_proc_kept_env[i]) &&
+		    (v = getenv(hap_proc_kept_env[i])) != NULL)
 			env[out++] = xasprintf("%s=%s", hap_proc_kept_env[i],
 			    v);
+	for (size_t i = 0; i < nextra; i++)
+		env[out++] = xstrdup(snap->env[i]);
 	for (size_t j = 0; j < snap->nnamed; j++)
 		env[out++] = xasprintf("%s=%d", snap->named[j].name,
 		    snap->named[j].child_fd);
@@ -73,9 +93,13 @@ hap_proc_line(struct hap_proc *p, const char *line)
 	} else if (line[0] == '\0')
 		return;
 	else if (hap_proc_routine(line))
-		log_debug("haproxy[%d]: %s", p->pid, line);
+		log_haproxy(LOG_LVL_DEBUG, p->pid, line);
+	else if (strncmp(line, "[ALERT]", 7) == 0 ||
+	    strncmp(line, "[WARNING]", 9) == 0)
+		/* HAProxy's own severity, for whoever filters on level. */
+		log_haproxy(LOG_LVL_WARNING, p->pid, line);
 	else
-		log_info("haproxy[%d]: %s", p->pid, line);
+		log_haproxy(LOG_LVL_INFO, p->pid, line);
 }
 
 static void
@@ -144,13 +168,14 @@ hap_proc_on_close(uv_handle_t *h)
 
 struct hap_proc *
 hap_proc_spawn(uv_loop_t *loop, enum hap_proc_kind kind, const char *haproxy,
-    const char *config_file, const struct snapshot *snap,
+    const char *config_file, const struct snapshot *snap, const char *xfer,
     hap_proc_done_cb on_done, void *arg, char **err)
 {
 	struct hap_proc *p = xcalloc(1, sizeof(*p));
+	char *const *extra = snap->cfg->haproxy_args;
 	uv_process_options_t opt;
 	uv_stdio_container_t *stdio;
-	const char *args[8];
+	const char **args = xcalloc(12 + strv_len(extra), sizeof(*args));
 	size_t nargs = 0, nstdio = SNAPSHOT_FIRST_FD + snap->n + snap->nnamed;
 	char **env;
 	int rc, outpipe[2][2];
@@ -172,11 +197,23 @@ hap_proc_spawn(uv_loop_t *loop, enum hap_proc_kind kind, const char *haproxy,
 		args[nargs++] = "-f";
 		args[nargs++] = snap->user_config;
 	}
+	/* The wrapper's arguments after "--", as given: more -f, a
+	 * directory, -L... */
+	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
+		args[nargs++] = extra[i];
 	args[nargs++] = "-f";
 	args[nargs++] = config_file;
 	if (kind == HAP_PROC_RUN)
 		args[nargs++] = "-db";	/* stay in the foreground, our child */
+	/* HAProxy's own socket transfer for the binds it makes itself: the
+	 * serving process's listeners, fetched over its stats socket
+	 * (_getsocks), instead of new sockets beside them. */
+	if (kind == HAP_PROC_RUN && xfer != NULL) {
+		args[nargs++] = "-x";
+		args[nargs++] = xfer;
+	}
 	args[nargs] = NULL;
+	p->exposes_fds = snapshot_exposes_fds(snap);
 
 	stdio = xcalloc(nstdio, sizeof(*stdio));
 	stdio[0].flags = UV_IGNORE;
@@ -223,6 +260,7 @@ hap_proc_spawn(uv_loop_t *loop, enum hap_proc_kind kind, const char *haproxy,
 	rc = uv_spawn(loop, &p->process, &opt);
 	strv_free(env);
 	free(stdio);
+	free(args);
 	for (int i = 0; i < 2; i++)
 		if (outpipe[i][1] != -1)
 			close(outpipe[i][1]);	/* HAProxy's end */

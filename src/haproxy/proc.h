@@ -40,7 +40,14 @@ struct hap_proc {
 	bool			 exited;
 	int64_t			 exit_status;
 	int			 term_signal;
-	uint64_t		 started_ms;
+	uint64_t		 started_ms;	/* now_ms() clock */
+	/* The how-manieth HAProxy to serve under this proxymgrd (1 the
+	 * first); 0 for one adopted, or not serving yet. */
+	uint64_t		 generation;
+	uint64_t		 serving_ms;	/* since (now_ms() clock), or 0 */
+	/* Runs with "expose-fd listeners" on its stats socket: a new one
+	 * may fetch its listeners with -x. */
+	bool			 exposes_fds;
 	bool			 soft_stopped;
 	uint64_t		 soft_stop_ms;
 	hap_proc_done_cb	 on_done;
@@ -48,9 +55,11 @@ struct hap_proc {
 	struct hap_proc		*next;
 };
 
+/* xfer: for HAP_PROC_RUN, the stats socket of a serving HAProxy that
+ * exposes its listeners, to start with "-x xfer", or NULL. */
 struct hap_proc *hap_proc_spawn(uv_loop_t *loop, enum hap_proc_kind kind,
     const char *haproxy, const char *config_file, const struct snapshot *snap,
-    hap_proc_done_cb on_done, void *arg, char **err);
+    const char *xfer, hap_proc_done_cb on_done, void *arg, char **err);
 /* Take over a running HAProxy by pid, our child or not, with its output
  * pipes (either fd may be -1). One that is gone already, with no output
  * left to read, gets its on_done before this returns. */

@@ -130,8 +130,19 @@ procs_start(struct supervisor *s, const struct snapshot *snap, char **err)
 	struct procs *pr = &s->procs;
 	const struct pm_config *cfg = snap->cfg;
 
+	/* Plain binds of a hand-written config get HAProxy's own socket
+	 * transfer from the serving process, if it exposes its listeners
+	 * (not one started by an older proxymgrd): without -x the new
+	 * process binds beside it, and what waits in the old one's accept
+	 * queue is reset when it stops. -x with no process answering would
+	 * stop the new one: none after a crash. Asked where the serving one
+	 * listens (a SIGHUP may have moved socket_path). */
+	const char *xfer = snapshot_exposes_fds(snap) && pr->current != NULL &&
+	    !pr->current->exited && pr->current->exposes_fds ?
+	    (s->live != NULL ? s->live->cfg : s->cfg)->socket_path : NULL;
+
 	pr->starting = hap_proc_spawn(s->loop, HAP_PROC_RUN, cfg->haproxy_path,
-	    cfg->config_path, snap, procs_on_done, s, err);
+	    cfg->config_path, snap, xfer, procs_on_done, s, err);
 	if (pr->starting == NULL)
 		return -1;
 	pr->start_deadline_ms = now_ms() + (uint64_t)cfg->start_timeout_ms;
@@ -149,19 +160,27 @@ procs_start_ok(struct supervisor *s)
 	uv_timer_stop(&pr->ready_timer);
 	pr->starting = NULL;
 	s->live_in_doubt = false;
+	/* A restart asked for while nothing ran (and the supervisor was
+	 * busy) is done by this start: left set, it would show as pending
+	 * forever, since it only acts with no process. */
+	pr->restart_wanted = false;
 	if (pr->current != NULL) {
 		log_info("haproxy[%d] soft-stopped, draining its connections",
 		    pr->current->pid);
 		procs_soft_stop(s, pr->current);
 	}
 	pr->current = p;
+	p->generation = ++pr->generations;
+	p->serving_ms = now_ms();
 	/* Runtime commands go to the new process from now on. */
 	applier_reset(s);
 	if (s->state == SUP_STARTING || s->state == SUP_VERIFYING)
 		reload_commit(s);
-	else
+	else {
+		sup_record(s, HISTORY_RESTART, pr->restart_start_us, NULL, 0);
 		log_info("haproxy[%d] serves (restart on the running "
 		    "configuration)", p->pid);
+	}
 	procs_record(s, true);
 	procs_cap_old(s);
 	sup_become_idle(s, SUP_EV_SERVE);
@@ -210,6 +229,7 @@ procs_start_failed(struct supervisor *s, const char *why)
 		free(err);
 	}
 	if (s->state == SUP_RESTARTING || s->state == SUP_RETAKING) {
+		sup_record(s, HISTORY_RESTART, pr->restart_start_us, why, 0);
 		sup_enter(s, SUP_EV_FAIL);
 		if (pr->current != NULL) {
 			/* It was to take the stats socket back: the running
@@ -305,6 +325,7 @@ procs_restart(struct supervisor *s, bool retake)
 		free(err);
 	}
 	s->counters.restarts++;
+	pr->restart_start_us = now_us();
 	if (procs_start(s, s->live, &err) == -1) {
 		log_warnx("restart: %s", err);
 		free(err);
@@ -493,6 +514,14 @@ procs_record(struct supervisor *s, bool known)
 
 	if (pid == pr->record_pid && fp == pr->record_fp)
 		return;
+	if (pid != pr->record_pid && pid > 0 && pr->pidfile != NULL) {
+		char buf[32], *err = NULL;
+		int n = snprintf(buf, sizeof(buf), "%d\n", pid);
+		if (write_file_atomic(pr->pidfile, buf, (size_t)n, &err) == -1) {
+			log_warnx("%s", err);
+			free(err);
+		}
+	}
 	takeover_record(s->cfg, pid, fp);
 	pr->record_pid = pid;
 	pr->record_fp = fp;
@@ -514,6 +543,19 @@ procs_handoff(struct supervisor *s, struct sup_handoff *h)
 		    &h->old[h->nold].err_fd);
 		h->nold++;
 	}
+}
+
+/* Whether the config an adopted HAProxy was started with (proxymgrd's
+ * part, as on disk) exposes its listeners: one an older proxymgrd
+ * started does not, and a -x against it would stop the new process. */
+static bool
+procs_config_exposes(const char *path)
+{
+	char *text = read_file(path, READ_FILE_CONFIG_MAX, NULL, NULL);
+	bool yes = text != NULL && strstr(text, " expose-fd listeners\n");
+
+	free(text);
+	return yes;
 }
 
 /* Follow a HAProxy this proxymgrd did not start. One that is gone
@@ -552,6 +594,7 @@ procs_adopt(struct supervisor *s, const struct sup_handoff *h)
 	pr->current = procs_follow(s, h->pid, h->out_fd, h->err_fd);
 	if (pr->current == NULL)
 		return;
+	pr->current->exposes_fds = procs_config_exposes(s->cfg->config_path);
 	pr->adopted_fingerprint = h->fingerprint;
 	log_info("haproxy[%d] adopted from the replaced proxymgrd, with %zu "
 	    "draining", h->pid, h->nold);

@@ -30,9 +30,13 @@ struct procs {
 	uv_timer_t		 restart_timer;
 	uv_timer_t		 stop_timer;
 	int			 restart_backoff_ms;
+	uint64_t		 generations;	/* HAProxy processes that served */
+	uint64_t		 restart_start_us;	/* of the one out */
 	bool			 restart_wanted;	/* once idle again */
 	bool			 hard_kill_sent;
 	unsigned long		 adopted_fingerprint;	/* SUP_ADOPTED */
+	/* -p: HAProxy's pid file (RAProxy's), the serving pid, or NULL. */
+	const char		*pidfile;
 	int			 record_pid;	/* what the serving record */
 	unsigned long		 record_fp;	/* says now */
 };

@@ -35,6 +35,12 @@ void
 reload_begin(struct supervisor *s)
 {
 	s->reload.attempts = 0;
+	s->reload.start_us = now_us();
+	s->reload.forcing = s->reload.force;
+	s->reload.force = false;
+	log_event(LOG_LVL_INFO, "reload_start", NULL,
+	    plan_reason_name(sched_reason(s)), "reload: checking the new "
+	    "configuration (%s)", sched_why(s, "start"));
 	applier_forget_write(s);	/* the reload writes the file */
 	reload_check(s);
 }
@@ -52,13 +58,16 @@ static void
 reload_fail(struct supervisor *s, const char *why)
 {
 	s->counters.reload_failures++;
+	sup_record(s, HISTORY_RELOAD, s->reload.start_us, why, 0);
 	if (s->procs.current != NULL)
-		log_warnx("reload failed (%s): %s; haproxy[%d] keeps serving "
-		    "the previous configuration", sched_why(s, "restart"), why,
-		    s->procs.current->pid);
+		log_event(LOG_LVL_WARNING, "reload_failed", NULL,
+		    plan_reason_name(sched_reason(s)), "reload failed (%s): "
+		    "%s; haproxy[%d] keeps serving the previous configuration",
+		    sched_why(s, "restart"), why, s->procs.current->pid);
 	else
-		log_warnx("reload failed (%s): %s; no HAProxy is running",
-		    sched_why(s, "start"), why);
+		log_event(LOG_LVL_WARNING, "reload_failed", NULL,
+		    plan_reason_name(sched_reason(s)), "reload failed (%s): "
+		    "%s; no HAProxy is running", sched_why(s, "start"), why);
 	if (s->next != NULL) {
 		char *newpath = reload_new_path(s->next);
 		unlink(newpath);
@@ -87,13 +96,14 @@ reload_rollback(struct supervisor *s, const struct pm_config *failed,
 	struct pm_config *good = s->live != NULL ? s->live->cfg : NULL;
 
 	if (good == NULL || good == failed) {
-		log_warnx("%s: if haproxy.global or haproxy.defaults in %s "
-		    "are the cause, fix them and send SIGHUP", why,
-		    failed->file);
+		log_event(LOG_LVL_WARNING, "settings_refused", NULL, NULL,
+		    "%s: if haproxy.global or haproxy.defaults in %s are the "
+		    "cause, fix them and send SIGHUP", why, failed->file);
 		return false;
 	}
-	log_warnx("%s with the haproxy settings of the re-read %s: going "
-	    "back to the previous ones", why, failed->file);
+	log_event(LOG_LVL_WARNING, "settings_refused", NULL, NULL, "%s with "
+	    "the haproxy settings of the re-read %s: going back to the "
+	    "previous ones", why, failed->file);
 	sup_set_config(s, good);
 	s->hooks.settings_rollback(s->hooks.ctx, good);
 	return true;
@@ -112,7 +122,7 @@ reload_check(struct supervisor *s)
 		return;
 	}
 	if (s->procs.current != NULL && !s->live_in_doubt &&
-	    snapshot_same(s->next, s->live)) {
+	    !s->reload.forcing && snapshot_same(s->next, s->live)) {
 		log_debug("haproxy.cfg unchanged (%s): no reload",
 		    sched_why(s, ""));
 		snapshot_free(s->next);
@@ -130,8 +140,8 @@ reload_check(struct supervisor *s)
 		return;
 	}
 	s->procs.checking = hap_proc_spawn(s->loop, HAP_PROC_CHECK,
-	    s->next->cfg->haproxy_path, newpath, s->next, procs_on_done, s,
-	    &err);
+	    s->next->cfg->haproxy_path, newpath, s->next, NULL, procs_on_done,
+	    s, &err);
 	free(newpath);
 	if (s->procs.checking == NULL) {
 		reload_fail(s, err);
@@ -160,6 +170,13 @@ static bool
 reload_blame(struct supervisor *s, const struct check_report *r)
 {
 	bool blamed = false;
+	struct sbuf why;
+
+	/* What HAProxy said, for the operator (control socket). */
+	sbuf_init(&why);
+	sbuf_puts(&why, "HAProxy refused its section (haproxy -c)");
+	for (size_t j = 0; j < r->nalerts && why.len < 1024; j++)
+		sbuf_printf(&why, "%s%s", j == 0 ? ": " : "; ", r->alerts[j]);
 
 	for (size_t i = 0; i < s->next->n; i++) {
 		const struct snapshot_service *e = &s->next->v[i];
@@ -173,13 +190,15 @@ reload_blame(struct supervisor *s, const struct check_report *r)
 				hit = true;
 		if (!hit)
 			continue;
-		log_warnx("service %s: HAProxy refused its section (from %s "
-		    "and its servers); until either changes it keeps what the "
-		    "running HAProxy has, if anything", e->def->name,
+		log_event(LOG_LVL_WARNING, "service_rejected", e->def->name,
+		    "haproxy-check", "service %s: HAProxy refused its section "
+		    "(from %s and its servers); until either changes it keeps "
+		    "what the running HAProxy has, if anything", e->def->name,
 		    e->def->source);
-		s->hooks.reject(s->hooks.ctx, e->def->name, e->def);
+		s->hooks.reject(s->hooks.ctx, e->def->name, e->def, why.buf);
 		blamed = true;
 	}
+	sbuf_free(&why);
 	return blamed;
 }
 
@@ -233,7 +252,7 @@ static void
 reload_on_state_dump(int status, const char *reply, void *arg)
 {
 	struct supervisor *s = arg;
-	char *text;
+	char *text, *taken = NULL;
 
 	s->reload.save_query = NULL;
 	if (s->state != SUP_SAVING)
@@ -242,7 +261,21 @@ reload_on_state_dump(int status, const char *reply, void *arg)
 		log_warnx("haproxy[%d]: show servers state: %s; the new HAProxy "
 		    "starts without the servers' state", sup_current_pid(s),
 		    uv_strerror(status));
-	text = plan_state_file(status == 0 ? reply : NULL, s->live, s->next);
+	if (s->live == NULL) {
+		/* The haproxy.cfg of the HAProxy taken over: not yet
+		 * replaced (reload_start renames next's over it). */
+		char *err = NULL;
+		taken = read_file(s->next->cfg->config_path,
+		    READ_FILE_CONFIG_MAX, NULL, &err);
+		if (taken == NULL) {
+			log_warnx("server state: %s; the new HAProxy starts "
+			    "without the servers' state", err);
+			free(err);
+		}
+	}
+	text = status != 0 || (s->live == NULL && taken == NULL) ?
+	    xstrdup("1\n") : plan_state_file(reply, s->live, taken, s->next);
+	free(taken);
 	reload_write_state(s->next, text);
 	free(text);
 	reload_start(s);
@@ -255,15 +288,27 @@ reload_on_state_dump(int status, const char *reply, void *arg)
 static void
 reload_save(struct supervisor *s)
 {
-	if (s->procs.current == NULL || s->live == NULL || s->live_in_doubt) {
+	/* A HAProxy taken over (no live snapshot) has its state saved
+	 * too: an upgrade or a crash of proxymgrd keeps its maint flags. */
+	if (s->procs.current == NULL || s->live_in_doubt) {
 		reload_write_state(s->next, "1\n");
 		reload_start(s);
 		return;
 	}
 	sup_enter(s, SUP_EV_SAVE);
 	/* Asked where the running HAProxy listens. */
-	s->reload.save_query = stats_query(s->loop, s->live->cfg->socket_path,
+	s->reload.save_query = stats_query(s->loop, (s->live != NULL ?
+	    s->live : s->next)->cfg->socket_path,
 	    "show servers state", 1000, reload_on_state_dump, s);
+}
+
+/* Nothing ever served, nor was adopted: what fails now has no older
+ * configuration to fall back on. */
+static bool
+reload_first_start(const struct supervisor *s)
+{
+	return s->live == NULL && s->procs.current == NULL &&
+	    s->counters.reloads == 0 && s->counters.restarts == 0;
 }
 
 void
@@ -273,21 +318,34 @@ reload_check_done(struct supervisor *s, struct hap_proc *p)
 	char status[64], *newpath;
 	bool retry = false;
 
+	newpath = reload_new_path(s->next);
 	if (p->exit_status == 0 && p->term_signal == 0) {
+		history_set_check(&s->history, wall_ms(), newpath, true, NULL);
+		free(newpath);
 		hap_proc_release(p);
 		reload_save(s);
 		return;
 	}
 	/* Only lines of the rendered file point at services or settings;
 	 * a hand-written config's lines are the user's to fix. */
-	newpath = reload_new_path(s->next);
 	check_report_parse(p->output.buf ? p->output.buf : "", p->pid, newpath,
 	    &r);
+	struct sbuf alerts;
+	sbuf_init(&alerts);
+	for (size_t i = 0; i < r.nalerts; i++) {
+		log_event(LOG_LVL_WARNING, "haproxy_check", NULL, NULL,
+		    "haproxy -c: %s", r.alerts[i]);
+		sbuf_printf(&alerts, "%s%s", i > 0 ? "\n" : "", r.alerts[i]);
+	}
+	if (r.nalerts == 0 && p->output.len > 0) {
+		log_event(LOG_LVL_WARNING, "haproxy_check", NULL, NULL,
+		    "haproxy -c: %s", p->output.buf);
+		sbuf_puts(&alerts, p->output.buf);
+	}
+	history_set_check(&s->history, wall_ms(), newpath, false,
+	    alerts.len > 0 ? alerts.buf : "haproxy -c failed");
+	sbuf_free(&alerts);
 	free(newpath);
-	for (size_t i = 0; i < r.nalerts; i++)
-		log_warnx("haproxy -c: %s", r.alerts[i]);
-	if (r.nalerts == 0 && p->output.len > 0)
-		log_warnx("haproxy -c: %s", p->output.buf);
 	if (++s->reload.attempts < RELOAD_ATTEMPTS) {
 		if (reload_blame(s, &r))
 			retry = true;
@@ -298,6 +356,13 @@ reload_check_done(struct supervisor *s, struct hap_proc *p)
 	}
 	hap_proc_status(p, status, sizeof(status));
 	hap_proc_release(p);
+	if (!retry && reload_first_start(s) && s->hooks.start_refused != NULL &&
+	    (s->next->user_config != NULL || reload_settings_blamed(s, &r))) {
+		check_report_free(&r);
+		s->hooks.start_refused(s->hooks.ctx, "HAProxy refused the "
+		    "configuration at the first start (haproxy -c, see "
+		    "above)");
+	}
 	check_report_free(&r);
 	if (retry) {
 		reload_retry(s);
@@ -358,12 +423,29 @@ reload_on_verify_reply(int status, const char *reply, void *arg)
 	struct supervisor *s = arg;
 	struct hap_proc *p = s->procs.starting;
 	struct verify_view view;
+	const char *stat;
 	char *err = NULL;
 	bool blamed = false;
 
 	s->procs.ready_query = NULL;
 	if (s->state != SUP_VERIFYING || p == NULL)
 		return;
+	/* With the stats socket exposed, the new process took the serving
+	 * one's socket over (-x): until that one is soft-stopped, either
+	 * may answer. Asked again until the new one does. */
+	if (status == 0 && stats_info_pid(reply) != p->pid) {
+		if (now_ms() < s->procs.start_deadline_ms) {
+			reload_verify(s);
+			return;
+		}
+		log_warnx("haproxy[%d]: show stat answered by another process "
+		    "until the start timeout; what it built is not verified",
+		    p->pid);
+		procs_start_ok(s);
+		return;
+	}
+	if (status == 0 && (stat = strstr(reply, "\n\n")) != NULL)
+		reply = stat + 2;	/* after show info's */
 	if (status != 0 || verify_parse_stat(reply, &view, &err) == -1) {
 		log_warnx("haproxy[%d]: show stat: %s; what it built is not "
 		    "verified", p->pid, status != 0 ? uv_strerror(status) :
@@ -377,13 +459,17 @@ reload_on_verify_reply(int status, const char *reply, void *arg)
 		char *why = verify_service(&view, e->def->name, &e->servers);
 		if (why == NULL)
 			continue;
-		log_warnx("service %s: haproxy[%d] did not build what was "
-		    "rendered from %s: %s; refused as if haproxy -c had "
-		    "refused it: until its definition or servers change it "
-		    "keeps what the running HAProxy has, if anything",
-		    e->def->name, p->pid, e->def->source, why);
+		log_event(LOG_LVL_WARNING, "service_rejected", e->def->name,
+		    "haproxy-built-otherwise", "service %s: haproxy[%d] did "
+		    "not build what was rendered from %s: %s; refused as if "
+		    "haproxy -c had refused it: until its definition or "
+		    "servers change it keeps what the running HAProxy has, if "
+		    "anything", e->def->name, p->pid, e->def->source, why);
+		char *rwhy = xasprintf("HAProxy did not build what was "
+		    "rendered: %s", why);
 		free(why);
-		s->hooks.reject(s->hooks.ctx, e->def->name, e->def);
+		s->hooks.reject(s->hooks.ctx, e->def->name, e->def, rwhy);
+		free(rwhy);
 		blamed = true;
 	}
 	verify_view_free(&view);
@@ -399,7 +485,7 @@ reload_verify(struct supervisor *s)
 	/* The query is the start's: procs.c cancels it if the new HAProxy
 	 * goes meanwhile. */
 	s->procs.ready_query = stats_query(s->loop, s->next->cfg->socket_path,
-	    "show stat", (unsigned)s->next->cfg->runtime_timeout_ms,
+	    "show info;show stat", (unsigned)s->next->cfg->runtime_timeout_ms,
 	    reload_on_verify_reply, s);
 }
 
@@ -411,8 +497,15 @@ reload_commit(struct supervisor *s)
 	s->next = NULL;
 	s->counters.reloads++;
 	s->counters.reloads_by[sched_reason(s)]++;
+	sup_record(s, HISTORY_RELOAD, s->reload.start_us, NULL, 0);
+	uint64_t t = now_us();
+	histogram_observe(&s->counters.reload_duration,
+	    (double)(t - s->reload.start_us) / 1e6);
+	histogram_observe(&s->counters.change_reload,
+	    (double)(t - s->reload.change_us) / 1e6);
 	s->hooks.committed(s->hooks.ctx);
-	log_info("haproxy[%d] serves %zu services (reload %llu: %s)",
-	    s->procs.current->pid, s->live->n,
+	log_event(LOG_LVL_INFO, "reload_done", NULL,
+	    plan_reason_name(sched_reason(s)), "haproxy[%d] serves %zu "
+	    "services (reload %llu: %s)", s->procs.current->pid, s->live->n,
 	    (unsigned long long)s->counters.reloads, sched_why(s, "start"));
 }

@@ -19,6 +19,10 @@ struct supervisor;
 
 struct reload {
 	int			 attempts;	/* checks and starts of it */
+	uint64_t		 start_us;	/* reload_begin, now_us() */
+	uint64_t		 change_us;	/* the oldest change it carries */
+	bool			 force;		/* sup_force_reload, not begun */
+	bool			 forcing;	/* the one in flight is forced */
 	struct stats_query	*save_query;	/* show servers state */
 };
 

@@ -206,7 +206,8 @@ sched_begin_reload(struct supervisor *s)
 
 	sc->reload_wanted = false;
 	sc->change_wanted = false;	/* the reload builds from the model */
-	sched_take(s);			/* the reason and every change */
+	/* The reason and every change; the oldest one's time. */
+	s->reload.change_us = sched_take(s);
 	sc->last_reload_ms = now_ms();
 	reload_begin(s);
 }

@@ -89,15 +89,60 @@ sup_become_idle(struct supervisor *s, enum sup_event ev)
 	sched_kick(s);
 }
 
+/* Bucket bounds (s): a runtime change is live in milliseconds, a reload
+ * takes a few hundred (the check, the start, the rate limit). */
+static const double sup_change_bounds[] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+};
+static const double sup_reload_bounds[] = {
+	0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+};
+#define SUP_NBOUNDS(b)	(sizeof(b) / sizeof((b)[0]))
+
+void
+sup_record(struct supervisor *s, enum history_kind kind, uint64_t start_us,
+    const char *error, size_t commands)
+{
+	struct history_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.time_ms = wall_ms();
+	e.duration_us = start_us != 0 ? now_us() - start_us : 0;
+	e.kind = kind;
+	e.reason = kind == HISTORY_RELOAD ? sched_reason(s) :
+	    kind == HISTORY_RUNTIME ? PLAN_RUNTIME : PLAN_START;
+	e.why = (char *)(kind == HISTORY_RESTART ?
+	    (s->procs.current != NULL ? "retake the stats socket" :
+	    "replace a HAProxy that died") :
+	    sched_why(s, kind == HISTORY_RELOAD ? "start" : "change"));
+	e.ok = error == NULL;
+	e.forced = kind == HISTORY_RELOAD && s->reload.forcing;
+	e.error = (char *)error;
+	uint64_t since = kind == HISTORY_RELOAD ? s->reload.change_us :
+	    kind == HISTORY_RUNTIME ? s->applier.change_us : 0;
+	if (e.ok && since != 0)
+		e.change_to_live_us = now_us() - since;
+	e.commands = commands;
+	e.pid = sup_current_pid(s);
+	history_add(&s->history, &e);
+}
+
 void
 sup_init(struct supervisor *s, uv_loop_t *loop, struct pm_config *cfg,
     const struct sup_hooks *hooks)
 {
 	memset(s, 0, sizeof(*s));
+	histogram_init(&s->counters.change_runtime, sup_change_bounds,
+	    SUP_NBOUNDS(sup_change_bounds));
+	histogram_init(&s->counters.change_reload, sup_change_bounds,
+	    SUP_NBOUNDS(sup_change_bounds));
+	histogram_init(&s->counters.reload_duration, sup_reload_bounds,
+	    SUP_NBOUNDS(sup_reload_bounds));
 	s->loop = loop;
 	s->cfg = pmconfig_ref(cfg);
 	s->hooks = *hooks;
 	s->state = SUP_IDLE;
+	history_init(&s->history);
 	sched_init(s);
 	applier_init(s);
 	procs_init(s);
@@ -140,8 +185,8 @@ static const char *const sup_activity[] = {
 
 /* "idle", or what is in flight and what waits: tests and operators wait
  * for idle instead of guessing how long a change takes. */
-static void
-sup_describe_activity(const struct supervisor *s, const char *outside,
+void
+sup_describe(const struct supervisor *s, const char *outside,
     struct sbuf *sb)
 {
 	const char *sep = "";
@@ -189,7 +234,7 @@ sup_log_counters(const struct supervisor *s, const char *outside)
 	struct sbuf sb, activity;
 
 	sbuf_init(&activity);
-	sup_describe_activity(s, outside, &activity);
+	sup_describe(s, outside, &activity);
 	sbuf_init(&sb);
 	for (int r = PLAN_START; r < PLAN_REASONS; r++)
 		sbuf_printf(&sb, "%s%s %llu", r == PLAN_START ? "" : ", ",
@@ -254,6 +299,7 @@ sup_on_handle_close(uv_handle_t *h)
 	snapshot_free(s->live);
 	s->live = NULL;
 	sched_free(s);
+	history_free(&s->history);
 	pmconfig_unref(s->cfg);
 	s->cfg = NULL;
 	sup_enter(s, SUP_EV_STOPPED);
@@ -271,6 +317,15 @@ sup_maybe_stopped(struct supervisor *s)
 	applier_close(s);
 	sched_close(s);
 	procs_close(s);
+}
+
+void
+sup_force_reload(struct supervisor *s, const char *why)
+{
+	if (s->state == SUP_STOPPING || s->state == SUP_STOPPED)
+		return;
+	s->reload.force = true;
+	sched_want_reload(s, PLAN_OPERATOR, why);
 }
 
 void

@@ -26,12 +26,15 @@
 #include <uv.h>
 
 #include "haproxy/applier.h"
+#include "haproxy/history.h"
 #include "haproxy/planner.h"
 #include "haproxy/procs.h"
 #include "haproxy/reload.h"
 #include "haproxy/sched.h"
+#include "histogram.h"
 
 struct pm_config;
+struct sbuf;
 struct service_def;
 struct snapshot;
 
@@ -46,9 +49,9 @@ struct sup_hooks {
 	 * build binds nothing: one thrown away costs no socket. */
 	struct snapshot *(*claim)(void *ctx, struct snapshot *next,
 	    const struct snapshot *live);
-	/* HAProxy refused this service's definition. */
+	/* HAProxy refused this service's definition (why says how). */
 	void	(*reject)(void *ctx, const char *service,
-		    const struct service_def *def);
+		    const struct service_def *def, const char *why);
 	/* HAProxy refused the global/defaults settings of a re-read
 	 * proxymgr.yml: the supervisor went back to cfg, the config the
 	 * running HAProxy was built from, and builds with it from now on. */
@@ -58,6 +61,11 @@ struct sup_hooks {
 	void	(*committed)(void *ctx);
 	/* A reload failed; the running HAProxy (if any) serves on. */
 	void	(*reload_failed)(void *ctx, const char *why);
+	/* The very first start of a configuration HAProxy refuses (a
+	 * hand-written one, or proxymgr.yml's global/defaults): nothing
+	 * runs, and retrying would not help. Does not return (NULL: the
+	 * start is retried as any failed start). */
+	void	(*start_refused)(void *ctx, const char *why);
 	/* Every HAProxy process is gone after sup_stop(). */
 	void	(*stopped)(void *ctx);
 	void	*ctx;
@@ -223,6 +231,11 @@ struct sup_counters {
 	uint64_t	 reloads_by[PLAN_REASONS];
 	uint64_t	 reload_failures;
 	uint64_t	 restarts;
+	/* Seconds from the first change a runtime batch or reload carried
+	 * to HAProxy running it, and of each reload that went live. */
+	struct histogram change_runtime;
+	struct histogram change_reload;
+	struct histogram reload_duration;
 };
 
 struct supervisor {
@@ -248,6 +261,9 @@ struct supervisor {
 	struct procs		 procs;
 
 	struct sup_counters	 counters;
+	/* The last reloads, runtime batches and restarts, and the last
+	 * haproxy -c (history.h). */
+	struct history		 history;
 	int			 open_handles;	/* the parts' timers */
 };
 
@@ -264,6 +280,13 @@ void sup_request_change(struct supervisor *s, const char *why,
  * "now idle", "now busy (...)" or "now stopped". outside names what waits
  * before the supervisor sees it (the daemon's), or NULL. */
 void sup_log_counters(const struct supervisor *s, const char *outside);
+/* Reload HAProxy (reason PLAN_OPERATOR, why in words) even if what it
+ * runs is what would be built. */
+void sup_force_reload(struct supervisor *s, const char *why);
+/* What is in flight or waits, as sup_log_counters says it: "idle",
+ * "busy (...)" or "stopped". */
+void sup_describe(const struct supervisor *s, const char *outside,
+    struct sbuf *sb);
 /* Soft-stop every HAProxy, hard-stop past stop_timeout_ms, then call
  * hooks.stopped and release everything. */
 void sup_stop(struct supervisor *s);
@@ -302,6 +325,12 @@ void sup_adopt(struct supervisor *s, const struct sup_handoff *h);
 size_t sup_adopt_strays(struct supervisor *s);
 
 /* For the supervisor's parts. */
+
+/* Record the end of a reload, runtime batch or restart that started at
+ * start_us (now_us() clock): reason and why from the scheduler for a
+ * reload, error NULL if it went well. */
+void sup_record(struct supervisor *s, enum history_kind kind,
+    uint64_t start_us, const char *error, size_t commands);
 
 /* Move to the state the table gives for ev; a pair it lacks is refused:
  * logged, the state stays, and a debug build (PM_DEBUG) aborts. */

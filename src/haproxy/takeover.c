@@ -178,6 +178,18 @@ takeover_sockets(int pid, ino_t *seen, size_t *nseen, size_t maxseen,
 			continue;
 		snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
 		len = readlink(link, target, sizeof(target) - 1);
+		if (len == -1 && (errno == EACCES || errno == EPERM)) {
+			/* Not a socket it lacks, but the right to look: as
+			 * root over a HAProxy that dropped to another uid,
+			 * without CAP_SYS_PTRACE. Going on with none would
+			 * start a HAProxy that cannot bind the ports. */
+			set_err(err, "haproxy[%d]: cannot read %s (%s): taking "
+			    "a HAProxy over needs the same user, or "
+			    "CAP_SYS_PTRACE", pid, link, strerror(errno));
+			closedir(d);
+			close(pidfd);
+			return -1;
+		}
 		if (len <= 0)
 			continue;
 		target[len] = '\0';

@@ -48,9 +48,13 @@ scdir_scan(struct svcsrc *src)
 	DIR *dir;
 
 	if ((dir = opendir(src->path)) == NULL) {
+		int saved = errno;
 		if (!d->unreadable_logged)
 			log_warn("service directory %s unreadable, keeping "
 			    "every service as it is", src->path);
+		watcher_health_fail(&src->health, WATCHER_ERROR, "service "
+		    "directory %s unreadable: %s", src->path, strerror(saved));
+		errno = saved;
 		d->unreadable_logged = true;
 		return -1;
 	}
@@ -66,6 +70,10 @@ scdir_scan(struct svcsrc *src)
 	}
 	closedir(dir);
 	svcsrc_set_end(src, &d->set);
+	watcher_health_ok(&src->health);
+	watcher_health_detail(&src->health, json_pack("{s:s, s:I, s:I}",
+	    "path", src->path, "files", (json_int_t)d->set.n,
+	    "invalid", (json_int_t)svcsrc_set_invalid(&d->set)));
 	return 0;
 }
 

@@ -9,6 +9,7 @@ static int
 scnone_start(struct svcsrc *src, char **err)
 {
 	(void)err;
+	watcher_health_ok(&src->health);
 	/* The whole (empty) set is known at once. */
 	if (src->cbs.synced != NULL)
 		src->cbs.synced(src->cbs.ctx);

@@ -8,6 +8,7 @@
 #include "service.h"
 #include "service_config/source.h"
 #include "util.h"
+#include "watchers/watcher.h"
 
 static const struct svcsrc_ops *const svcsrc_registry[] = {
 	&svcsrc_dir_ops,
@@ -38,6 +39,7 @@ svcsrc_start(uv_loop_t *loop, const struct pm_config *cfg,
 	src->servers = cfg->sc_servers ? xstrdup(cfg->sc_servers) : NULL;
 	src->settle_ms = cfg->debounce_ms;
 	src->cbs = *cbs;
+	watcher_health_init(&src->health);
 	if (ops->start(src, err) == -1) {
 		ops->stop(src);
 		return NULL;
@@ -68,9 +70,18 @@ svcsrc_same(const struct svcsrc *src, const struct pm_config *cfg)
 	    svcsrc_streq(src->servers, cfg->sc_servers);
 }
 
+const struct watcher_health *
+svcsrc_health(struct svcsrc *src)
+{
+	if (src->ops->health != NULL)
+		src->ops->health(src);
+	return &src->health;
+}
+
 void
 svcsrc_free(struct svcsrc *src)
 {
+	watcher_health_free(&src->health);
 	free(src->path);
 	free(src->servers);
 	free(src);
@@ -111,14 +122,30 @@ svcsrc_set_offer(struct svcsrc *src, struct svcsrc_set *set,
 		svcdef_parse(name, text, len, where, &def, &err);
 	if (def == NULL) {
 		if (e->error == NULL || strcmp(e->error, err) != 0)
-			log_warnx("%s; %s", err, e->canon ? "the service keeps "
-			    "its last good definition" : "service not added");
+			log_event(LOG_LVL_WARNING, "service_rejected", name,
+			    "invalid-definition", "%s; %s", err, e->canon ?
+			    "the service keeps its last good definition" :
+			    "service not added");
 		free(e->error);
 		e->error = err;
+		if (src->cbs.invalid != NULL)
+			src->cbs.invalid(src->cbs.ctx, name, where, err);
 		return;
 	}
+	if (e->error != NULL && src->cbs.invalid != NULL)
+		src->cbs.invalid(src->cbs.ctx, name, NULL, NULL);
 	free(e->error);
 	e->error = NULL;
+	/* Once per node or file, and again when its unknown keys change. */
+	if (!svcsrc_streq(e->unknown, def->unknown)) {
+		if (def->unknown != NULL)
+			log_warnx("%s: unknown key%s %s for type '%s': "
+			    "ignored", where, def->nunknown > 1 ? "s" : "",
+			    def->unknown, def->watcher->type);
+		free(e->unknown);
+		e->unknown = def->unknown != NULL ? xstrdup(def->unknown) :
+		    NULL;
+	}
 	if (e->canon != NULL && strcmp(e->canon, def->canon) == 0) {
 		svcdef_unref(def);
 		return;
@@ -134,6 +161,7 @@ svcsrc_entry_free(struct svcsrc_entry *e)
 	free(e->name);
 	free(e->canon);
 	free(e->error);
+	free(e->unknown);
 }
 
 void
@@ -149,9 +177,22 @@ svcsrc_set_end(struct svcsrc *src, struct svcsrc_set *set)
 		}
 		if (e->canon != NULL)
 			src->cbs.remove(src->cbs.ctx, e->name);
+		if (e->error != NULL && src->cbs.invalid != NULL)
+			src->cbs.invalid(src->cbs.ctx, e->name, NULL, NULL);
 		svcsrc_entry_free(e);
 		set->v[i] = set->v[--set->n];
 	}
+}
+
+size_t
+svcsrc_set_invalid(const struct svcsrc_set *set)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < set->n; i++)
+		if (set->v[i].error != NULL)
+			n++;
+	return n;
 }
 
 void

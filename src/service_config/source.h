@@ -9,6 +9,8 @@
 
 #include <uv.h>
 
+#include "watchers/watcher.h"
+
 struct pm_config;
 struct service_def;
 struct svcsrc;
@@ -19,6 +21,12 @@ struct svcsrc_cbs {
 	void	(*remove)(void *ctx, const char *name);
 	/* Every service the source holds has been reported once. */
 	void	(*synced)(void *ctx);
+	/* Optional. The definition of name (from where) was refused: err
+	 * says why, and the service keeps its last good one, if any. err
+	 * NULL: what was refused is gone (a good definition came, or the
+	 * file or node went). */
+	void	(*invalid)(void *ctx, const char *name, const char *where,
+		    const char *err);
 	void	*ctx;
 };
 
@@ -26,6 +34,8 @@ struct svcsrc_ops {
 	const char	*type;
 	int	(*start)(struct svcsrc *src, char **err);
 	void	(*stop)(struct svcsrc *src);	/* frees src when closed */
+	/* Optional: bring src->health up to date before it is read. */
+	void	(*health)(struct svcsrc *src);
 };
 
 struct svcsrc {
@@ -36,11 +46,16 @@ struct svcsrc {
 	int			 settle_ms;
 	struct svcsrc_cbs	 cbs;
 	void			*priv;
+	/* The source's own health (watcher.h): the directory or the
+	 * ZooKeeper node the definitions come from. */
+	struct watcher_health	 health;
 };
 
 struct svcsrc *svcsrc_start(uv_loop_t *loop, const struct pm_config *cfg,
     const struct svcsrc_cbs *cbs, char **err);
 void svcsrc_stop(struct svcsrc *src);
+/* src's health, brought up to date; valid until the next loop turn. */
+const struct watcher_health *svcsrc_health(struct svcsrc *src);
 /* True when cfg names the same source as src runs. */
 int svcsrc_same(const struct svcsrc *src, const struct pm_config *cfg);
 
@@ -54,6 +69,7 @@ struct svcsrc_entry {
 	char	*name;
 	char	*canon;		/* last reported definition */
 	char	*error;		/* last error logged */
+	char	*unknown;	/* unknown keys last warned about */
 	bool	 present;
 };
 
@@ -71,6 +87,8 @@ void svcsrc_set_offer(struct svcsrc *src, struct svcsrc_set *set,
     const char *read_err);
 void svcsrc_set_end(struct svcsrc *src, struct svcsrc_set *set);
 void svcsrc_set_free(struct svcsrc_set *set);
+/* How many of the set's definitions are refused now. */
+size_t svcsrc_set_invalid(const struct svcsrc_set *set);
 
 extern const struct svcsrc_ops svcsrc_dir_ops;
 extern const struct svcsrc_ops svcsrc_zookeeper_ops;

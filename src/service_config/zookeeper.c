@@ -42,6 +42,20 @@ sczk_on_report(void *ctx, const struct zk_child *kids, size_t n, bool exists)
 	}
 }
 
+static void
+sczk_health(struct svcsrc *src)
+{
+	struct sczk *z = src->priv;
+	struct zkf_info info;
+
+	if (z == NULL || z->follow == NULL)
+		return;
+	zkf_get_info(z->follow, &info);
+	watcher_health_zk(&src->health, &info, WATCHER_OK);
+	json_object_set_new(src->health.detail, "invalid",
+	    json_integer((json_int_t)svcsrc_set_invalid(&z->set)));
+}
+
 static int
 sczk_start(struct svcsrc *src, char **err)
 {
@@ -72,4 +86,5 @@ const struct svcsrc_ops svcsrc_zookeeper_ops = {
 	.type = "zookeeper",
 	.start = sczk_start,
 	.stop = sczk_stop,
+	.health = sczk_health,
 };

@@ -38,6 +38,12 @@ struct dnsw_entry {
 	bool			 failed_logged;
 	bool			 partial;	/* some SRV targets failed */
 	struct server_list	 known;		/* last good answer */
+	/* For operators (watcher health): */
+	int			 ttl;		/* of the last good answer, or
+						 * -1 */
+	int64_t			 answered_ms;	/* its wall clock, or 0 */
+	char			*error;		/* of the last round, or NULL */
+	bool			 out_of_reach;	/* that error is a timeout */
 	/* In flight: */
 	int			 pending;
 	int			 status;	/* ARES_SUCCESS or first error */
@@ -169,6 +175,7 @@ dnsw_on_close(uv_handle_t *h)
 		return;
 	for (size_t i = 0; i < d->nentries; i++) {
 		free(d->entries[i].name);
+		free(d->entries[i].error);
 		srvlist_free(&d->entries[i].known);
 		srvlist_free(&d->entries[i].fresh);
 	}
@@ -217,7 +224,8 @@ dnsw_sock_state(void *data, ares_socket_t fd, int readable, int writable)
 		p->fd = fd;
 		p->w = w;
 		if (uv_poll_init_socket(w->loop, &p->poll, fd) != 0) {
-			log_warnx("service %s: dns: cannot watch a resolver "
+			log_event(LOG_LVL_WARNING, "watcher_error", w->service,
+			    NULL, "service %s: dns: cannot watch a resolver "
 			    "socket", w->service);
 			free(p);
 			return;
@@ -358,7 +366,9 @@ dnsw_on_srv(void *arg, int status, int timeouts, unsigned char *abuf,
 			if (r->host[0] == '\0' || strcmp(r->host, ".") == 0)
 				continue;
 			if (!val_host(r->host)) {
-				log_warnx("service %s: dns: SRV %s names '%s', "
+				log_event(LOG_LVL_WARNING, "watcher_error",
+				    w->service, NULL,
+				    "service %s: dns: SRV %s names '%s', "
 				    "not a host name; target skipped",
 				    w->service, e->name, r->host);
 				continue;
@@ -376,6 +386,50 @@ static void
 dnsw_on_refresh(uv_timer_t *t)
 {
 	dnsw_round(t->data);
+}
+
+/* A round with a failed name is STALE if every failure was the
+ * resolver out of reach, ERROR otherwise; the names' answers are in the
+ * detail (watcher.h). */
+static void
+dnsw_round_health(struct watcher *w)
+{
+	struct dnsw *d = w->priv;
+	json_t *names = json_array();
+	const char *first = NULL, *first_name = NULL;
+	bool all_reach = true;
+
+	for (size_t i = 0; i < d->nentries; i++) {
+		struct dnsw_entry *e = &d->entries[i];
+		json_t *addrs = json_array();
+		for (size_t j = 0; j < e->known.n; j++) {
+			const struct server *sv = &e->known.v[j];
+			char *a = strchr(sv->host, ':') != NULL ?
+			    xasprintf("[%s]:%d", sv->host, sv->port) :
+			    xasprintf("%s:%d", sv->host, sv->port);
+			json_array_append_new(addrs, json_string(a));
+			free(a);
+		}
+		json_array_append_new(names, json_pack("{s:s, s:b, s:o, s:o, "
+		    "s:o, s:o}", "name", e->name, "srv", e->srv,
+		    "addresses", addrs,
+		    "ttl", e->answered_ms != 0 && e->ttl >= 0 ?
+		    json_integer(e->ttl) : json_null(),
+		    "answered", e->answered_ms != 0 ?
+		    json_integer((json_int_t)e->answered_ms) : json_null(),
+		    "error", e->error != NULL ? json_string(e->error) :
+		    json_null()));
+		if (e->error != NULL && first == NULL) {
+			first = e->error;
+			first_name = e->name;
+		}
+		if (e->error != NULL && !e->out_of_reach)
+			all_reach = false;
+	}
+	watcher_health_detail(&w->health, json_pack("{s:o}", "names", names));
+	if (first != NULL)
+		watcher_health_fail(&w->health, all_reach ? WATCHER_STALE :
+		    WATCHER_ERROR, "dns: %s: %s", first_name, first);
 }
 
 /* Report the union of every name's servers, once at least one name has
@@ -418,6 +472,7 @@ dnsw_round_done(struct watcher *w)
 		watcher_report(w, &all);
 	else
 		srvlist_free(&all);
+	dnsw_round_health(w);
 }
 
 /* One name is fully answered (SRV targets included): take the answer, or
@@ -432,7 +487,9 @@ dnsw_entry_done(struct watcher *w, struct dnsw_entry *e)
 			/* Which old addresses came from the failed targets is
 			 * not known: keep them all until a complete answer. */
 			if (!e->failed_logged)
-				log_warnx("service %s: dns: %s: some SRV targets "
+				log_event(LOG_LVL_WARNING, "watcher_error",
+				    w->service, NULL,
+				    "service %s: dns: %s: some SRV targets "
 				    "did not resolve; keeping its last known "
 				    "addresses beside the new ones", w->service,
 				    e->name);
@@ -447,12 +504,19 @@ dnsw_entry_done(struct watcher *w, struct dnsw_entry *e)
 		srvlist_free(&e->known);
 		srvlist_move(&e->known, &e->fresh);
 		if (e->failed_logged && !e->partial)
-			log_info("service %s: dns: %s resolves again (%zu "
+			log_event(LOG_LVL_INFO, "watcher_recovered", w->service,
+			    NULL, "service %s: dns: %s resolves again (%zu "
 			    "addresses)", w->service, e->name, e->known.n);
 		log_debug("service %s: dns: %s: %zu addresses, ttl %d",
 		    w->service, e->name, e->known.n, e->min_ttl);
 		e->resolved = true;
 		e->failed_logged = e->partial;
+		e->ttl = e->min_ttl;
+		e->answered_ms = wall_ms();
+		free(e->error);
+		e->error = e->partial ? xstrdup("some SRV targets did not "
+		    "resolve") : NULL;
+		e->out_of_reach = false;
 		if (e->min_ttl >= 0 && (d->round_min_ttl < 0 ||
 		    e->min_ttl < d->round_min_ttl))
 			d->round_min_ttl = e->min_ttl;
@@ -461,13 +525,22 @@ dnsw_entry_done(struct watcher *w, struct dnsw_entry *e)
 		    ares_strerror(e->status) : "no address in the answer";
 		d->round_failed = true;
 		srvlist_free(&e->fresh);
+		free(e->error);
+		e->error = xstrdup(why);
+		e->out_of_reach = e->status == ARES_ETIMEOUT ||
+		    e->status == ARES_ECONNREFUSED ||
+		    e->status == ARES_ESERVFAIL;
 		if (!e->failed_logged) {
 			if (e->resolved)
-				log_warnx("service %s: dns: %s: %s; keeping its "
+				log_event(LOG_LVL_WARNING, "watcher_error",
+				    w->service, NULL,
+				    "service %s: dns: %s: %s; keeping its "
 				    "last known addresses (%zu)", w->service,
 				    e->name, why, e->known.n);
 			else
-				log_warnx("service %s: dns: %s has never "
+				log_event(LOG_LVL_WARNING, "watcher_error",
+				    w->service, NULL,
+				    "service %s: dns: %s has never "
 				    "resolved: %s", w->service, e->name, why);
 		}
 		e->failed_logged = true;
@@ -533,6 +606,7 @@ dnsw_start(struct watcher *w, char **err)
 		struct dnsw_entry *e = &d->entries[i];
 		srvlist_init(&e->known);
 		srvlist_init(&e->fresh);
+		e->ttl = -1;
 		if ((v = json_object_get(item, "srv")) != NULL) {
 			e->srv = true;
 			e->name = xstrdup(json_string_value(v));

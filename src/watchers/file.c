@@ -44,7 +44,8 @@ filew_log_line_error(const char *msg, void *arg)
 {
 	struct watcher *w = arg;
 
-	log_warnx("service %s: %s (line skipped)", w->service, msg);
+	log_event(LOG_LVL_WARNING, "watcher_error", w->service, NULL,
+	    "service %s: %s (line skipped)", w->service, msg);
 }
 
 /* Read and parse the file; report only what is worth reporting, so that an
@@ -58,13 +59,19 @@ filew_read(struct watcher *w)
 	size_t len;
 	int bad;
 
+	watcher_health_detail(&w->health, json_pack("{s:s, s:I, s:I}",
+	    "file", fw->path, "last_read", (json_int_t)wall_ms(),
+	    "servers", (json_int_t)fw->last_count));
 	if ((text = read_file(fw->path, HOSTFILE_MAX_SIZE, &len, &why)) ==
 	    NULL) {
 		/* Once per reason: a FIFO, then too big a file, is news. */
 		if (fw->read_error == NULL || strcmp(fw->read_error, why) != 0)
-			log_warnx("service %s: cannot read %s, keeping its %zu "
+			log_event(LOG_LVL_WARNING, "watcher_error", w->service,
+			    NULL, "service %s: cannot read %s, keeping its %zu "
 			    "known servers: %s", w->service, fw->path,
 			    fw->last_count, why);
+		watcher_health_fail(&w->health, WATCHER_ERROR,
+		    "cannot read %s: %s", fw->path, why);
 		free(fw->read_error);
 		fw->read_error = why;
 		return;
@@ -76,12 +83,17 @@ filew_read(struct watcher *w)
 	    w);
 	free(text);
 	if (bad > 0 && list.n == 0) {
-		log_warnx("service %s: no valid line in %s, keeping its %zu "
+		log_event(LOG_LVL_WARNING, "watcher_error", w->service, NULL,
+		    "service %s: no valid line in %s, keeping its %zu "
 		    "known servers", w->service, fw->path, fw->last_count);
+		watcher_health_fail(&w->health, WATCHER_ERROR,
+		    "no valid line in %s (%d bad)", fw->path, bad);
 		srvlist_free(&list);
 		return;
 	}
 	fw->last_count = list.n;
+	json_object_set_new(w->health.detail, "servers",
+	    json_integer((json_int_t)list.n));
 	log_debug("service %s: %zu servers in %s", w->service, list.n,
 	    fw->path);
 	watcher_report(w, &list);
@@ -147,7 +159,8 @@ filew_start(struct watcher *w, char **err)
 	fw->open_handles = 2;		/* settle, and the dirwatch */
 	if (dirwatch_start(w->loop, fw->dir, filew_on_change, w, &fw->dw,
 	    &inner) == -1) {
-		log_warnx("service %s: %s; trying again", w->service, inner);
+		log_event(LOG_LVL_WARNING, "watcher_error", w->service, NULL,
+		    "service %s: %s; trying again", w->service, inner);
 		free(inner);
 	}
 	filew_read(w);

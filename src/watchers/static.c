@@ -48,6 +48,8 @@ staticw_start(struct watcher *w, char **err)
 			srvlist_add_weighted(&list, sb.host, sb.port,
 			    sb.weight);
 	srvlist_finish(&list);
+	watcher_health_detail(&w->health, json_pack("{s:I}", "servers",
+	    (json_int_t)list.n));
 	watcher_report(w, &list);
 	return 0;
 }

@@ -1,11 +1,14 @@
 #include "config.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "service.h"
 #include "util.h"
 #include "watchers/watcher.h"
+#include "zk/follow.h"
 
 static const struct watcher_ops *const watcher_registry[] = {
 	&watcher_dns_ops,
@@ -53,6 +56,7 @@ watcher_start(uv_loop_t *loop, const struct service_def *def,
 	w->blob = json_incref(def->blob);
 	w->on_update = on_update;
 	w->ctx = ctx;
+	watcher_health_init(&w->health);
 	if (w->ops->start(w, err) == -1) {
 		w->stopped = true;
 		w->ops->stop(w);
@@ -78,6 +82,7 @@ watcher_report(struct watcher *w, struct server_list *servers)
 		srvlist_free(servers);
 		return;
 	}
+	watcher_health_ok(&w->health);
 	w->on_update(w->ctx, w->service, servers);
 	srvlist_free(servers);
 }
@@ -85,8 +90,105 @@ watcher_report(struct watcher *w, struct server_list *servers)
 void
 watcher_free(struct watcher *w)
 {
+	watcher_health_free(&w->health);
 	free(w->service);
 	free(w->source);
 	json_decref(w->blob);
 	free(w);
+}
+
+const struct watcher_health *
+watcher_health(struct watcher *w)
+{
+	if (w->ops->health != NULL && !w->stopped)
+		w->ops->health(w);
+	return &w->health;
+}
+
+void
+watcher_health_init(struct watcher_health *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->state = WATCHER_STARTING;
+}
+
+void
+watcher_health_free(struct watcher_health *h)
+{
+	free(h->last_error);
+	json_decref(h->detail);
+	watcher_health_init(h);
+}
+
+void
+watcher_health_ok(struct watcher_health *h)
+{
+	h->state = WATCHER_OK;
+	h->last_sync_ms = wall_ms();
+}
+
+void
+watcher_health_fail(struct watcher_health *h, enum watcher_state state,
+    const char *fmt, ...)
+{
+	va_list ap;
+	char *why;
+
+	va_start(ap, fmt);
+	if (vasprintf(&why, fmt, ap) == -1)
+		why = xstrdup("error");
+	va_end(ap);
+	free(h->last_error);
+	h->last_error = why;
+	h->last_error_ms = wall_ms();
+	h->state = state;
+}
+
+void
+watcher_health_detail(struct watcher_health *h, json_t *detail)
+{
+	json_decref(h->detail);
+	h->detail = detail;
+}
+
+const char *
+watcher_state_name(enum watcher_state st)
+{
+	static const char *const names[] = {
+		[WATCHER_STARTING] = "starting",
+		[WATCHER_OK] = "ok",
+		[WATCHER_STALE] = "stale",
+		[WATCHER_ERROR] = "error",
+	};
+
+	return st < WATCHER_STATES ? names[st] : "unknown";
+}
+
+void
+watcher_health_zk(struct watcher_health *h, const struct zkf_info *info,
+    enum watcher_state content)
+{
+	char sid[32];
+
+	snprintf(sid, sizeof(sid), "0x%llx", info->session.session_id);
+	watcher_health_detail(h, json_pack("{s:s, s:s, s:s, s:o, s:I, s:b, "
+	    "s:I}", "servers", info->servers, "path", info->path,
+	    "session_state", zks_state_name(info->session.state),
+	    "session_id", info->session.session_id != 0 ? json_string(sid) :
+	    json_null(), "session_since", (json_int_t)info->session.since_ms,
+	    "exists", info->exists, "children", (json_int_t)info->children));
+	h->last_sync_ms = info->last_sync_ms;
+	if (info->last_error != NULL && info->last_error_ms > h->last_error_ms) {
+		free(h->last_error);
+		h->last_error = xstrdup(info->last_error);
+		h->last_error_ms = info->last_error_ms;
+	}
+	if (info->session.state != ZKS_STATE_CONNECTED) {
+		if (h->state != WATCHER_STALE)
+			watcher_health_fail(h, WATCHER_STALE, "ZooKeeper %s: "
+			    "session %s", info->servers,
+			    zks_state_name(info->session.state));
+		return;
+	}
+	h->state = info->last_sync_ms == 0 ? WATCHER_STARTING : content;
 }

@@ -30,6 +30,7 @@ struct zkw {
 	/* Children that did not parse, to log each problem once. */
 	struct zkw_bad		*bad;
 	size_t			 nbad;
+	enum watcher_state	 content;	/* of the last report */
 };
 
 static int
@@ -60,8 +61,9 @@ zkw_note_bad(struct watcher *w, struct zkw_bad **next, size_t *nnext,
 		known = strcmp(z->bad[i].path, path) == 0 &&
 		    strcmp(z->bad[i].error, error) == 0;
 	if (!known)
-		log_warnx("service %s: zookeeper:%s: %s (server skipped)",
-		    w->service, path, error);
+		log_event(LOG_LVL_WARNING, "watcher_error", w->service, NULL,
+		    "service %s: zookeeper:%s: %s (server skipped)", w->service,
+		    path, error);
 	*next = xrealloc(*next, (*nnext + 1) * sizeof(**next));
 	(*next)[*nnext].path = xstrdup(path);
 	(*next)[*nnext].error = error;
@@ -114,22 +116,41 @@ zkw_on_report(void *ctx, const struct zk_child *kids, size_t n, bool exists)
 	if (nbad > 0 && list.n == 0) {
 		/* Empty because of errors, not because ZooKeeper says so. */
 		if (!z->keeping_logged)
-			log_warnx("service %s: no valid server node in %s, "
+			log_event(LOG_LVL_WARNING, "watcher_error", w->service,
+			    NULL, "service %s: no valid server node in %s, "
 			    "keeping its %zu known servers", w->service,
 			    json_string_value(json_object_get(w->blob, "path")),
 			    z->last_count);
 		z->keeping_logged = true;
+		z->content = WATCHER_ERROR;
+		watcher_health_fail(&w->health, WATCHER_ERROR, "no valid server "
+		    "node in %s (%zu bad)",
+		    json_string_value(json_object_get(w->blob, "path")), nbad);
 		srvlist_free(&list);
 		return;
 	}
 	z->keeping_logged = false;
+	z->content = WATCHER_OK;
 	if (!exists)
-		log_warnx("service %s: ZooKeeper path %s does not exist: no "
+		log_event(LOG_LVL_WARNING, "watcher_error", w->service, NULL,
+		    "service %s: ZooKeeper path %s does not exist: no "
 		    "servers", w->service,
 		    json_string_value(json_object_get(w->blob, "path")));
 	z->last_count = list.n;
 	log_debug("service %s: %zu servers in ZooKeeper", w->service, list.n);
 	watcher_report(w, &list);
+}
+
+static void
+zkw_health(struct watcher *w)
+{
+	struct zkw *z = w->priv;
+	struct zkf_info info;
+
+	if (z == NULL || z->follow == NULL)
+		return;
+	zkf_get_info(z->follow, &info);
+	watcher_health_zk(&w->health, &info, z->content);
 }
 
 static int
@@ -139,6 +160,7 @@ zkw_start(struct watcher *w, char **err)
 
 	(void)err;
 	w->priv = z;
+	z->content = WATCHER_OK;
 	z->follow = zkf_start(w->loop,
 	    json_string_value(json_object_get(w->blob, "server")),
 	    json_string_value(json_object_get(w->blob, "path")),
@@ -165,4 +187,5 @@ const struct watcher_ops watcher_zookeeper_ops = {
 	.validate = zkw_validate,
 	.start = zkw_start,
 	.stop = zkw_stop,
+	.health = zkw_health,
 };

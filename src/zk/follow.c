@@ -33,6 +33,8 @@ struct zk_follow {
 	bool			 dirty;		/* changed since the last report */
 	int			 pending;	/* requests in flight */
 	char			*last_error;	/* logged once */
+	int64_t			 last_error_ms;
+	int64_t			 last_sync_ms;	/* wall clock, zkf_info */
 	zkf_report_cb		 report;
 	void			*ctx;
 };
@@ -59,9 +61,11 @@ zkf_log_error(struct zk_follow *f, const char *what, const char *path, int rc)
 	msg = xasprintf("ZooKeeper %s: cannot %s %s: %s", zks_servers(f->s),
 	    what, path, zerror(rc));
 	if (f->last_error == NULL || strcmp(f->last_error, msg) != 0)
-		log_warnx("%s; keeping what was last read", msg);
+		log_event(LOG_LVL_WARNING, "zookeeper_error", NULL, NULL,
+		    "%s; keeping what was last read", msg);
 	free(f->last_error);
 	f->last_error = msg;
+	f->last_error_ms = wall_ms();
 }
 
 static struct zkf_child *
@@ -179,7 +183,8 @@ zkf_on_list(struct zk_follow *f, const struct zks_reply *r)
 		}
 	} else if (r->rc == ZNONODE) {
 		if (f->exists || !f->listed) {
-			log_info("ZooKeeper %s: %s does not exist; waiting for "
+			log_event(LOG_LVL_INFO, "zookeeper_wait", NULL, NULL,
+			    "ZooKeeper %s: %s does not exist; waiting for "
 			    "it", zks_servers(f->s), f->path);
 			f->dirty = true;
 		}
@@ -237,6 +242,8 @@ zkf_on_reply(void *ctx, const struct zks_reply *r)
 	struct zk_follow *f = ctx;
 
 	f->pending--;
+	if (r->rc == ZOK || r->rc == ZNONODE)
+		f->last_sync_ms = wall_ms();
 	switch (r->op) {
 	case ZKS_CHILDREN:
 		zkf_on_list(f, r);
@@ -288,6 +295,19 @@ zkf_start(uv_loop_t *loop, const char *servers, const char *path,
 	f->s = zks_acquire(loop, servers);
 	zks_subscribe(f->s, &f->sub);
 	return f;
+}
+
+void
+zkf_get_info(const struct zk_follow *f, struct zkf_info *out)
+{
+	zks_get_info(f->s, &out->session);
+	out->servers = zks_servers(f->s);
+	out->path = f->path;
+	out->last_sync_ms = f->last_sync_ms;
+	out->last_error = f->last_error;
+	out->last_error_ms = f->last_error_ms;
+	out->exists = f->exists;
+	out->children = f->n;
 }
 
 void

@@ -10,8 +10,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <uv.h>
+
+#include "zk/session.h"
 
 struct zk_follow;
 
@@ -31,5 +34,24 @@ struct zk_follow *zkf_start(uv_loop_t *loop, const char *servers,
     const char *path, zkf_report_cb report, void *ctx);
 /* No report follows. */
 void zkf_stop(struct zk_follow *f);
+
+/* How the following goes, for operators (watcher health). */
+struct zkf_info {
+	struct zks_info	 session;
+	const char	*servers;
+	const char	*path;
+	/* Wall clock (Unix ms) of the last read ZooKeeper answered (a
+	 * listing or a child's data, changed or not), or 0: the last time
+	 * what proxymgrd holds was confirmed. */
+	int64_t		 last_sync_ms;
+	const char	*last_error;	/* the last error that was not "out
+					 * of reach", or NULL; valid until
+					 * the next loop turn */
+	int64_t		 last_error_ms;
+	bool		 exists;	/* the followed node exists */
+	size_t		 children;
+};
+
+void zkf_get_info(const struct zk_follow *f, struct zkf_info *out);
 
 #endif

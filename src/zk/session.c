@@ -66,6 +66,8 @@ struct zks {
 	uint64_t	 gen;
 	bool		 connected;
 	bool		 ever_connected;
+	long long	 session_id;	/* the last connected one */
+	int64_t		 state_since_ms;	/* wall clock, for zks_get_info */
 	uint64_t	 lost_at;	/* when the connection was lost, or 0 */
 	int		 backoff_ms;
 
@@ -277,7 +279,8 @@ zks_schedule_open(struct zks *s, const char *why)
 {
 	int delay = zks_jitter(s->backoff_ms);
 
-	log_warnx("ZooKeeper %s: %s; opening a new session in %d ms, keeping "
+	log_event(LOG_LVL_WARNING, "zookeeper_session", NULL, NULL,
+	    "ZooKeeper %s: %s; opening a new session in %d ms, keeping "
 	    "every service and server as last read", s->servers, why, delay);
 	s->backoff_ms = s->backoff_ms * 2 > ZKS_BACKOFF_MAX_MS ?
 	    ZKS_BACKOFF_MAX_MS : s->backoff_ms * 2;
@@ -310,9 +313,10 @@ zks_on_remind(uv_timer_t *t)
 
 	if (s->connected)
 		return;
-	log_warnx("ZooKeeper %s: out of reach for %llu s; every service and "
-	    "server stays as last read", s->servers,
-	    (unsigned long long)((now_ms() - s->lost_at) / 1000));
+	log_event(LOG_LVL_WARNING, "zookeeper_session", NULL, NULL,
+	    "ZooKeeper %s: out of reach for %llu s; every service and "
+	    "server stays as last read", s->servers, (unsigned long
+	    long)((now_ms() - s->lost_at) / 1000));
 	uv_timer_start(&s->remind, zks_on_remind, ZKS_REMIND_EVERY_MS, 0);
 }
 
@@ -331,15 +335,19 @@ zks_session_event(struct zks *s, const struct zks_msg *m)
 {
 	if (m->state == ZOO_CONNECTED_STATE) {
 		s->connected = true;
+		s->session_id = m->session_id;
+		s->state_since_ms = wall_ms();
 		s->backoff_ms = ZKS_BACKOFF_MIN_MS;
 		uv_timer_stop(&s->remind);
 		if (s->ever_connected)
-			log_info("ZooKeeper %s: connected (session 0x%llx) "
+			log_event(LOG_LVL_INFO, "zookeeper_session", NULL, NULL,
+			    "ZooKeeper %s: connected (session 0x%llx) "
 			    "after %llu ms out of reach; reading everything "
-			    "again", s->servers, m->session_id,
-			    (unsigned long long)(now_ms() - s->lost_at));
+			    "again", s->servers, m->session_id, (unsigned long
+			    long)(now_ms() - s->lost_at));
 		else
-			log_info("ZooKeeper %s: connected (session 0x%llx)",
+			log_event(LOG_LVL_INFO, "zookeeper_session", NULL, NULL,
+			    "ZooKeeper %s: connected (session 0x%llx)",
 			    s->servers, m->session_id);
 		s->ever_connected = true;
 		s->lost_at = 0;
@@ -350,10 +358,13 @@ zks_session_event(struct zks *s, const struct zks_msg *m)
 		return;
 	}
 	if (m->state == ZOO_CONNECTING_STATE) {
-		if (s->connected)
-			log_warnx("ZooKeeper %s: connection lost; serving the "
+		if (s->connected) {
+			log_event(LOG_LVL_WARNING, "zookeeper_session", NULL,
+			    NULL, "ZooKeeper %s: connection lost; serving the "
 			    "last known state while the client reconnects",
 			    s->servers);
+			s->state_since_ms = wall_ms();
+		}
 		s->connected = false;
 		zks_lost(s);
 		return;
@@ -361,6 +372,8 @@ zks_session_event(struct zks *s, const struct zks_msg *m)
 	if (m->state == ZOO_EXPIRED_SESSION_STATE ||
 	    m->state == ZOO_AUTH_FAILED_STATE) {
 		zks_lost(s);
+		if (s->zh != NULL)
+			s->state_since_ms = wall_ms();
 		zks_close_handle(s);
 		zks_schedule_open(s, m->state == ZOO_EXPIRED_SESSION_STATE ?
 		    "session expired" : "authentication failed");
@@ -442,6 +455,7 @@ zks_acquire(uv_loop_t *loop, const char *servers)
 	s->loop = loop;
 	s->servers = xstrdup(servers);
 	s->refs = 1;
+	s->state_since_ms = wall_ms();
 	s->backoff_ms = ZKS_BACKOFF_MIN_MS;
 	s->tail = &s->head;
 	s->gen = 1;
@@ -519,6 +533,35 @@ bool
 zks_connected(const struct zks *s)
 {
 	return s->connected;
+}
+
+void
+zks_get_info(const struct zks *s, struct zks_info *out)
+{
+	if (s->connected)
+		out->state = ZKS_STATE_CONNECTED;
+	else if (!s->ever_connected)
+		out->state = ZKS_STATE_CONNECTING;
+	else if (s->zh != NULL)
+		out->state = ZKS_STATE_RECONNECTING;
+	else
+		out->state = ZKS_STATE_EXPIRED;
+	out->session_id = s->session_id;
+	out->since_ms = s->state_since_ms;
+}
+
+const char *
+zks_state_name(enum zks_state st)
+{
+	static const char *const names[] = {
+		[ZKS_STATE_CONNECTING] = "connecting",
+		[ZKS_STATE_CONNECTED] = "connected",
+		[ZKS_STATE_RECONNECTING] = "reconnecting",
+		[ZKS_STATE_EXPIRED] = "expired",
+	};
+
+	return (size_t)st < sizeof(names) / sizeof(names[0]) ? names[st] :
+	    "unknown";
 }
 
 const char *

@@ -8,6 +8,7 @@
 #define PM_ZK_SESSION_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <uv.h>
 
@@ -49,6 +50,25 @@ void zks_subscribe(struct zks *s, struct zks_sub *sub);
 void zks_unsubscribe(struct zks *s, struct zks_sub *sub);
 
 bool zks_connected(const struct zks *s);
+
+/* What the session is doing, for operators (control socket, metrics). */
+enum zks_state {
+	ZKS_STATE_CONNECTING,	/* never connected yet */
+	ZKS_STATE_CONNECTED,
+	ZKS_STATE_RECONNECTING,	/* connection lost; the client retries on
+				 * the same session */
+	ZKS_STATE_EXPIRED,	/* session expired or refused: a new one is
+				 * opened after a backoff */
+};
+
+struct zks_info {
+	enum zks_state	 state;
+	long long	 session_id;	/* the last connected session, or 0 */
+	int64_t		 since_ms;	/* wall clock: in this state since */
+};
+
+void zks_get_info(const struct zks *s, struct zks_info *out);
+const char *zks_state_name(enum zks_state st);	/* "connected", ... */
 const char *zks_servers(const struct zks *s);
 
 /* Send a request; its reply reaches sub->on_reply, exactly once, also when

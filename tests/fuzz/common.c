@@ -177,6 +177,20 @@ fuzz_check_service(const struct snapshot_service *e, char **lines,
 	snprintf(want, sizeof(want), "    bind fd@%d", e->child_fd);
 	if (strcmp(lines[l++], want) != 0)
 		fuzz_fail("line %zu: '%s', not '%s'", l, lines[l - 1], want);
+	/* proxymgrd's own line (keep-alive safe reloads in HTTP mode): at
+	 * most one, before the listen options. */
+	{
+		size_t k = 0, want_opts = 0;
+
+		while (def->listen_options[want_opts] != NULL)
+			want_opts++;
+		while (l + k < (size_t)e->last_line &&
+		    strncmp(lines[l + k], "    server ", 11) != 0)
+			k++;
+		if (k == want_opts + 1 && strcmp(lines[l],
+		    "    option idle-close-on-response") == 0)
+			l++;
+	}
 	for (; def->listen_options[nopt] != NULL; nopt++, l++) {
 		const char *o = def->listen_options[nopt];
 		if (strncmp(lines[l], "    ", 4) != 0 ||

@@ -110,7 +110,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_check_message(err);
 		free(err);
 	}
-	out = plan_state_file(s, live, next);
+	out = plan_state_file(s, live, NULL, next);
+	check_state_file(out);
+	free(out);
+	/* A HAProxy taken over: its haproxy.cfg instead of a live snapshot. */
+	out = plan_state_file(s, NULL, live->text, next);
 	check_state_file(out);
 	free(out);
 	free(s);

@@ -40,19 +40,22 @@ pm_expect_bodies "$url" "b1 b2"
 rm "$PM_TMP/services/new.json"
 pm_pass "malformed new service is refused with a clear message"
 
-# 3. Missing port, unknown key, unknown type: each named.
+# 3. Missing port and unknown type: each named. An unknown key is
+# ProxyMgr's metadata: warned about and ignored.
 echo '{"type": "static", "servers": []}' >"$PM_TMP/services/noport.json"
 echo '{"type": "static", "port": 19301, "servers": [], "colour": 1}' \
 	>"$PM_TMP/services/unknownkey.json"
 echo '{"type": "carrier-pigeon", "port": 19302}' >"$PM_TMP/services/badtype.json"
 pm_wait_for pm_log_has "noport.json: key 'port' is required" ||
 	pm_fail "missing port not reported"
-pm_wait_for pm_log_has "unknownkey.json: unknown key 'colour'" ||
+pm_wait_for pm_log_has "unknownkey.json: unknown key 'colour' for type 'static': ignored" ||
 	pm_fail "unknown key not reported"
+pm_wait_for pm_log_has "service unknownkey: added" ||
+	pm_fail "a service with an unknown key is not added"
 pm_wait_for pm_log_has "badtype.json: key 'type': unknown watcher 'carrier-pigeon'" ||
 	pm_fail "unknown type not reported"
 rm "$PM_TMP"/services/{noport,unknownkey,badtype}.json
-pm_pass "missing port, unknown key and unknown type each named in the log"
+pm_pass "missing port and unknown type each named in the log; an unknown key ignored"
 
 # 4. Injection through options and names is refused before HAProxy sees it.
 printf '%s\n' '{"type": "static", "port": 19303, "servers": [],' \

@@ -22,7 +22,7 @@ url=http://127.0.0.1:19200/
 pm_expect_bodies "$url" "b1 b2"
 pm_pass "service from a JSON file serves both servers of its host file"
 grep -q 'bind fd@3' "$PM_TMP/run/haproxy.cfg" || pm_fail "no bind fd@3 in haproxy.cfg"
-grep -q 'server 127.0.0.1_19211 127.0.0.1:19211 id 1 check inter 1000' \
+grep -q 'server 127.0.0.1:19211 127.0.0.1:19211 id 1 check inter 1000' \
 	"$PM_TMP/run/haproxy.cfg" || pm_fail "server line not as expected"
 [[ $(stat -c %a "$PM_TMP/run/haproxy.sock") == 600 ]] ||
 	pm_fail "stats socket is not mode 600"

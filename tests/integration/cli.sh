@@ -35,7 +35,7 @@ echo '{"type": "static", "port": 19100, "listen_options": ["balance roundrobin"]
 "$PROXYMGRD" --check -c "$PM_TMP/proxymgr.yml" >"$PM_TMP/out" 2>"$PM_TMP/err" ||
 	pm_fail "--check refused a good configuration: $(cat "$PM_TMP/err")"
 grep -q '^listen web$' "$PM_TMP/out" || pm_fail "--check printed no listen section"
-grep -q 'server 127.0.0.1_19111 127.0.0.1:19111' "$PM_TMP/out" ||
+grep -q 'server 127.0.0.1:19111 127.0.0.1:19111' "$PM_TMP/out" ||
 	pm_fail "--check printed no server line"
 grep -q 'configuration OK' "$PM_TMP/err" || pm_fail "--check did not say OK"
 pm_pass "--check prints haproxy.cfg and validates it with HAProxy"

@@ -45,9 +45,9 @@ hosts rr 19811
 pm_expect_bodies "$rr" "b1"
 same_pid "server removed"
 # (haproxy.cfg follows runtime changes within tens of milliseconds)
-pm_wait_for grep -qE 'server 127\.0\.0\.1_19812 127\.0\.0\.1:19812 id 2 .*disabled$' "$PM_TMP/run/haproxy.cfg" ||
+pm_wait_for grep -qE 'server 127\.0\.0\.1:19812 127\.0\.0\.1:19812 id 2 .*disabled$' "$PM_TMP/run/haproxy.cfg" ||
 	pm_fail "the removed server is not kept as disabled in haproxy.cfg"
-pm_stats "show servers state rr" | awk '$4 == "127.0.0.1_19812" && $7 % 2 == 1 {f = 1} END {exit !f}' ||
+pm_stats "show servers state rr" | awk '$4 == "127.0.0.1:19812" && $7 % 2 == 1 {f = 1} END {exit !f}' ||
 	pm_fail "HAProxy does not have the removed server in maint"
 pm_pass "a server leaves: maint in HAProxy, 'disabled' in haproxy.cfg"
 
@@ -59,9 +59,9 @@ pm_pass "a server returns: ready again, traffic follows"
 hosts rr 19811 19812 19813
 pm_expect_bodies "$rr" "b1 b2 b3"
 same_pid "server added"
-pm_wait_for grep -qE 'server 127\.0\.0\.1_19813 127\.0\.0\.1:19813 id 3 check inter 1000$' "$PM_TMP/run/haproxy.cfg" ||
+pm_wait_for grep -qE 'server 127\.0\.0\.1:19813 127\.0\.0\.1:19813 id 3 check inter 1000$' "$PM_TMP/run/haproxy.cfg" ||
 	pm_fail "the added server is not in haproxy.cfg with id 3"
-pm_stats "show servers state rr" | awk '$4 == "127.0.0.1_19813" && $3 == 3 {f = 1} END {exit !f}' ||
+pm_stats "show servers state rr" | awk '$4 == "127.0.0.1:19813" && $3 == 3 {f = 1} END {exit !f}' ||
 	pm_fail "HAProxy's dynamic server has not id 3"
 pm_assert_eq "$reloads" "$(pm_reload_count)" "leave, return, add: no reload"
 pm_log_has 'runtime: [0-9]+ commands in [0-9.]+ ms, live [0-9.]+ ms after the change \(planned in [0-9.]+ ms\), servers added 1' ||
@@ -71,9 +71,9 @@ pm_log_has 'runtime: [0-9]+ commands in [0-9.]+ ms, live [0-9.]+ ms after the ch
 
 hosts src 19811 19812
 pm_wait_reloads $((reloads + 1)) || pm_fail "balance source: no reload for a new server"
-pm_log_has 'reload [0-9]+: service src: new server 127\.0\.0\.1_19812, .*\[not-dynamic\]' ||
+pm_log_has 'reload [0-9]+: service src: new server 127\.0\.0\.1:19812, .*\[not-dynamic\]' ||
 	pm_fail "balance source: the reload does not say why"
-pm_wait_for grep -q 'server 127.0.0.1_19812 127.0.0.1:19812 id 2$' "$PM_TMP/run/haproxy.cfg" ||
+pm_wait_for grep -q 'server 127.0.0.1:19812 127.0.0.1:19812 id 2$' "$PM_TMP/run/haproxy.cfg" ||
 	pm_fail "balance source: new server not in haproxy.cfg"
 new_pid() { local p; p=$(pm_hap_pid) && [[ -n $p && $p != "$pid" ]]; }
 pm_wait_for new_pid || pm_fail "balance source: HAProxy pid did not change"
@@ -94,7 +94,7 @@ same_pid "balance source, server removed"
 # state file: without checks nothing would ever bring it up).
 hosts src 19811 19812 19813
 pm_wait_reloads $((reloads + 1)) || pm_fail "balance source: no reload for a new server"
-up_19811() { pm_stats "show servers state src" | awk '$4 == "127.0.0.1_19811" && $6 == 2 && $7 % 2 == 0 {f = 1} END {exit !f}'; }
+up_19811() { pm_stats "show servers state src" | awk '$4 == "127.0.0.1:19811" && $6 == 2 && $7 % 2 == 0 {f = 1} END {exit !f}'; }
 pm_wait_for up_19811 || pm_fail "a server that returns with a reload is not running: $(pm_stats "show servers state src" | grep 19811)"
 pm_pass "a retired server that returns with a reload runs in the new HAProxy"
 
@@ -106,7 +106,7 @@ src_edit() { # src_edit I: the host file gains 127.0.0.I:19831
 	burst+=("127.0.0.$1:19831")
 	printf '%s\n' "${burst[@]}" | pm_write_atomic "$PM_TMP/src.hosts"
 }
-has_server() { grep -q "server 127.0.0.$1_19831 " "$PM_TMP/run/haproxy.cfg"; }
+has_server() { grep -q "server 127.0.0.$1:19831 " "$PM_TMP/run/haproxy.cfg"; }
 reloads=$(pm_reload_count)
 burst=(127.0.0.1:19811 127.0.0.1:19812 127.0.0.1:19813)
 kill -STOP "$PM_PID"
@@ -163,16 +163,16 @@ pm_pass "a new service reloads"
 
 # ---- state survives a reload ------------------------------------------------------
 
-# 127.0.0.1_19819 is down by its checks; 127.0.0.1_19813 is put into maint
+# 127.0.0.1:19819 is down by its checks; 127.0.0.1:19813 is put into maint
 # by an operator. After a reload (the new service "hc2") the new HAProxy
 # has both at once, and the dead one's last change is not reset.
-down_19819() { pm_stats "show servers state hc" | awk '$4 == "127.0.0.1_19819" && $6 == 0 {f = 1} END {exit !f}'; }
+down_19819() { pm_stats "show servers state hc" | awk '$4 == "127.0.0.1:19819" && $6 == 0 {f = 1} END {exit !f}'; }
 pm_wait_for down_19819 || pm_fail "the dead server never went down"
-pm_stats "set server hc/127.0.0.1_19813 state maint" >/dev/null
-pm_stats "show servers state hc" | awk '$4 == "127.0.0.1_19813" && $7 == 1 {f = 1} END {exit !f}' ||
+pm_stats "set server hc/127.0.0.1:19813 state maint" >/dev/null
+pm_stats "show servers state hc" | awk '$4 == "127.0.0.1:19813" && $7 == 1 {f = 1} END {exit !f}' ||
 	pm_fail "operator maint not set"
 # HAProxy's own count of seconds since the last change (field 10).
-down_2s() { pm_stats "show servers state hc" | awk '$4 == "127.0.0.1_19819" && $6 == 0 && $10 >= 2 {f = 1} END {exit !f}'; }
+down_2s() { pm_stats "show servers state hc" | awk '$4 == "127.0.0.1:19819" && $6 == 0 && $10 >= 2 {f = 1} END {exit !f}'; }
 pm_wait_for down_2s || pm_fail "the dead server is not down for 2 s in HAProxy's view"
 pid=$(pm_hap_pid)
 reloads=$(pm_reload_count)
@@ -181,15 +181,15 @@ service hc2 19803 '[]' '[]'
 pm_wait_reloads $((reloads + 1)) || pm_fail "hc2: no reload"
 pm_wait_for new_pid || pm_fail "hc2: HAProxy pid did not change"
 state=$(pm_stats "show servers state hc")
-awk '$4 == "127.0.0.1_19819" && $6 == 0 && $10 >= 2 {f = 1} END {exit !f}' <<<"$state" ||
+awk '$4 == "127.0.0.1:19819" && $6 == 0 && $10 >= 2 {f = 1} END {exit !f}' <<<"$state" ||
 	pm_fail "health state not carried over: $(grep 19819 <<<"$state")"
-awk '$4 == "127.0.0.1_19813" && $7 % 2 == 1 {f = 1} END {exit !f}' <<<"$state" ||
+awk '$4 == "127.0.0.1:19813" && $7 % 2 == 1 {f = 1} END {exit !f}' <<<"$state" ||
 	pm_fail "operator maint not carried over: $(grep 19813 <<<"$state")"
 codes=$(for i in 1 2 3 4 5 6; do pm_curl_body http://127.0.0.1:19802/ -o /dev/null -w '%{http_code} '; done)
 [[ $codes == "503 503 503 503 503 503 " ]] ||
 	pm_fail "hc: a server in maint or down takes traffic (HTTP codes: $codes)"
 pm_pass "health-check state (down for 2+ s) and an operator's maint survive a reload"
-pm_stats "set server hc/127.0.0.1_19813 state ready" >/dev/null
+pm_stats "set server hc/127.0.0.1:19813 state ready" >/dev/null
 pm_expect_bodies http://127.0.0.1:19802/ "b3"
 
 # ---- a refused command reloads, with the right config -----------------------------
@@ -204,11 +204,11 @@ pid=$(pm_hap_pid)
 reloads=$(pm_reload_count)
 hosts ck 19811 19812
 pm_wait_reloads $((reloads + 1)) || pm_fail "refused command: no reload"
-pm_log_has "runtime: 'add server ck/127\.0\.0\.1_19812 127\.0\.0\.1:19812 id 2 non-stick' got ''non-stick' option is not accepted" ||
+pm_log_has "runtime: 'add server ck/127\.0\.0\.1:19812 127\.0\.0\.1:19812 id 2 non-stick' got ''non-stick' option is not accepted" ||
 	pm_fail "refused command: the refusal is not logged"
 pm_log_has 'reload [0-9]+: runtime command failed: .* \[refused\]' ||
 	pm_fail "refused command: the reload does not say why"
-grep -q 'server 127.0.0.1_19812 127.0.0.1:19812 id 2 non-stick$' "$PM_TMP/run/haproxy.cfg" ||
+grep -q 'server 127.0.0.1:19812 127.0.0.1:19812 id 2 non-stick$' "$PM_TMP/run/haproxy.cfg" ||
 	pm_fail "refused command: the reload's haproxy.cfg lacks the server"
 pm_expect_bodies http://127.0.0.1:19804/ "b1 b2"
 pm_pass "a refused runtime command turns into a reload that serves the change"
@@ -282,7 +282,7 @@ pm_assert_eq "$reloads" "$(pm_reload_count)" \
 same_pid "$changes membership changes"
 for svc in m1 m2; do
 	active=$(pm_stats "show servers state $svc" | awk '$1 ~ /^[0-9]+$/ && NF > 20 && $7 % 2 == 0 {print $4}' | sort | tr '\n' ' ')
-	[[ $active == "127.0.0.1_1981"[34]" " ]] ||
+	[[ $active == "127.0.0.1:1981"[34]" " ]] ||
 		pm_fail "$svc: HAProxy's active servers are '$active'"
 done
 pm_pass "after the churn, HAProxy's active servers are exactly the wanted ones"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # proxymgrd as a hitless-reload wrapper for a hand-written haproxy.cfg:
-# - RAProxy's README command line, as written (-b -c -s -p), against a
-#   local backend; the pid file; SIGHUP through it;
+# - RAProxy's README command line (-b -c -s), against a local backend;
+#   proxymgrd's pid file (--pidfile); SIGHUP through it (RAProxy's own -p,
+#   HAProxy's pid file, is in raproxy_seed.sh);
 # - proxymgr.yml with listeners: and haproxy.managed: false, together with
 #   a managed service; 100 edits of the file on disk (atomic replace) under
 #   wrk with `Connection: close`: 0 failed requests, every edit live;
@@ -62,13 +63,18 @@ backend sina
 CFG
 wr_new_log
 (cd "$PM_TMP" && exec "$PROXYMGRD" -b "$HAPROXY" -c haproxy.cfg -s APP_1=0.0.0.0:21000 \
-	-p proxymgrd.pid --run-dir "$PM_TMP/run" -d </dev/null >>"$PM_TMP/proxymgrd.log" 2>&1) &
+	--pidfile proxymgrd.pid --run-dir "$PM_TMP/run" -d </dev/null >>"$PM_TMP/proxymgrd.log" 2>&1) &
 PM_PID=$!
 pm_track "$PM_PID"
 pm_wait_reloads 1 || pm_fail "RAProxy command line: HAProxy did not start"
 [[ $(pm_curl_body http://127.0.0.1:21000/) == b1 ]] ||
 	pm_fail "RAProxy command line: 127.0.0.1:21000 does not reach the backend"
 pm_pass "RAProxy command line: proxymgrd -b HAPROXY -c haproxy.cfg -s APP_1=0.0.0.0:21000 serves"
+# The user's proxies lack option idle-close-on-response: proxymgrd's part
+# spreads the closing of their connections at soft-stop instead.
+grep -qx '    close-spread-time 1s' "$PM_TMP/run/proxymgrd.cfg" ||
+	pm_fail "proxymgrd's part has no close-spread-time: $(cat "$PM_TMP/run/proxymgrd.cfg")"
+pm_pass "proxymgrd's part of the config sets close-spread-time 1s"
 [[ $(wr_header http://127.0.0.1:21000/) == raproxy-1 ]] || pm_fail "no X-Gen header from the user's config"
 [[ $(cat "$PM_TMP/proxymgrd.pid") == "$PM_PID" ]] || pm_fail "pid file does not hold proxymgrd's pid"
 hap1=$(pm_hap_pid)
@@ -77,6 +83,14 @@ pm_wait_reloads 2 || pm_fail "kill -HUP \$(cat PIDFILE) did not reload"
 hap2=$(pm_hap_pid)
 [[ -n $hap2 && $hap2 != "$hap1" ]] || pm_fail "SIGHUP: same HAProxy ($hap1 -> $hap2)"
 pm_pass "kill -HUP \$(cat PIDFILE) reloads even with the file unchanged (haproxy $hap1 -> $hap2)"
+# The control socket sits in --run-dir, and `reload` works there too.
+ctl_status() { "${PROXYMGRCTL:-./proxymgrctl}" -S "$PM_TMP/run/proxymgrd.sock" status --json; }
+ctl_status | jq -e ".haproxy.pid == $hap2 and .config == \"$PM_TMP/haproxy.cfg\"" >/dev/null ||
+	pm_fail "control socket in --run-dir: $(ctl_status || true)"
+"${PROXYMGRCTL:-./proxymgrctl}" -S "$PM_TMP/run/proxymgrd.sock" reload >/dev/null ||
+	pm_fail "proxymgrctl reload in wrapper mode"
+pm_wait_reloads 3 || pm_fail "proxymgrctl reload did not reload"
+pm_pass "the control socket in --run-dir answers, and reload reloads"
 sed 's/raproxy-1/raproxy-2/' "$PM_TMP/haproxy.cfg" | pm_write_atomic "$PM_TMP/haproxy.cfg"
 pm_wait_for wr_header_is http://127.0.0.1:21000/ raproxy-2 || pm_fail "an edit on disk did not go live"
 pm_pass "an atomic replace of haproxy.cfg goes live without a signal"

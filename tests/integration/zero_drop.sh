@@ -3,6 +3,9 @@
 # file changes at least 50 times (each change is one HAProxy reload), with
 # `Connection: close` and with keep-alive clients: no socket error, no
 # non-2xx, no pile-up of old HAProxy processes, none left after SIGTERM.
+# proxymgr.yml's defaults do not name option idle-close-on-response (as
+# ProxyMgr's own example does not): keep-alive clients lose nothing
+# because proxymgrd adds it to every HTTP service.
 # Negative control, same load: a naive `haproxy -sf` reload with HAProxy's
 # own bind must show failures, or this test could not see a drop.
 # Every step waits on a condition (a reload logged, a new pid answering,
@@ -123,6 +126,11 @@ url=http://127.0.0.1:19600/
 body=$(pm_curl_body "$url") || pm_fail "proxymgrd's HAProxy does not answer"
 [[ $body == b[12] ]] || pm_fail "unexpected body '$body'"
 cfg=$PM_TMP/run/haproxy.cfg
+grep -q 'option idle-close-on-response' "$PM_TMP/proxymgr.yml" &&
+	pm_fail "proxymgr.yml names option idle-close-on-response: the keep-alive run would not show the default"
+grep -A3 '^listen web$' "$cfg" | grep -q '^    option idle-close-on-response$' ||
+	pm_fail "proxymgrd did not add option idle-close-on-response to the HTTP service: $(cat "$cfg")"
+pm_pass "defaults without option idle-close-on-response: proxymgrd adds it to the HTTP service"
 
 # zd_proxymgrd_run NAME [WRK_ARGS...]: wrk against proxymgrd while the host
 # file toggles b3 in and out, one change per completed reload, until

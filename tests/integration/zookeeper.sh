@@ -46,8 +46,10 @@ mkdir -p "$PM_TMP/run"
 sed -i -e "s|/etc/haproxy/haproxy.cfg|$CFG|" \
 	-e "s|/var/run/haproxy/stats.sock|$PM_TMP/run/haproxy.sock|" \
 	-e "s|localhost:2181|localhost:20081|" "$PM_TMP/proxymgr.yml"
-PATH=$PATH:$(dirname -- "${HAPROXY:-/usr/sbin/haproxy}") pm_start_proxymgrd
-pm_log_has '/service_config does not exist; waiting for it' ||
+# ProxyMgr's example names no haproxy.path: the HAProxy under test goes
+# first on PATH.
+PATH=$(dirname -- "${HAPROXY:-/usr/sbin/haproxy}"):$PATH pm_start_proxymgrd
+pm_wait_for pm_log_has '/service_config does not exist; waiting for it' ||
 	pm_fail "proxymgrd does not say it waits for /service_config"
 pm_pass "/service_config missing at start: proxymgrd waits for it"
 
@@ -66,7 +68,7 @@ pm_zk $ZK put /services/testservice/s1 '{"address": "127.0.0.1",
 pm_expect_bodies http://127.0.0.1:20001/ "a"
 # cfg_has REGEX: haproxy.cfg (rewritten shortly after runtime changes) has it.
 cfg_has() { grep -qE -- "$1" "$CFG"; }
-pm_wait_for cfg_has 'server 127.0.0.1_20011 127.0.0.1:20011 (id [0-9]+ )?check inter 2000' ||
+pm_wait_for cfg_has 'server 127.0.0.1:20011 127.0.0.1:20011 (id [0-9]+ )?check inter 2000' ||
 	pm_fail "server line with the service's server_options missing"
 pm_pass "ProxyMgr's examples work as written"
 
@@ -74,7 +76,7 @@ pm_pass "ProxyMgr's examples work as written"
 pm_zk $ZK put /services/testservice/i-b \
 	'{"host": "127.0.0.1", "port": 20012, "name": "i-b", "weight": 10}'
 pm_expect_bodies http://127.0.0.1:20001/ "a b"
-pm_wait_for cfg_has 'server 127.0.0.1_20012 127.0.0.1:20012 (id [0-9]+ )?weight 10 check' ||
+pm_wait_for cfg_has 'server 127.0.0.1:20012 127.0.0.1:20012 (id [0-9]+ )?weight 10 check' ||
 	pm_fail "nerve's weight not on the server line"
 pm_pass "nerve's format (host, name, weight) is a server"
 pm_zk $ZK rm /services/testservice/s1
@@ -200,14 +202,14 @@ pm_pass "children that vanish while read are no error"
 # --check reads ZooKeeper too (beside the running proxymgrd); the hostile
 # nodes still there are problems, so it exits 1 after printing the config.
 rc=0
-PATH=$PATH:$(dirname -- "${HAPROXY:-/usr/sbin/haproxy}") \
+PATH=$(dirname -- "${HAPROXY:-/usr/sbin/haproxy}"):$PATH \
 	"$PROXYMGRD" --check -c "$PM_TMP/proxymgr.yml" >"$PM_TMP/check.out" 2>"$PM_TMP/check.err" ||
 	rc=$?
 pm_assert_eq 1 "$rc" "--check exits 1 for the hostile nodes"
 grep -q "zookeeper:/service_config/evil1: key 'listen_options'" "$PM_TMP/check.err" ||
 	pm_fail "--check did not name the hostile node"
 grep -q '^listen third$' "$PM_TMP/check.out" &&
-	grep -q 'server 127.0.0.1_20014 127.0.0.1:20014' "$PM_TMP/check.out" ||
+	grep -q 'server 127.0.0.1:20014 127.0.0.1:20014' "$PM_TMP/check.out" ||
 	pm_fail "--check did not print the services and servers from ZooKeeper"
 pm_pass "--check waits for ZooKeeper and prints its services and servers"
 

@@ -107,7 +107,7 @@ test_server_address(void **state)
 	check_report_free(&r);
 }
 
-/* An invalid server port: line 20, in a server named "::1_8081" (the
+/* An invalid server port: line 20, in a server named "::1:8081" (the
  * server name's ':' must not confuse the line scan). */
 static void
 test_server_port(void **state)
@@ -120,7 +120,7 @@ test_server_port(void **state)
 	assert_lines(&r, lines, 1);
 	assert_proxies(&r, NULL, 0);
 	assert_int_equal(r.nalerts, 3);
-	assert_non_null(strstr(r.alerts[0], "'server api/::1_8081' : invalid "
+	assert_non_null(strstr(r.alerts[0], "'server api/::1:8081' : invalid "
 	    "port '80810'"));
 	check_report_free(&r);
 }

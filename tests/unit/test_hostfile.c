@@ -104,10 +104,10 @@ test_ipv4_and_hosts(void **state)
 	parse_clean("10.0.0.2:8080\nweb1.example.com:80\n10.0.0.1:80\n"
 	    "localhost:9000\n", &l);
 	assert_int_equal(l.n, 4);
-	assert_server(&l, 0, "10.0.0.1_80", "10.0.0.1", 80);
-	assert_server(&l, 1, "10.0.0.2_8080", "10.0.0.2", 8080);
-	assert_server(&l, 2, "localhost_9000", "localhost", 9000);
-	assert_server(&l, 3, "web1.example.com_80", "web1.example.com", 80);
+	assert_server(&l, 0, "10.0.0.1:80", "10.0.0.1", 80);
+	assert_server(&l, 1, "10.0.0.2:8080", "10.0.0.2", 8080);
+	assert_server(&l, 2, "localhost:9000", "localhost", 9000);
+	assert_server(&l, 3, "web1.example.com:80", "web1.example.com", 80);
 	srvlist_free(&l);
 	assert_int_equal(l.n, 0);
 	assert_null(l.v);
@@ -122,9 +122,9 @@ test_ipv6(void **state)
 	(void)state;
 	parse_clean("[::1]:8080\n[2001:db8::10]:443\n[::ffff:10.0.0.1]:1\n", &l);
 	assert_int_equal(l.n, 3);
-	assert_server(&l, 0, "2001:db8::10_443", "2001:db8::10", 443);
-	assert_server(&l, 1, "::1_8080", "::1", 8080);
-	assert_server(&l, 2, "::ffff:10.0.0.1_1", "::ffff:10.0.0.1", 1);
+	assert_server(&l, 0, "2001:db8::10:443", "2001:db8::10", 443);
+	assert_server(&l, 1, "::1:8080", "::1", 8080);
+	assert_server(&l, 2, "::ffff:10.0.0.1:1", "::ffff:10.0.0.1", 1);
 	assert_string_equal(server_addr(&l.v[1], buf, sizeof(buf)),
 	    "[::1]:8080");
 	assert_string_equal(server_addr(&l.v[0], buf, sizeof(buf)),
@@ -172,11 +172,11 @@ test_comments_blanks_whitespace(void **state)
 	    "[::1]:80 # v6\n"
 	    "10.0.0.4:80", &l);		/* no final newline */
 	assert_int_equal(l.n, 5);
-	assert_server(&l, 0, "10.0.0.1_80", "10.0.0.1", 80);
-	assert_server(&l, 1, "10.0.0.2_80", "10.0.0.2", 80);
-	assert_server(&l, 2, "10.0.0.3_80", "10.0.0.3", 80);
-	assert_server(&l, 3, "10.0.0.4_80", "10.0.0.4", 80);
-	assert_server(&l, 4, "::1_80", "::1", 80);
+	assert_server(&l, 0, "10.0.0.1:80", "10.0.0.1", 80);
+	assert_server(&l, 1, "10.0.0.2:80", "10.0.0.2", 80);
+	assert_server(&l, 2, "10.0.0.3:80", "10.0.0.3", 80);
+	assert_server(&l, 3, "10.0.0.4:80", "10.0.0.4", 80);
+	assert_server(&l, 4, "::1:80", "::1", 80);
 	srvlist_free(&l);
 }
 
@@ -191,9 +191,9 @@ test_crlf(void **state)
 	parse_clean("10.0.0.1:80\r\n# c\r\n\r\nweb.example:8080\r\n"
 	    "[::1]:81\r\n", &l);
 	assert_int_equal(l.n, 3);
-	assert_server(&l, 0, "10.0.0.1_80", "10.0.0.1", 80);
-	assert_server(&l, 1, "::1_81", "::1", 81);
-	assert_server(&l, 2, "web.example_8080", "web.example", 8080);
+	assert_server(&l, 0, "10.0.0.1:80", "10.0.0.1", 80);
+	assert_server(&l, 1, "::1:81", "::1", 81);
+	assert_server(&l, 2, "web.example:8080", "web.example", 8080);
 	srvlist_free(&l);
 
 	/* Line numbers still count with CRLF. */
@@ -217,14 +217,14 @@ test_duplicates_and_order(void **state)
 	parse_clean("10.0.0.2:80\n10.0.0.10:80\n10.0.0.2:80\n10.0.0.2:81\n"
 	    "  10.0.0.10:80 # again\n[::1]:80\nb.example:80\na.example:80\n"
 	    "a.example:80\n", &l);
-	/* Sorted by name, byte-wise: "10.0.0.10_80" < "10.0.0.2_80". */
+	/* Sorted by name, byte-wise: "10.0.0.10:80" < "10.0.0.2:80". */
 	assert_int_equal(l.n, 6);
-	assert_string_equal(l.v[0].name, "10.0.0.10_80");
-	assert_string_equal(l.v[1].name, "10.0.0.2_80");
-	assert_string_equal(l.v[2].name, "10.0.0.2_81");
-	assert_string_equal(l.v[3].name, "::1_80");
-	assert_string_equal(l.v[4].name, "a.example_80");
-	assert_string_equal(l.v[5].name, "b.example_80");
+	assert_string_equal(l.v[0].name, "10.0.0.10:80");
+	assert_string_equal(l.v[1].name, "10.0.0.2:80");
+	assert_string_equal(l.v[2].name, "10.0.0.2:81");
+	assert_string_equal(l.v[3].name, "::1:80");
+	assert_string_equal(l.v[4].name, "a.example:80");
+	assert_string_equal(l.v[5].name, "b.example:80");
 	srvlist_free(&l);
 }
 
@@ -378,9 +378,9 @@ test_mixed(void **state)
 	assert_string_equal(e.msg[6], PATH ":12: '::2:80': write IPv6 "
 	    "addresses as [address]:port");
 	assert_int_equal(l.n, 3);
-	assert_server(&l, 0, "10.0.0.1_80", "10.0.0.1", 80);
-	assert_server(&l, 1, "::1_80", "::1", 80);
-	assert_server(&l, 2, "web.example_8080", "web.example", 8080);
+	assert_server(&l, 0, "10.0.0.1:80", "10.0.0.1", 80);
+	assert_server(&l, 1, "::1:80", "::1", 80);
+	assert_server(&l, 2, "web.example:8080", "web.example", 8080);
 	errors_free(&e);
 	srvlist_free(&l);
 }
@@ -411,8 +411,8 @@ test_nul_byte(void **state)
 	assert_string_equal(e.msg[2], PATH ":4: a NUL byte (line not shown)");
 	assert_string_equal(e.msg[3], PATH ":6: a NUL byte (line not shown)");
 	assert_int_equal(l.n, 2);
-	assert_server(&l, 0, "10.0.0.1_80", "10.0.0.1", 80);
-	assert_server(&l, 1, "10.0.0.3_80", "10.0.0.3", 80);
+	assert_server(&l, 0, "10.0.0.1:80", "10.0.0.1", 80);
+	assert_server(&l, 1, "10.0.0.3:80", "10.0.0.3", 80);
 	errors_free(&e);
 	srvlist_free(&l);
 	/* Only the given length is read: no need for a terminating NUL. */
@@ -465,7 +465,7 @@ test_srvlist_ops(void **state)
 		srvlist_add(&a, "10.0.0.1", 80);
 	srvlist_finish(&a);
 	assert_int_equal(a.n, 2);
-	assert_string_equal(a.v[0].name, "10.0.0.1_80");
+	assert_string_equal(a.v[0].name, "10.0.0.1:80");
 
 	srvlist_copy(&b, &a);
 	assert_true(srvlist_equal(&a, &b));
@@ -486,7 +486,7 @@ test_srvlist_ops(void **state)
 	assert_int_equal(b.n, 0);
 	assert_null(b.v);
 	assert_int_equal(c.n, 3);
-	assert_string_equal(c.v[2].name, "10.0.0.3_80");
+	assert_string_equal(c.v[2].name, "10.0.0.3:80");
 
 	/* Empty lists are equal; finishing an empty list is harmless. */
 	srvlist_free(&a);

@@ -154,26 +154,26 @@ test_carry_ids(void **state)
 
 	(void)state;
 	s1 = build(cfg, NULL, false, &a, 1);
-	assert_int_equal(srv(s1, "web", "10.0.0.1_80")->id, 1);
-	assert_int_equal(srv(s1, "web", "10.0.0.2_80")->id, 2);
-	assert_non_null(strstr(s1->text, "server 10.0.0.1_80 10.0.0.1:80 id 1\n"));
+	assert_int_equal(srv(s1, "web", "10.0.0.1:80")->id, 1);
+	assert_int_equal(srv(s1, "web", "10.0.0.2:80")->id, 2);
+	assert_non_null(strstr(s1->text, "server 10.0.0.1:80 10.0.0.1:80 id 1\n"));
 
 	/* .1 leaves: kept, disabled, same id; .3 is new: id 3. */
 	s2 = build(cfg, s1, false, &b, 1);
 	assert_int_equal(snapshot_find(s2, "web")->servers.n, 3);
-	assert_true(srv(s2, "web", "10.0.0.1_80")->disabled);
-	assert_int_equal(srv(s2, "web", "10.0.0.1_80")->id, 1);
-	assert_false(srv(s2, "web", "10.0.0.2_80")->disabled);
-	assert_int_equal(srv(s2, "web", "10.0.0.2_80")->id, 2);
-	assert_int_equal(srv(s2, "web", "10.0.0.3_80")->id, 3);
+	assert_true(srv(s2, "web", "10.0.0.1:80")->disabled);
+	assert_int_equal(srv(s2, "web", "10.0.0.1:80")->id, 1);
+	assert_false(srv(s2, "web", "10.0.0.2:80")->disabled);
+	assert_int_equal(srv(s2, "web", "10.0.0.2:80")->id, 2);
+	assert_int_equal(srv(s2, "web", "10.0.0.3:80")->id, 3);
 	assert_non_null(strstr(s2->text,
-	    "server 10.0.0.1_80 10.0.0.1:80 id 1 disabled\n"));
+	    "server 10.0.0.1:80 10.0.0.1:80 id 1 disabled\n"));
 
 	/* .1 comes back with its id; .4 gets 4, never a reused one. */
 	s3 = build(cfg, s2, false, &c, 1);
-	assert_false(srv(s3, "web", "10.0.0.1_80")->disabled);
-	assert_int_equal(srv(s3, "web", "10.0.0.1_80")->id, 1);
-	assert_int_equal(srv(s3, "web", "10.0.0.4_80")->id, 4);
+	assert_false(srv(s3, "web", "10.0.0.1:80")->disabled);
+	assert_int_equal(srv(s3, "web", "10.0.0.1:80")->id, 1);
+	assert_int_equal(srv(s3, "web", "10.0.0.4:80")->id, 4);
 	assert_int_equal(snapshot_find(s3, "web")->servers.n, 4);
 	snapshot_free(s1);
 	snapshot_free(s2);
@@ -230,15 +230,15 @@ test_carry_many_retired(void **state)
 	s3 = build(cfg, s2, false, &c, 1);
 	e = snapshot_find(s3, "web");
 	assert_int_equal(e->servers.n, 5);
-	assert_false(srv(s3, "web", "10.0.0.4_80")->disabled);
-	assert_true(srv(s3, "web", "10.0.0.5_80")->disabled);
+	assert_false(srv(s3, "web", "10.0.0.4:80")->disabled);
+	assert_true(srv(s3, "web", "10.0.0.5:80")->disabled);
 	/* A reload keeps max_disabled_servers/2 = 2, the latest retired:
 	 * .5 (retired last), then one of the four retired together. */
 	s4 = build(cfg, s3, true, &c, 1);
 	e = snapshot_find(s4, "web");
 	assert_int_equal(snapshot_disabled_count(e), 2);
-	assert_non_null(srv(s4, "web", "10.0.0.5_80"));
-	assert_false(srv(s4, "web", "10.0.0.4_80")->disabled);
+	assert_non_null(srv(s4, "web", "10.0.0.5:80"));
+	assert_false(srv(s4, "web", "10.0.0.4:80")->disabled);
 	snapshot_free(s1);
 	snapshot_free(s2);
 	snapshot_free(s3);
@@ -347,16 +347,16 @@ test_plan_runtime(void **state)
 	struct snapshot *s1, *s2, *s3;
 	struct plan p;
 	static const char *const want2[] = {
-		"add server web/10.0.0.3_80 10.0.0.3:80 id 3 weight 5 "
+		"add server web/10.0.0.3:80 10.0.0.3:80 id 3 weight 5 "
 		    "check inter 2000", "New server registered.",
-		"enable server web/10.0.0.3_80", "",
-		"enable health web/10.0.0.3_80", "",
-		"set server web/10.0.0.1_80 state maint", "",
+		"enable server web/10.0.0.3:80", "",
+		"enable health web/10.0.0.3:80", "",
+		"set server web/10.0.0.1:80 state maint", "",
 		NULL,
 	};
 	static const char *const want3[] = {
-		"set server web/10.0.0.1_80 state ready", "",
-		"set weight web/10.0.0.2_80 7", "",
+		"set server web/10.0.0.1:80 state ready", "",
+		"set weight web/10.0.0.2:80 7", "",
 		NULL,
 	};
 
@@ -425,7 +425,7 @@ test_plan_not_dynamic(void **state)
 	struct snapshot *s1, *s2, *s3, *s4, *s5;
 	struct plan p;
 	static const char *const want[] = {
-		"set server s/10.0.0.1_80 state maint", "", NULL };
+		"set server s/10.0.0.1:80 state maint", "", NULL };
 
 	(void)state;
 	s1 = build(cfg, NULL, false, &a, 1);
@@ -621,10 +621,10 @@ test_state_file(void **state)
 	struct snapshot *s0, *live, *next;
 	char *out;
 	const char *dump = "1\n" HDR
-	    LINE("1 10.0.0.1_80", "10.0.0.1", "1", "80")	/* operator maint */
-	    LINE("2 10.0.0.2_80", "10.0.0.2", "5", "80")	/* retired by us */
-	    LINE("3 10.0.0.3_80", "10.0.0.3", "0", "80")	/* retired now */
-	    LINE("4 10.0.0.4_80", "10.0.0.4", "0", "81")	/* port differs */
+	    LINE("1 10.0.0.1:80", "10.0.0.1", "1", "80")	/* operator maint */
+	    LINE("2 10.0.0.2:80", "10.0.0.2", "5", "80")	/* retired by us */
+	    LINE("3 10.0.0.3:80", "10.0.0.3", "0", "80")	/* retired now */
+	    LINE("4 10.0.0.4:80", "10.0.0.4", "0", "81")	/* port differs */
 	    LINE("9 gone_80", "10.0.0.9", "0", "80")		/* not in next */
 	    "3 other 1 x 10.0.0.1 2 0 1 1 5 6 3 4 6 0 0 1 - 80 - 0 0 - - 0\n";
 
@@ -632,23 +632,96 @@ test_state_file(void **state)
 	s0 = build(cfg, NULL, false, &l0, 1);
 	live = build(cfg, s0, false, &l1, 1);
 	next = build(cfg, live, false, &n1, 1);
-	out = plan_state_file(dump, live, next);
+	out = plan_state_file(dump, live, NULL, next);
 	/* .1 as it was (an operator's maint), .2 (back) starts afresh, .3
 	 * (retired now) gets the maint flag, .4 (port) and the rest go. */
 	assert_string_equal(out, "1\n" HDR
-	    LINE("1 10.0.0.1_80", "10.0.0.1", "1", "80")
-	    LINE("3 10.0.0.3_80", "10.0.0.3", "1", "80"));
+	    LINE("1 10.0.0.1:80", "10.0.0.1", "1", "80")
+	    LINE("3 10.0.0.3:80", "10.0.0.3", "1", "80"));
 	free(out);
-	out = plan_state_file("2\nwhatever\n", live, next);
+	out = plan_state_file("2\nwhatever\n", live, NULL, next);
 	assert_string_equal(out, "1\n");
 	free(out);
-	out = plan_state_file(NULL, live, next);
+	out = plan_state_file(NULL, live, NULL, next);
 	assert_string_equal(out, "1\n");
 	free(out);
 	snapshot_free(s0);
 	snapshot_free(live);
 	snapshot_free(next);
 	pmconfig_unref(cfg);
+}
+
+/* After an upgrade from a proxymgrd that named servers HOST_PORT: the
+ * lines of the running HAProxy are renamed, with a live snapshot (a
+ * reload) and without one (the HAProxy taken over, whose haproxy.cfg
+ * says which servers were retired). */
+static void
+test_state_file_legacy_names(void **state)
+{
+	struct pm_config *cfg = config("");
+	struct svc n = { "w", 8007, RR, "10.0.0.1:80 10.0.0.2:80 10.0.0.3:80 "
+	    "::1:80" };
+	struct snapshot *next;
+	char *out;
+	const char *dump = "1\n" HDR
+	    LINE("1 10.0.0.1_80", "10.0.0.1", "1", "80")	/* operator maint */
+	    LINE("2 10.0.0.2_80", "10.0.0.2", "1", "80")	/* retired, back */
+	    LINE("3 10.0.0.3_80", "10.0.0.3", "0", "80")
+	    LINE("4 ::1_80", "::1", "1", "80")
+	    LINE("5 10.0.0.1_8x", "10.0.0.1", "1", "80");
+	const char *taken =
+	    "global\n    stats socket /x\nlisten w\n    bind fd@3\n"
+	    "    server 10.0.0.1_80 10.0.0.1:80 id 1\n"
+	    "    server 10.0.0.2_80 10.0.0.2:80 id 2 check disabled\n"
+	    "    server 10.0.0.3_80 10.0.0.3:80 id 3\n"
+	    "    server ::1_80 [::1]:80 id 4\n";
+
+	(void)state;
+	next = build(cfg, NULL, false, &n, 1);
+	assert_non_null(strstr(next->text, "server 10.0.0.1:80 10.0.0.1:80 id"));
+	assert_non_null(strstr(next->text, "server ::1:80 [::1]:80 id"));
+	out = plan_state_file(dump, NULL, taken, next);
+	assert_string_equal(out, "1\n" HDR
+	    LINE("1 10.0.0.1:80", "10.0.0.1", "1", "80")
+	    LINE("3 10.0.0.3:80", "10.0.0.3", "0", "80")
+	    LINE("4 ::1:80", "::1", "1", "80"));
+	free(out);
+	/* With a live snapshot of its own (names of today). */
+	out = plan_state_file(dump, next, NULL, next);
+	assert_string_equal(out, "1\n" HDR
+	    LINE("1 10.0.0.1:80", "10.0.0.1", "1", "80")
+	    LINE("2 10.0.0.2:80", "10.0.0.2", "1", "80")
+	    LINE("3 10.0.0.3:80", "10.0.0.3", "0", "80")
+	    LINE("4 ::1:80", "::1", "1", "80"));
+	free(out);
+	/* Neither: nothing is known of what ran. */
+	out = plan_state_file(dump, NULL, NULL, next);
+	assert_string_equal(out, "1\n" HDR);
+	free(out);
+	snapshot_free(next);
+	pmconfig_unref(cfg);
+}
+
+static void
+test_legacy_name(void **state)
+{
+	char b[64];
+
+	(void)state;
+	assert_true(server_name_from_legacy("10.0.0.1_80", b, sizeof(b)));
+	assert_string_equal(b, "10.0.0.1:80");
+	assert_true(server_name_from_legacy("2001:db8::7_5432", b, sizeof(b)));
+	assert_string_equal(b, "2001:db8::7:5432");
+	assert_true(server_name_from_legacy("web.example_65535", b, sizeof(b)));
+	assert_string_equal(b, "web.example:65535");
+	assert_false(server_name_from_legacy("10.0.0.1:80", b, sizeof(b)));
+	assert_false(server_name_from_legacy("a_b_80", b, sizeof(b)));
+	assert_false(server_name_from_legacy("_80", b, sizeof(b)));
+	assert_false(server_name_from_legacy("a_080", b, sizeof(b)));
+	assert_false(server_name_from_legacy("a_65536", b, sizeof(b)));
+	assert_false(server_name_from_legacy("a_80x", b, sizeof(b)));
+	assert_false(server_name_from_legacy("a_", b, sizeof(b)));
+	assert_false(server_name_from_legacy("web.example_80", b, 8));
 }
 
 /* Retirements go in a second phase, after every service's adds: HAProxy
@@ -664,14 +737,14 @@ test_plan_two_phases(void **state)
 	struct snapshot *s1, *s2;
 	struct plan p;
 	static const char *const want[] = {
-		"add server a/10.0.0.3_80 10.0.0.3:80 id 2",
+		"add server a/10.0.0.3:80 10.0.0.3:80 id 2",
 		    "New server registered.",
-		"enable server a/10.0.0.3_80", "",
-		"add server b/10.0.0.6_80 10.0.0.6:80 id 2",
+		"enable server a/10.0.0.3:80", "",
+		"add server b/10.0.0.6:80 10.0.0.6:80 id 2",
 		    "New server registered.",
-		"enable server b/10.0.0.6_80", "",
-		"set server a/10.0.0.1_80 state maint", "",
-		"set server b/10.0.0.5_80 state maint", "",
+		"enable server b/10.0.0.6:80", "",
+		"set server a/10.0.0.1:80 state maint", "",
+		"set server b/10.0.0.5:80 state maint", "",
 		NULL,
 	};
 
@@ -715,7 +788,7 @@ test_plan_refused_by_haproxy(void **state)
 	s3 = build(cfg, NULL, false, &c, 1);
 	s4 = build(cfg, s3, false, &d, 1);
 	plan_build(&p, s3, s4);
-	assert_reload(&p, PLAN_NOT_DYNAMIC, "weight of 10.0.0.1_80 changed");
+	assert_reload(&p, PLAN_NOT_DYNAMIC, "weight of 10.0.0.1:80 changed");
 	plan_free(&p);
 	snapshot_free(s1);
 	snapshot_free(s2);
@@ -744,7 +817,7 @@ test_plan_unsafe_command(void **state)
 	static const char *const unsafe[] = { "agent-send <<",
 	    "agent-send x\\", "check\nshow env", "check; show env", NULL };
 	static const char *const want[] = {
-		"set server u/10.0.0.1_80 state maint", "",
+		"set server u/10.0.0.1:80 state maint", "",
 		NULL,
 	};
 	struct pm_config *cfg = config("");
@@ -788,17 +861,17 @@ test_state_file_weight_and_names(void **state)
 	struct snapshot *live, *next;
 	char *out;
 	const char *dump = "1\n" HDR
-	    "3 w 1 10.0.0.1_80 10.0.0.1 2 0 5 5 5 6 3 4 6 0 0 1 - 80 - 0 0 - - 0\n"
-	    "3 w 2 backend.example_80 10.0.0.9 2 0 1 1 5 6 3 4 6 0 0 1 - 80 - 0 "
+	    "3 w 1 10.0.0.1:80 10.0.0.1 2 0 5 5 5 6 3 4 6 0 0 1 - 80 - 0 0 - - 0\n"
+	    "3 w 2 backend.example:80 10.0.0.9 2 0 1 1 5 6 3 4 6 0 0 1 - 80 - 0 "
 	    "0 - - 0\n";
 
 	(void)state;
 	live = build(cfg, NULL, false, &l, 1);
 	next = build(cfg, live, false, &n, 1);
-	out = plan_state_file(dump, live, next);
+	out = plan_state_file(dump, live, NULL, next);
 	assert_string_equal(out, "1\n" HDR
-	    "3 w 1 10.0.0.1_80 10.0.0.1 2 0 7 5 5 6 3 4 6 0 0 1 - 80 - 0 0 - - 0\n"
-	    "3 w 2 backend.example_80 - 2 0 1 1 5 6 3 4 6 0 0 1 - 80 - 0 0 - - "
+	    "3 w 1 10.0.0.1:80 10.0.0.1 2 0 7 5 5 6 3 4 6 0 0 1 - 80 - 0 0 - - 0\n"
+	    "3 w 2 backend.example:80 - 2 0 1 1 5 6 3 4 6 0 0 1 - 80 - 0 0 - - "
 	    "0\n");
 	free(out);
 	snapshot_free(live);
@@ -811,6 +884,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_carry_ids),
+		cmocka_unit_test(test_state_file_legacy_names),
+		cmocka_unit_test(test_legacy_name),
 		cmocka_unit_test(test_carry_empty),
 		cmocka_unit_test(test_carry_many_retired),
 		cmocka_unit_test(test_snapshot_diff),

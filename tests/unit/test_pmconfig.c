@@ -10,9 +10,14 @@
 
 #include "unit_asserts.h"
 
+#include <sys/wait.h>
+
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pmconfig.h"
 #include "util.h"
@@ -177,8 +182,41 @@ test_full_file(void **state)
 	assert_string_equal(cfg->sc_type, "file");
 	assert_string_equal(cfg->sc_path, "/srv/proxymgr/services");
 	assert_null(cfg->sc_servers);
+	assert_string_equal(cfg->control_socket, "/var/lib/proxymgr/ctl.sock");
+	char *ctl = pmconfig_control_path(cfg);
+	assert_string_equal(ctl, "/var/lib/proxymgr/ctl.sock");
+	free(ctl);
 	pmconfig_unref(cfg);
 	free(text);
+}
+
+/* The control socket: beside the stats socket unless control.socket
+ * says; its path checked as the other paths are. */
+static void
+test_control_socket(void **state)
+{
+	struct pm_config *cfg;
+	char *err = NULL, *path;
+
+	(void)state;
+	cfg = pmconfig_defaults(SRC);
+	assert_null(cfg->control_socket);
+	path = pmconfig_control_path(cfg);
+	assert_string_equal(path, "/run/proxymgr/proxymgrd.sock");
+	free(path);
+	pmconfig_unref(cfg);
+	const char *yml = "haproxy:\n  socket_path: /x/y/h.sock\n";
+	assert_int_equal(pmconfig_parse(yml, strlen(yml), SRC, &cfg, &err), 0);
+	path = pmconfig_control_path(cfg);
+	assert_string_equal(path, "/x/y/proxymgrd.sock");
+	free(path);
+	pmconfig_unref(cfg);
+	err = parse_err("control:\n  socket: \"a b\"\n");
+	assert_contains(err, "control.socket");
+	free(err);
+	err = parse_err("control:\n  sock: /x\n");
+	assert_contains(err, "sock");
+	free(err);
 }
 
 /* pmconfig_load reads the file and names it in cfg->file. */
@@ -404,7 +442,7 @@ test_err_unknown_top_level_key(void **state)
 {
 	(void)state;
 	expect_err("haproxy: {}\n\nzookeeper:\n  servers: x\n", 3,
-	    "unknown key 'zookeeper'", "(known: haproxy, listeners, reload, service_config)");
+	    "unknown key 'zookeeper'", "(known: control, haproxy, listeners, log, metrics, reload, service_config)");
 	expect_err("Haproxy: {}\n", 1, "unknown key 'Haproxy'", NULL);
 }
 
@@ -967,11 +1005,179 @@ test_embedded_nul(void **state)
 	free(err);
 }
 
+/* haproxy.user and haproxy.group: checked against the user database at
+ * load, and turned into the global lines HAProxy drops to. */
+static void
+test_identity(void **state)
+{
+	struct pm_config *cfg;
+	struct passwd *pw = getpwnam("nobody");
+	struct group *gr;
+	char *err, *want;
+
+	uid_t nobody_uid;
+	gid_t nobody_gid;
+
+	(void)state;
+	assert_non_null(pw);
+	/* getpwnam's storage is overwritten by the next lookup. */
+	nobody_uid = pw->pw_uid;
+	nobody_gid = pw->pw_gid;
+	gr = getgrgid(nobody_gid);
+	assert_non_null(gr);
+
+	err = parse_err("haproxy:\n  user: pm-no-such-user\n");
+	assert_string_equal(err, SRC ":2: haproxy.user: no user "
+	    "'pm-no-such-user' on this system");
+	free(err);
+	err = parse_err("haproxy:\n  max_old_processes: 2\n"
+	    "  group: pm-no-such-group\n");
+	assert_string_equal(err, SRC ":3: haproxy.group: no group "
+	    "'pm-no-such-group' on this system");
+	free(err);
+	err = parse_err("haproxy:\n  user: \"nobody x\"\n");
+	assert_contains(err, SRC ":2: haproxy.user: 'nobody x' is not a user "
+	    "name");
+	free(err);
+	err = parse_err("haproxy:\n  user: [nobody]\n");
+	assert_contains(err, SRC ":2: haproxy.user: expected a string");
+	free(err);
+
+	if (geteuid() != 0) {
+		/* Not root: only proxymgrd's own user is allowed. */
+		err = parse_err("haproxy:\n  user: root\n");
+		assert_contains(err, "not root");
+		free(err);
+		return;
+	}
+	cfg = parse_ok("haproxy:\n  user: nobody\n");
+	assert_string_equal(cfg->hap_user, "nobody");
+	assert_string_equal(cfg->drop_user, "user nobody");
+	gr = getgrgid(nobody_gid);
+	want = xasprintf("group %s", gr->gr_name);
+	assert_string_equal(cfg->drop_group, want);
+	free(want);
+	pmconfig_unref(cfg);
+
+	/* Root by name stays root; a group alone is rendered. */
+	cfg = parse_ok("haproxy:\n  user: root\n");
+	assert_null(cfg->drop_user);
+	assert_null(cfg->drop_group);
+	pmconfig_identity(cfg, true);
+	assert_null(cfg->drop_user);
+	pmconfig_unref(cfg);
+	cfg = parse_ok("haproxy:\n  group: root\n");
+	assert_null(cfg->drop_user);
+	assert_string_equal(cfg->drop_group, "group root");
+	pmconfig_unref(cfg);
+
+	/* The default: haproxy where it exists, else root with a note. */
+	cfg = parse_ok("haproxy:\n  max_old_processes: 2\n");
+	assert_null(cfg->drop_user);
+	pmconfig_identity(cfg, true);
+	if (getpwnam("haproxy") != NULL) {
+		assert_string_equal(cfg->drop_user, "user haproxy");
+		assert_non_null(cfg->drop_group);
+		assert_null(cfg->drop_note);
+	} else {
+		assert_null(cfg->drop_user);
+		assert_contains(cfg->drop_note, "no user 'haproxy'");
+	}
+	pmconfig_unref(cfg);
+
+	/* The operator's user without a group: left alone, but said. */
+	cfg = parse_ok("haproxy:\n  global: [\"user nobody\"]\n");
+	pmconfig_identity(cfg, true);
+	assert_null(cfg->drop_user);
+	assert_contains(cfg->drop_note, "sets user but no group");
+	pmconfig_unref(cfg);
+
+	/* Not root: another user is refused, one's own is fine. */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *e = NULL;
+		struct pm_config *c = NULL;
+		const char *yml = "haproxy:\n  user: root\n";
+		const char *own = "haproxy:\n  user: nobody\n";
+		if (setgid(nobody_gid) == -1 || setuid(nobody_uid) == -1)
+			_exit(2);
+		if (pmconfig_parse(yml, strlen(yml), SRC, &c, &e) != -1 ||
+		    strstr(e, SRC ":2: haproxy.user: proxymgrd runs as uid ") ==
+		    NULL || strstr(e, "not root") == NULL)
+			_exit(3);
+		free(e);
+		e = NULL;
+		if (pmconfig_parse(own, strlen(own), SRC, &c, &e) != 0) {
+			fprintf(stderr, "%s\n", e);
+			_exit(4);
+		}
+		if (c->drop_user != NULL)
+			_exit(5);
+		_exit(0);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* log: and metrics:, their defaults and their errors. */
+static void
+test_log_and_metrics(void **state)
+{
+	struct pm_config *cfg;
+
+	(void)state;
+	cfg = parse_ok("");
+	assert_string_equal(cfg->log_format, "text");
+	assert_false(cfg->log_syslog);
+	assert_string_equal(cfg->log_facility, "daemon");
+	assert_null(cfg->metrics_addr);
+	pmconfig_unref(cfg);
+
+	cfg = parse_ok("log:\n  format: json\n  syslog: true\n"
+	    "  facility: local3\nmetrics:\n  listen: 127.0.0.1:9187\n");
+	assert_string_equal(cfg->log_format, "json");
+	assert_true(cfg->log_syslog);
+	assert_string_equal(cfg->log_facility, "local3");
+	assert_string_equal(cfg->metrics_addr, "127.0.0.1");
+	assert_int_equal(cfg->metrics_port, 9187);
+	pmconfig_unref(cfg);
+
+	cfg = parse_ok("metrics:\n  listen: \"[::1]:9187\"\n");
+	assert_string_equal(cfg->metrics_addr, "::1");
+	pmconfig_unref(cfg);
+	cfg = parse_ok("metrics:\n  listen:\n");
+	assert_null(cfg->metrics_addr);
+	pmconfig_unref(cfg);
+
+	expect_err("log:\n  format: xml\n", 2, "log.format: 'xml' is not a "
+	    "known format (known: text, json)", NULL);
+	expect_err("log:\n  syslog: maybe\n", 2, "log.syslog: expected true "
+	    "or false", NULL);
+	expect_err("log:\n  syslog: true\n  facility: kern\n", 3,
+	    "log.facility: 'kern' is not a syslog facility", "local0");
+	expect_err("log:\n  format: json\n  facility: local0\n", 3,
+	    "log.facility: only used with syslog: true", NULL);
+	expect_err("log:\n  level: debug\n", 2, "unknown key 'log.level'",
+	    NULL);
+	expect_err("\nmetrics:\n  listen: 127.0.0.1:99999\n", 3,
+	    "metrics.listen: '127.0.0.1:99999': expected ADDR:PORT", NULL);
+	expect_err("metrics:\n  listen: localhost:9100\n", 2,
+	    "metrics.listen: 'localhost:9100': 'localhost' is not an IPv4 or "
+	    "IPv6 address", NULL);
+	expect_err("metrics:\n  port: 9100\n", 2,
+	    "unknown key 'metrics.port'", NULL);
+	expect_err("metrics: [1]\n", 1, "metrics: expected a mapping", NULL);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_file),
+		cmocka_unit_test(test_control_socket),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_empty_document),
 		cmocka_unit_test(test_defaults_when_absent),
@@ -1002,6 +1208,8 @@ main(void)
 		cmocka_unit_test(test_aliases),
 		cmocka_unit_test(test_merge_keys),
 		cmocka_unit_test(test_embedded_nul),
+		cmocka_unit_test(test_identity),
+		cmocka_unit_test(test_log_and_metrics),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

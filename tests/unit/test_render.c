@@ -232,6 +232,220 @@ test_hardstop(void **state)
 	fixture_free(f);
 }
 
+/* HTTP services get option idle-close-on-response unless they or the
+ * defaults name it; TCP ones never (the last mode line wins). */
+static void
+test_idleclose(void **state)
+{
+	static const char *const svcs[] = { "web", "db", "off", "own",
+	    "tcp2http", NULL };
+	struct fixture *f = *state;
+	const char *p;
+	int n = 0;
+
+	fixture_build(f, "idleclose", svcs);
+	check_golden(f, "idleclose");
+	/* web and tcp2http ("idle-close-on-responses" is another word). */
+	for (p = f->snap->text; (p = strstr(p,
+	    "\n    option idle-close-on-response\n")) != NULL; p++)
+		n++;
+	assert_int_equal(n, 2);
+	assert_non_null(strstr(f->snap->text, "listen web\n    bind fd@3\n"
+	    "    option idle-close-on-response\n"));
+	assert_non_null(strstr(f->snap->text, "listen db\n    bind fd@4\n"
+	    "    mode http\n"));
+	/* The added line is the service's: HAProxy's errors on it blame it. */
+	assert_int_equal(f->snap->v[0].last_line - f->snap->v[0].first_line,
+	    4);
+	fixture_free(f);
+}
+
+/* proxymgr.yml text with these defaults and one service of these
+ * listen_options, rendered: whether the option was added. */
+static bool
+idleclose_added(const char *defaults, const char *listen)
+{
+	struct pm_config *cfg = NULL;
+	struct service_def *def = NULL;
+	struct snapshot *s;
+	struct server_list servers;
+	struct listener *l;
+	char *yml, *json, *err = NULL;
+	bool added;
+
+	yml = xasprintf("haproxy:\n  defaults: [%s]\n", defaults);
+	json = xasprintf("{\"type\": \"static\", \"port\": 80, "
+	    "\"servers\": [], \"listen_options\": [%s]}", listen);
+	if (pmconfig_parse(yml, strlen(yml), SRC, &cfg, &err) != 0)
+		fail_msg("%s: %s", yml, err);
+	if (svcdef_parse("web", json, strlen(json), "web.json", &def,
+	    &err) != 0)
+		fail_msg("%s: %s", json, err);
+	s = snapshot_new(cfg);
+	srvlist_init(&servers);
+	l = listener_want("127.0.0.1", 80);
+	snapshot_add(s, def, &servers, l);
+	snapshot_render(s);
+	/* Right after the bind line, before the service's own lines (the
+	 * cases below that name it put another line first). */
+	added = strstr(s->text, "\n    bind fd@3\n"
+	    "    option idle-close-on-response\n") != NULL;
+	listener_release(l);
+	svcdef_unref(def);
+	snapshot_free(s);
+	pmconfig_unref(cfg);
+	free(yml);
+	free(json);
+	return added;
+}
+
+static void
+test_idleclose_cases(void **state)
+{
+	(void)state;
+	/* HAProxy's default mode is tcp. */
+	assert_false(idleclose_added("", ""));
+	assert_false(idleclose_added("\"timeout client 1m\"", ""));
+	assert_true(idleclose_added("", "\"mode http\""));
+	assert_true(idleclose_added("\"mode http\"", ""));
+	assert_true(idleclose_added("\"mode  http\"", "\"balance first\""));
+	assert_false(idleclose_added("\"mode http\"", "\"mode tcp\""));
+	assert_false(idleclose_added("\"mode tcp\"", ""));
+	assert_true(idleclose_added("\"mode tcp\"", "\"mode http\""));
+	/* The operator's or the service's own word on it, either way. */
+	assert_false(idleclose_added("\"mode http\", \"no option "
+	    "idle-close-on-response\"", ""));
+	assert_false(idleclose_added("\"mode http\", \"option "
+	    "idle-close-on-response\"", ""));
+	assert_false(idleclose_added("\"mode http\"", "\"balance first\", "
+	    "\"no option idle-close-on-response\""));
+	assert_false(idleclose_added("\"mode http\"", "\"balance first\", "
+	    "\"default option idle-close-on-response\""));
+	assert_false(idleclose_added("\"mode http\"", "\"balance first\", "
+	    "\"option idle-close-on-response\""));
+	/* Other options are not this one. */
+	assert_true(idleclose_added("\"mode http\", \"no option "
+	    "http-keep-alive\"", "\"option httpclose\""));
+	assert_true(idleclose_added("\"mode http\"", "\"option "
+	    "idle-close-on-response-x\""));
+}
+
+/* The text rendered from a proxymgr.yml text, as proxymgrd's part of a
+ * hand-written haproxy.cfg (user_text, or NULL if unreadable) if user is
+ * true. */
+static char *
+render_yml(const char *yml, bool user, const char *user_text)
+{
+	struct pm_config *cfg = NULL;
+	struct snapshot *s;
+	char *err = NULL, *text;
+
+	if (pmconfig_parse(yml, strlen(yml), SRC, &cfg, &err) != 0)
+		fail_msg("%s: %s", yml, err);
+	if (user)
+		cfg->user_config = xstrdup("/etc/haproxy/haproxy.cfg");
+	s = snapshot_new(cfg);
+	if (user_text != NULL)
+		s->user_text = xstrdup(user_text);
+	snapshot_render(s);
+	text = xstrdup(s->text);
+	snapshot_free(s);
+	pmconfig_unref(cfg);
+	return text;
+}
+
+/* close-spread-time, in proxymgrd's part of a hand-written config: 1 s,
+ * or half of a shorter hard-stop-after (the one in force), and none if
+ * global sets its own. */
+static void
+test_close_spread(void **state)
+{
+	static const struct { const char *yml, *want; } cases[] = {
+		{ "haproxy: {}\n", "\n    close-spread-time 1s\n" },
+		{ "haproxy:\n  hard_stop_after: 2m\n",
+		    "\n    close-spread-time 1s\n" },
+		{ "haproxy:\n  hard_stop_after: 2s\n",
+		    "\n    close-spread-time 1s\n" },
+		{ "haproxy:\n  hard_stop_after: 1s\n",
+		    "\n    close-spread-time 500ms\n" },
+		{ "haproxy:\n  hard_stop_after: 1500\n",
+		    "\n    close-spread-time 750ms\n" },
+		{ "haproxy:\n  hard_stop_after: 10s\n  global: "
+		    "[\"hard-stop-after 600ms\"]\n",
+		    "\n    close-spread-time 300ms\n" },
+		/* Not a time proxymgrd reads: HAProxy judges it. */
+		{ "haproxy:\n  hard_stop_after: 1x\n",
+		    "\n    close-spread-time 1s\n" },
+		{ "haproxy:\n  global: [\"close-spread-time 5s\"]\n",
+		    "\n    close-spread-time 5s\n" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		char *text = render_yml(cases[i].yml, true,
+		    "frontend f\n  bind fd@${APP}\n");
+		const char *p = strstr(text, cases[i].want);
+		if (p == NULL || strstr(p + strlen(cases[i].want),
+		    "close-spread-time") != NULL ||
+		    strstr(text, "close-spread-time") != p + 5)
+			fail_msg("%s: want one '%s' in:\n%s", cases[i].yml,
+			    cases[i].want + 5, text);
+		free(text);
+	}
+}
+
+/* Not for the services proxymgrd renders (they have the option), nor
+ * for a hand-written config that names it. */
+static void
+test_close_spread_not(void **state)
+{
+	static const char *const texts[] = {
+	    "defaults\n  option idle-close-on-response\n",
+	    "frontend f\n  no option idle-close-on-response\n", NULL };
+	char *text;
+
+	(void)state;
+	text = render_yml("haproxy: {}\n", false, NULL);
+	assert_null(strstr(text, "close-spread-time"));
+	free(text);
+	for (size_t i = 0; texts[i] != NULL; i++) {
+		text = render_yml("haproxy: {}\n", true, texts[i]);
+		assert_null(strstr(text, "close-spread-time"));
+		free(text);
+	}
+	/* Nor beside a managed service: its option would be undone. */
+	{
+		struct pm_config *cfg = NULL;
+		struct service_def *def = NULL;
+		struct server_list servers;
+		struct listener *l;
+		struct snapshot *s;
+		const char *json = "{\"type\": \"static\", \"port\": 80, "
+		    "\"servers\": []}";
+		char *err = NULL;
+
+		assert_int_equal(pmconfig_parse("haproxy: {}\n", 12, SRC, &cfg,
+		    &err), 0);
+		cfg->user_config = xstrdup("/etc/haproxy/haproxy.cfg");
+		assert_int_equal(svcdef_parse("web", json, strlen(json),
+		    "web.json", &def, &err), 0);
+		s = snapshot_new(cfg);
+		srvlist_init(&servers);
+		l = listener_want("127.0.0.1", 80);
+		snapshot_add(s, def, &servers, l);
+		snapshot_render(s);
+		assert_null(strstr(s->text, "close-spread-time"));
+		listener_release(l);
+		svcdef_unref(def);
+		snapshot_free(s);
+		pmconfig_unref(cfg);
+	}
+	/* An unreadable one fails haproxy -c anyway. */
+	text = render_yml("haproxy: {}\n", true, NULL);
+	assert_non_null(strstr(text, "\n    close-spread-time 1s\n"));
+	free(text);
+}
+
 /* ---- line ranges and lookups (full case) ---- */
 
 static void
@@ -286,7 +500,7 @@ test_full_lines(void **state)
 			if (line == 25)
 				assert_memory_equal(p, "listen web\n", 11);
 			if (line == 30)
-				assert_memory_equal(p, "    server 127.0.0.2_9000",
+				assert_memory_equal(p, "    server 127.0.0.2:9000",
 				    25);
 			p = strchr(p, '\n');
 			assert_non_null(p);
@@ -351,10 +565,70 @@ test_hardstop_keyword_match(void **state)
 	pmconfig_unref(cfg);
 }
 
+/* Who HAProxy serves as: the lines after the stats socket, unless the
+ * operator names a user or group in haproxy.global or in a global
+ * section of the hand-written file. */
+static void
+test_identity_lines(void **state)
+{
+	struct pm_config *cfg = NULL;
+	struct snapshot *s;
+	char *err = NULL;
+	const char *yml = "haproxy:\n  socket_path: /run/x.sock\n";
+	const char *yml2 = "haproxy:\n  global: [\"gid 7\"]\n";
+	const char *const own[] = {
+		"global\n    user bob\n",
+		"  global  \n\tuid 1000\n",
+		"defaults\n    mode http\nglobal\n    group x\n",
+	};
+	const char *const not_own[] = {
+		"global\n    maxconn 10\nbackend b\n    user x\n",
+		"global\n    username x\n    # user x\n",
+		"userlist u\n    user x password y\n",
+	};
+
+	(void)state;
+	assert_int_equal(pmconfig_parse(yml, strlen(yml), SRC, &cfg, &err), 0);
+	cfg->drop_user = xstrdup("user haproxy");
+	cfg->drop_group = xstrdup("group haproxy");
+	s = snapshot_new(cfg);
+	snapshot_render(s);
+	assert_non_null(strstr(s->text, "level admin\n    user haproxy\n"
+	    "    group haproxy\n"));
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
+		free(s->user_text);
+		s->user_text = xstrdup(own[i]);
+		snapshot_render(s);
+		if (strstr(s->text, "user haproxy") != NULL ||
+		    strstr(s->text, "group haproxy") != NULL)
+			fail_msg("rendered beside the operator's: %s", own[i]);
+	}
+	for (size_t i = 0; i < sizeof(not_own) / sizeof(not_own[0]); i++) {
+		free(s->user_text);
+		s->user_text = xstrdup(not_own[i]);
+		snapshot_render(s);
+		if (strstr(s->text, "    user haproxy\n") == NULL)
+			fail_msg("not rendered with: %s", not_own[i]);
+	}
+	snapshot_free(s);
+	pmconfig_unref(cfg);
+
+	assert_int_equal(pmconfig_parse(yml2, strlen(yml2), SRC, &cfg, &err),
+	    0);
+	cfg->drop_user = xstrdup("user haproxy");
+	s = snapshot_new(cfg);
+	snapshot_render(s);
+	assert_null(strstr(s->text, "user haproxy"));
+	assert_non_null(strstr(s->text, "    gid 7\n"));
+	snapshot_free(s);
+	pmconfig_unref(cfg);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_identity_lines),
 		cmocka_unit_test_setup_teardown(test_minimal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hardstop, setup, teardown),
@@ -362,6 +636,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_render_twice, setup,
 		    teardown),
 		cmocka_unit_test(test_hardstop_keyword_match),
+		cmocka_unit_test_setup_teardown(test_idleclose, setup,
+		    teardown),
+		cmocka_unit_test(test_idleclose_cases),
+		cmocka_unit_test(test_close_spread),
+		cmocka_unit_test(test_close_spread_not),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -108,13 +108,13 @@ static void
 test_cmd_shape(void **state)
 {
 	(void)state;
-	assert_null(rt_cmd_unsafe("add server web/10.0.0.3_80 10.0.0.3:80 id 3 "
+	assert_null(rt_cmd_unsafe("add server web/10.0.0.3:80 10.0.0.3:80 id 3 "
 	    "weight 5 check inter 2000"));
-	assert_null(rt_cmd_unsafe("add server web/::1_80 [::1]:80 id 1"));
-	assert_null(rt_cmd_unsafe("enable server web/10.0.0.3_80"));
-	assert_null(rt_cmd_unsafe("enable health web/10.0.0.3_80"));
-	assert_null(rt_cmd_unsafe("set server web/10.0.0.1_80 state maint"));
-	assert_null(rt_cmd_unsafe("set weight web/a.example_80 7"));
+	assert_null(rt_cmd_unsafe("add server web/::1:80 [::1]:80 id 1"));
+	assert_null(rt_cmd_unsafe("enable server web/10.0.0.3:80"));
+	assert_null(rt_cmd_unsafe("enable health web/10.0.0.3:80"));
+	assert_null(rt_cmd_unsafe("set server web/10.0.0.1:80 state maint"));
+	assert_null(rt_cmd_unsafe("set weight web/a.example:80 7"));
 	assert_null(rt_cmd_unsafe("add server w/s 1.2.3.4:80 id 1 "
 	    "agent-send <x<"));
 

@@ -121,14 +121,14 @@ test_real_reply(void **state)
 	assert_int_equal(v.n, 3);
 	assert_matches(&v, "web", "127.0.0.1:23101 127.0.0.1:23102");
 	assert_differs(&v, "web", "127.0.0.1:23101",
-	    "servers built but not rendered: 1 (127.0.0.1_23102)");
+	    "servers built but not rendered: 1 (127.0.0.1:23102)");
 	assert_differs(&v, "web", "127.0.0.1:23101 127.0.0.1:23102 "
 	    "127.0.0.1:23103", "servers rendered but not built: 1 "
-	    "(127.0.0.1_23103)");
+	    "(127.0.0.1:23103)");
 	assert_differs(&v, "off", "127.0.0.1:23103",
 	    "HAProxy has no proxy of that name");
 	assert_differs(&v, "escaped", "127.0.0.1:23104",
-	    "servers rendered but not built: 1 (127.0.0.1_23104)");
+	    "servers rendered but not built: 1 (127.0.0.1:23104)");
 	assert_matches(&v, "escaped", "");
 	assert_matches(&v, "::1_api", "::1:8080");
 	verify_view_free(&v);
@@ -146,8 +146,8 @@ test_columns_and_quotes(void **state)
 	v = parse_ok("# type,x,svname,pxname\n"
 	    "0,a,FRONTEND,web\n"
 	    "1,\"b,c\",BACKEND,web\n"
-	    "2,\"say \"\"hi\"\"\n, twice\",10.0.0.1_80,web\n"
-	    "2,,10.0.0.2_80,\"web\"\n"
+	    "2,\"say \"\"hi\"\"\n, twice\",10.0.0.1:80,web\n"
+	    "2,,10.0.0.2:80,\"web\"\n"
 	    "\n");
 	assert_int_equal(v.n, 1);
 	assert_matches(&v, "web", "10.0.0.1:80 10.0.0.2:80");
@@ -194,21 +194,21 @@ test_server_sets(void **state)
 
 	(void)state;
 	v = parse_ok(HDR "web,FRONTEND,0,OPEN,0,,\n"
-	    "web,10.0.0.9_80,0,UP,2,,\n"
+	    "web,10.0.0.9:80,0,UP,2,,\n"
 	    "web,evil,0,UP,2,,\n"
 	    "web,BACKEND,0,UP,1,,\n"
 	    "dup,FRONTEND,0,OPEN,0,,\n"
-	    "dup,10.0.0.1_80,0,UP,2,,\n"
-	    "dup,10.0.0.1_80,0,UP,2,,\n"
+	    "dup,10.0.0.1:80,0,UP,2,,\n"
+	    "dup,10.0.0.1:80,0,UP,2,,\n"
 	    "dup,BACKEND,0,UP,1,,\n\n");
 	assert_differs(&v, "web", "10.0.0.9:80",
 	    "servers built but not rendered: 1 (evil)");
 	assert_differs(&v, "web", "10.0.0.1:80 10.0.0.2:80 10.0.0.3:80 "
 	    "10.0.0.4:80 10.0.0.9:80", "servers rendered but not built: 4 "
-	    "(10.0.0.1_80, 10.0.0.2_80, 10.0.0.3_80, ...); servers built but "
+	    "(10.0.0.1:80, 10.0.0.2:80, 10.0.0.3:80, ...); servers built but "
 	    "not rendered: 1 (evil)");
 	assert_differs(&v, "dup", "10.0.0.1:80",
-	    "servers built but not rendered: 1 (10.0.0.1_80)");
+	    "servers built but not rendered: 1 (10.0.0.1:80)");
 	verify_view_free(&v);
 }
 
@@ -248,20 +248,20 @@ test_hostile_rows(void **state)
 
 	(void)state;
 	v = parse_ok(HDR "web,FRONTEND,0,OPEN,0,,\n"
-	    "web,\"10.0.0.1_80\nweb\",0,UP,2,,\n"
+	    "web,\"10.0.0.1:80\nweb\",0,UP,2,,\n"
 	    "web,10.0.0.2 80,0,UP,2,,\n"
-	    "web,10.0.0.3_80,0,UP,9,,\n"
-	    "web,10.0.0.4_80,0,UP,x,,\n"
-	    "web,10.0.0.5_80,0,UP,,,\n"
-	    "web,10.0.0.6_80,0,UP,-1,,\n"
-	    "web,10.0.0.7_80,0,UP,2 ,,\n"
+	    "web,10.0.0.3:80,0,UP,9,,\n"
+	    "web,10.0.0.4:80,0,UP,x,,\n"
+	    "web,10.0.0.5:80,0,UP,,,\n"
+	    "web,10.0.0.6:80,0,UP,-1,,\n"
+	    "web,10.0.0.7:80,0,UP,2 ,,\n"
 	    "web,,0,UP,2,,\n"
 	    "\"web\n\",FRONTEND,0,OPEN,0,,\n"
 	    "we$b,BACKEND,0,UP,1,,\n"
 	    "web,BACKEND,0,UP,1,,\n\n");
 	assert_int_equal(v.n, 1);
 	assert_differs(&v, "web", "10.0.0.1:80",
-	    "servers rendered but not built: 1 (10.0.0.1_80)");
+	    "servers rendered but not built: 1 (10.0.0.1:80)");
 	assert_matches(&v, "web", "");
 	verify_view_free(&v);
 	/* A name made of separators and quotes only. */
@@ -283,7 +283,7 @@ test_many(void **state)
 	sbuf_puts(&sb, HDR);
 	for (int i = 999; i >= 0; i--)
 		sbuf_printf(&sb, "s%d,FRONTEND,0,OPEN,0,,\n"
-		    "s%d,10.0.%d.%d_80,0,UP,2,,\n"
+		    "s%d,10.0.%d.%d:80,0,UP,2,,\n"
 		    "s%d,BACKEND,0,UP,1,,\n", i, i, i / 256, i % 256, i);
 	sbuf_puts(&sb, "\n");
 	text = sbuf_take(&sb);

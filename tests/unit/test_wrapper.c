@@ -1,6 +1,7 @@
 /* Unit tests for the hand-written-config mode: listeners: and
- * haproxy.managed in proxymgr.yml, the RAProxy command line, listener
- * addresses and names, and sd_notify socket addresses. */
+ * haproxy.managed in proxymgr.yml, the wrapper's command line (RAProxy's
+ * -s with @BACKLOG, the arguments after --, --watch, --no-watch), listener
+ * addresses and names, --env-file, and sd_notify socket addresses. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -12,11 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "pmconfig.h"
 #include "sdnotify.h"
 #include "util.h"
+#include "wrapper.h"
 
 #define SRC "proxymgr.yml"
 
@@ -165,6 +168,271 @@ test_cli(void **state)
 	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), -1);
 	assert_non_null(strstr(err, "not an IPv4"));
 	free(err);
+	err = NULL;
+	svc[1] = "B=80";
+	w.user = "pm-no-such-user";
+	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), -1);
+	assert_string_equal(err, "--user pm-no-such-user: no user "
+	    "'pm-no-such-user' on this system");
+	free(err);
+	err = NULL;
+	w.user = NULL;
+	w.group = "pm-no-such-group";
+	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), -1);
+	assert_string_equal(err, "--group pm-no-such-group: no group "
+	    "'pm-no-such-group' on this system");
+	free(err);
+	err = NULL;
+	if (geteuid() == 0) {
+		w.group = NULL;
+		w.user = "nobody";
+		assert_int_equal(cli_wrapper_config(&w, &cfg, &err), 0);
+		assert_string_equal(cfg->drop_user, "user nobody");
+		assert_non_null(cfg->drop_group);
+		pmconfig_unref(cfg);
+	}
+}
+
+
+static void
+test_backlog(void **state)
+{
+	const char *svc[] = { "APP_1=0.0.0.0:8080@1000", "APP_2=[::1]:81" };
+	struct cli_wrapper w = {
+		.haproxy_cfg = "/etc/haproxy/haproxy.cfg",
+		.services = svc, .nservices = 2, .min_interval_ms = -1,
+	};
+	const char *bad[] = { "A=1.2.3.4:80@0", "A=1.2.3.4:80@65536",
+	    "A=1.2.3.4:80@", "A=1.2.3.4:80@x", "A=1.2.3.4:80@-5",
+	    "A=1.2.3.4:80@ 5", "A=1.2.3.4@80", NULL };
+	struct pm_config *cfg;
+	char *err = NULL;
+	int b;
+
+	(void)state;
+	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), 0);
+	assert_int_equal(cfg->listeners[0].port, 8080);
+	assert_int_equal(cfg->listeners[0].backlog, 1000);
+	assert_string_equal(cfg->listeners[1].addr, "::1");
+	assert_int_equal(cfg->listeners[1].backlog, 0);
+	pmconfig_unref(cfg);
+	for (size_t i = 0; bad[i] != NULL; i++) {
+		svc[1] = bad[i];
+		assert_int_equal(cli_wrapper_config(&w, &cfg, &err), -1);
+		if (strstr(err, bad[i]) == NULL)
+			fail_msg("'%s': '%s' does not name it", bad[i], err);
+		free(err);
+		err = NULL;
+	}
+	assert_true(pmconfig_parse_backlog("65535", &b));
+	assert_int_equal(b, 65535);
+	assert_true(pmconfig_parse_backlog("1", &b));
+	assert_false(pmconfig_parse_backlog("+1", &b));
+	assert_false(pmconfig_parse_backlog("", &b));
+
+	cfg = parse_ok("listeners:\n  APP: 127.0.0.1:80@222\n");
+	assert_int_equal(cfg->listeners[0].backlog, 222);
+	assert_int_equal(cfg->listeners[0].port, 80);
+	pmconfig_unref(cfg);
+	expect_err("listeners:\n  APP: 127.0.0.1:80@99999\n", SRC ":2:",
+	    "listeners.APP: '127.0.0.1:80@99999': expected "
+	    "ADDR:PORT@BACKLOG");
+}
+
+static void
+test_cli_haproxy_args(void **state)
+{
+	char *args[] = { "-f", "/etc/haproxy/b.cfg", "-f", "conf.d", "-L",
+	    "peer1", NULL };
+	const char *watch[] = { "/etc/haproxy/certs" };
+	struct cli_wrapper w = {
+		.binary = "haproxy", .haproxy_cfg = "/etc/haproxy/a.cfg",
+		.min_interval_ms = -1, .haproxy_args = args,
+		.watch = watch, .nwatch = 1, .env_file = "/etc/haproxy/env",
+	};
+	char *owned[] = { "-sf", "-x", "-D", "-W", "-c", "-p", "-db", NULL };
+	struct pm_config *cfg;
+	char *err = NULL, *one[3] = { NULL, NULL, NULL };
+
+	(void)state;
+	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), 0);
+	assert_true(strv_equal(cfg->haproxy_args, args));
+	/* --watch first, then each -f after --, made absolute. */
+	assert_int_equal(strv_len(cfg->watch), 3);
+	assert_string_equal(cfg->watch[0], "/etc/haproxy/certs");
+	assert_string_equal(cfg->watch[1], "/etc/haproxy/b.cfg");
+	assert_true(cfg->watch[2][0] == '/');
+	assert_non_null(strstr(cfg->watch[2], "/conf.d"));
+	assert_string_equal(cfg->env_file, "/etc/haproxy/env");
+	assert_false(cfg->no_watch);
+	pmconfig_unref(cfg);
+
+	/* --no-watch: nothing to watch, --watch with it is an error. */
+	w.nwatch = 0;
+	w.no_watch = true;
+	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), 0);
+	assert_true(cfg->no_watch);
+	assert_int_equal(strv_len(cfg->watch), 0);
+	pmconfig_unref(cfg);
+	w.nwatch = 1;
+	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), -1);
+	assert_non_null(strstr(err, "--watch and --no-watch"));
+	free(err);
+	err = NULL;
+	w.nwatch = 0;
+	w.no_watch = false;
+
+	w.haproxy_args = one;
+	for (size_t i = 0; owned[i] != NULL; i++) {
+		one[0] = owned[i];
+		assert_int_equal(cli_wrapper_config(&w, &cfg, &err), -1);
+		if (strncmp(err, "-- ", 3) != 0 || strstr(err, owned[i]) == NULL)
+			fail_msg("%s: '%s'", owned[i], err);
+		free(err);
+		err = NULL;
+	}
+	one[0] = "-f";
+	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), -1);
+	assert_non_null(strstr(err, "-- -f: a file or directory must follow"));
+	free(err);
+	err = NULL;
+	one[0] = "-fx.cfg";
+	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), -1);
+	assert_non_null(strstr(err, "write -f PATH"));
+	free(err);
+	err = NULL;
+	/* The wrapper needs -c however it was asked for. */
+	one[0] = "-L";
+	one[1] = "x";
+	w.haproxy_cfg = NULL;
+	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), -1);
+	assert_non_null(strstr(err, "needs -c FILE"));
+	free(err);
+}
+
+/* wrapper_env_parse of text; NULL when it fails, with *err. */
+static char **
+env_parse(const char *text, const struct pm_config *cfg, char **err)
+{
+	char **env = NULL;
+
+	*err = NULL;
+	if (wrapper_env_parse("/x/env", text, strlen(text), cfg, &env,
+	    err) == -1) {
+		assert_null(env);
+		assert_non_null(*err);
+		return NULL;
+	}
+	return env;
+}
+
+static void
+expect_env_err(const char *text, const struct pm_config *cfg,
+    const char *needle)
+{
+	char *err, **env = env_parse(text, cfg, &err);
+
+	if (env != NULL)
+		fail_msg("'%s' parsed", text);
+	if (strstr(err, needle) == NULL)
+		fail_msg("'%s' does not contain '%s'", err, needle);
+	free(err);
+}
+
+static void
+test_env_file(void **state)
+{
+	const char *svc[] = { "APP_1=8080" };
+	struct cli_wrapper w = {
+		.haproxy_cfg = "/h.cfg", .services = svc, .nservices = 1,
+		.min_interval_ms = -1,
+	};
+	struct pm_config *cfg;
+	char *err = NULL, **env;
+
+	(void)state;
+	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), 0);
+	env = env_parse("# a comment\n\n  A=1\r\nexport B=\"two words\"\n"
+	    "C='x=y'\nEMPTY=\n  # indented comment\nA=again\n"
+	    "PATH=/opt/bin\nD=\"unbalanced\n", cfg, &err);
+	assert_non_null(env);
+	assert_int_equal(strv_len(env), 6);
+	assert_string_equal(env[0], "A=again");	/* a later line wins */
+	assert_string_equal(env[1], "B=two words");
+	assert_string_equal(env[2], "C=x=y");
+	assert_string_equal(env[3], "EMPTY=");
+	assert_string_equal(env[4], "PATH=/opt/bin");
+	assert_string_equal(env[5], "D=\"unbalanced");
+	strv_free(env);
+	env = env_parse("", cfg, &err);
+	assert_non_null(env);
+	assert_int_equal(strv_len(env), 0);
+	strv_free(env);
+
+	expect_env_err("A=1\nno equals\n", cfg, "/x/env:2: expected NAME=VALUE");
+	expect_env_err("\n\n1A=1\n", cfg, "/x/env:3: '1A' is not a variable");
+	expect_env_err("A-B=1\n", cfg, "/x/env:1: 'A-B' is not");
+	expect_env_err("=1\n", cfg, "/x/env:1: '' is not");
+	expect_env_err("APP_1=7\n", cfg, "/x/env:1: APP_1 is the named "
+	    "listener's fd (-s APP_1=...)");
+	expect_env_err("HAPROXY_MWORKER_REEXEC=1\n", cfg, "/x/env:1: "
+	    "HAPROXY_MWORKER_REEXEC is proxymgrd's or HAProxy's own");
+	expect_env_err("LISTEN_FDS=1\n", cfg, "LISTEN_FDS is");
+	expect_env_err("LD_PRELOAD=/x.so\n", cfg, "LD_PRELOAD is");
+	expect_env_err("NOTIFY_SOCKET=/x\n", cfg, "NOTIFY_SOCKET is");
+	expect_env_err("PROXYMGRD_UPGRADE=1\n", cfg, "PROXYMGRD_UPGRADE is");
+	{
+		static const char nul[] = "A=1\nB=\0x\n";
+		char **e = NULL;
+		assert_int_equal(wrapper_env_parse("/x/env", nul,
+		    sizeof(nul) - 1, cfg, &e, &err), -1);
+		assert_non_null(strstr(err, "/x/env:2: a NUL byte"));
+		free(err);
+	}
+	pmconfig_unref(cfg);
+}
+
+/* --log-format, --syslog and --metrics-listen: the log and metrics keys
+ * of the command line. */
+static void
+test_cli_log_metrics(void **state)
+{
+	const char *svc[] = { "APP_1=127.0.0.1:8080" };
+	struct cli_wrapper w = {
+		.haproxy_cfg = "/etc/haproxy/haproxy.cfg",
+		.services = svc, .nservices = 1, .min_interval_ms = -1,
+		.log_format = "json", .syslog_facility = "local4",
+		.metrics_listen = "[::1]:9187",
+	};
+	struct pm_config *cfg;
+	char *err = NULL;
+
+	(void)state;
+	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), 0);
+	assert_string_equal(cfg->log_format, "json");
+	assert_true(cfg->log_syslog);
+	assert_string_equal(cfg->log_facility, "local4");
+	assert_string_equal(cfg->metrics_addr, "::1");
+	assert_int_equal(cfg->metrics_port, 9187);
+	pmconfig_unref(cfg);
+
+	w.log_format = "yaml";
+	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), -1);
+	assert_non_null(strstr(err, "--log-format yaml: expected text or json"));
+	free(err);
+	err = NULL;
+	w.log_format = NULL;
+	w.syslog_facility = "kern";
+	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), -1);
+	assert_non_null(strstr(err, "--syslog kern: expected a facility"));
+	free(err);
+	err = NULL;
+	w.syslog_facility = NULL;
+	w.metrics_listen = "127.0.0.1:0";
+	assert_int_equal(cli_wrapper_config(&w, &cfg, &err), -1);
+	assert_non_null(strstr(err, "--metrics-listen '127.0.0.1:0': expected "
+	    "ADDR:PORT"));
+	free(err);
 }
 
 static void
@@ -195,6 +463,10 @@ main(void)
 		cmocka_unit_test(test_listeners_unmanaged),
 		cmocka_unit_test(test_listener_errors),
 		cmocka_unit_test(test_cli),
+		cmocka_unit_test(test_backlog),
+		cmocka_unit_test(test_cli_haproxy_args),
+		cmocka_unit_test(test_env_file),
+		cmocka_unit_test(test_cli_log_metrics),
 		cmocka_unit_test(test_sdnotify_addr),
 	};
 
