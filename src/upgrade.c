@@ -208,31 +208,30 @@ upgrade_procs(const char *s, struct sup_handoff_proc **out)
 }
 
 bool
-upgrade_take(struct sup_handoff *h)
+upgrade_parse(const char *v, struct sup_handoff *h, int **listen_fds,
+    size_t *nfds)
 {
-	const char *v = getenv(UPGRADE_ENV);
 	char *copy, *f[7], *save = NULL, *end;
-	int *listen_fds = NULL, nf = 0;
-	size_t nfds = 0;
+	int nf = 0;
 	long pid, out, errfd;
 	unsigned long fp;
 
 	memset(h, 0, sizeof(*h));
-	if (v == NULL)
-		return false;
+	*listen_fds = NULL;
+	*nfds = 0;
 	copy = xstrdup(v);
 	for (char *t = strtok_r(copy, " ", &save); t != NULL && nf < 7;
 	    t = strtok_r(NULL, " ", &save))
 		f[nf++] = t;
 	if (nf != 7 || strcmp(f[0], UPGRADE_PROTOCOL) != 0 ||
-	    (pid = strtol(f[1], &end, 10)) <= 0 || *end != '\0' ||
-	    (out = strtol(f[2], &end, 10)) < -1 || *end != '\0' ||
-	    (errfd = strtol(f[3], &end, 10)) < -1 || *end != '\0' ||
+	    (pid = strtol(f[1], &end, 10)) <= 0 || pid > INT_MAX ||
+	    *end != '\0' ||
+	    (out = strtol(f[2], &end, 10)) < -1 || out > INT_MAX ||
+	    *end != '\0' ||
+	    (errfd = strtol(f[3], &end, 10)) < -1 || errfd > INT_MAX ||
+	    *end != '\0' ||
 	    ((fp = strtoul(f[4], &end, 10)), *end != '\0')) {
-		log_warnx("%s='%s' is not a hand-over this proxymgrd reads: "
-		    "starting afresh", UPGRADE_ENV, v);
 		free(copy);
-		unsetenv(UPGRADE_ENV);
 		return false;
 	}
 	h->pid = (int)pid;
@@ -240,7 +239,27 @@ upgrade_take(struct sup_handoff *h)
 	h->err_fd = (int)errfd;
 	h->fingerprint = fp;
 	h->nold = upgrade_procs(f[5], &h->old);
-	nfds = upgrade_ints(f[6], &listen_fds);
+	*nfds = upgrade_ints(f[6], listen_fds);
+	free(copy);
+	return true;
+}
+
+bool
+upgrade_take(struct sup_handoff *h)
+{
+	const char *v = getenv(UPGRADE_ENV);
+	int *listen_fds;
+	size_t nfds;
+
+	memset(h, 0, sizeof(*h));
+	if (v == NULL)
+		return false;
+	if (!upgrade_parse(v, h, &listen_fds, &nfds)) {
+		log_warnx("%s='%s' is not a hand-over this proxymgrd reads: "
+		    "starting afresh", UPGRADE_ENV, v);
+		unsetenv(UPGRADE_ENV);
+		return false;
+	}
 	for (size_t i = 0; i < nfds; i++)
 		sdlisten_adopt(listen_fds[i], "upgrade");
 	if (h->out_fd >= 0)
@@ -254,7 +273,6 @@ upgrade_take(struct sup_handoff *h)
 			upgrade_set_cloexec(h->old[i].err_fd, true);
 	}
 	free(listen_fds);
-	free(copy);
 	unsetenv(UPGRADE_ENV);
 	log_info("upgraded in place: taking over haproxy[%d], %zu draining, "
 	    "%zu listen sockets", h->pid, h->nold, nfds);

@@ -8,6 +8,7 @@
 #define PM_UPGRADE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct sup_handoff;
 
@@ -25,6 +26,11 @@ int upgrade_exec(const struct sup_handoff *h, const int *listener_fds,
  * sockets go to the pool that listeners are taken from first). The
  * variable is removed so that no child sees it. */
 bool upgrade_take(struct sup_handoff *h);
+/* The parsing part of upgrade_take, without side effects: false if v is
+ * not a hand-over of this protocol. h->old and *listen_fds are
+ * malloc'ed. */
+bool upgrade_parse(const char *v, struct sup_handoff *h, int **listen_fds,
+    size_t *nfds);
 /* The signals blocked across the exec: unblock once they are handled. */
 void upgrade_unblock_signals(void);
 

@@ -78,6 +78,12 @@ set_err(char **err, const char *fmt, ...)
 	if (vasprintf(&s, fmt, ap) < 0)
 		fatal("vasprintf");
 	va_end(ap);
+	/* One log line, whatever a message quotes: a key, name or value
+	 * with a line end in it would forge lines (tests/fuzz found them
+	 * in YAML, service blobs and ZooKeeper nodes). */
+	for (char *p = s; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 && *p != '\t')
+			*p = '?';
 	free(*err);
 	*err = s;
 	return -1;

@@ -18,7 +18,8 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t size);
 char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) PM_PRINTF(1, 2);
-/* Set *err (when err is not NULL) to a formatted message; returns -1. */
+/* Set *err (when err is not NULL) to a formatted message, control
+ * characters but tab shown as '?' so that it is one line; returns -1. */
 int set_err(char **err, const char *fmt, ...) PM_PRINTF(2, 3);
 
 struct sbuf {

@@ -452,6 +452,11 @@ plan_state_line(char *line, const struct snapshot *live,
 	bool had, had_retired;
 	struct sbuf sb;
 
+	/* HAProxy writes none; a tab or other control byte would be read
+	 * otherwise than split here (found by tests/fuzz/fuzz_stats). */
+	for (const char *p = line; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return NULL;
 	for (tok = strtok_r(line, " ", &save); tok != NULL && nf < 64;
 	    tok = strtok_r(NULL, " ", &save))
 		f[nf++] = tok;

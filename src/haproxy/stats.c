@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,8 +135,21 @@ stats_info_pid(const char *reply)
 	const char *p = reply;
 
 	while ((p = strstr(p, "Pid: ")) != NULL) {
-		if (p == reply || p[-1] == '\n')
-			return atoi(p + 5);
+		if (p == reply || p[-1] == '\n') {
+			char *end;
+			long pid;
+
+			/* Not atoi: a number past INT_MAX would wrap into
+			 * any pid, a negative one into a process group
+			 * (found by tests/fuzz/fuzz_runtime). */
+			errno = 0;
+			pid = strtol(p + 5, &end, 10);
+			if (errno != 0 || end == p + 5 || pid < 1 ||
+			    pid > INT_MAX || (*end != '\0' && *end != '\n' &&
+			    *end != '\r'))
+				return -1;
+			return (int)pid;
+		}
 		p += 5;
 	}
 	return -1;

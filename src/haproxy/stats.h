@@ -15,7 +15,7 @@ struct stats_query *stats_query(uv_loop_t *loop, const char *path,
     const char *command, unsigned timeout_ms, stats_reply_cb cb, void *arg);
 /* Cancel: cb is not called any more. */
 void stats_query_cancel(struct stats_query *q);
-/* The "Pid: N" of a "show info" reply, or -1. */
+/* The "Pid: N" of a "show info" reply (1 to INT_MAX), or -1. */
 int stats_info_pid(const char *reply);
 
 #endif
