@@ -110,7 +110,10 @@ model_start_watcher(struct model *m, struct model_service *ms)
 {
 	char *err = NULL;
 
+	/* A watcher may report from watcher_start (static does): by then
+	 * the old one must not be reachable, as watcher_stop may free it. */
 	watcher_stop(ms->watcher);
+	ms->watcher = NULL;
 	ms->watcher = watcher_start(m->loop, ms->def, model_on_servers, m,
 	    &err);
 	if (ms->watcher != NULL)
