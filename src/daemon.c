@@ -451,6 +451,10 @@ daemon_start_source(struct daemon *d, char **err)
 
 	cbs.ctx = d;
 	model_mark_unseen(&d->model);
+	/* Refusals belong to the source that made them, and the new one
+	 * reports its own as it starts: a stale one would show a service
+	 * that serves as rejected. */
+	model_forget_invalid(&d->model);
 	if ((src = svcsrc_start(d->loop, d->cfg, &cbs, err)) == NULL)
 		return -1;
 	svcsrc_stop(d->source);

@@ -488,15 +488,21 @@ model_snapshot(struct model *m, struct pm_config *cfg,
 }
 
 void
-model_free(struct model *m)
+model_forget_invalid(struct model *m)
 {
-	for (size_t i = 0; i < m->n; i++)
-		model_service_free(m->v[i]);
 	for (size_t i = 0; i < m->ninvalid; i++)
 		model_invalid_free(&m->invalid[i]);
 	free(m->invalid);
 	m->invalid = NULL;
 	m->ninvalid = 0;
+}
+
+void
+model_free(struct model *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		model_service_free(m->v[i]);
+	model_forget_invalid(m);
 	free(m->v);
 	m->v = NULL;
 	m->n = 0;

@@ -93,6 +93,8 @@ void model_set_invalid(struct model *m, const char *name, const char *where,
     const char *err);
 const struct model_invalid *model_find_invalid(const struct model *m,
     const char *name);
+/* Forget every refusal: a new source says again what it refuses. */
+void model_forget_invalid(struct model *m);
 /* ms's state for operators; the strings point into m, valid until it
  * changes. Brings the watcher's health up to date. */
 void model_service_status(const struct model *m, struct model_service *ms,

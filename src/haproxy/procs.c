@@ -517,7 +517,9 @@ procs_record(struct supervisor *s, bool known)
 	if (pid != pr->record_pid && pid > 0 && pr->pidfile != NULL) {
 		char buf[32], *err = NULL;
 		int n = snprintf(buf, sizeof(buf), "%d\n", pid);
-		if (write_file_atomic(pr->pidfile, buf, (size_t)n, &err) == -1) {
+		/* Readable by all, as HAProxy's own -p file is. */
+		if (write_file_atomic_mode(pr->pidfile, buf, (size_t)n, 0644,
+		    &err) == -1) {
 			log_warnx("%s", err);
 			free(err);
 		}
