@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,9 +12,6 @@
 #include "service.h"
 #include "snapshot.h"
 #include "util.h"
-
-/* The close-spread-time proxymgrd renders (see snapshot_spread_ms). */
-#define SNAPSHOT_SPREAD_MS	1000
 
 struct snapshot *
 snapshot_new(struct pm_config *cfg)
@@ -144,64 +140,6 @@ snapshot_exposes_fds(const struct snapshot *s)
 	return s->cfg->user_config != NULL;
 }
 
-/* HAProxy's time (hard-stop-after's): a number and a unit, ms if none;
- * -1 if it does not parse. */
-static long
-snapshot_time_ms(const char *t)
-{
-	static const struct { const char *unit; long ms; } units[] = {
-		{ "", 1 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 },
-		{ "h", 3600000 }, { "d", 86400000 },
-	};
-	char *end;
-	long n;
-
-	if (t == NULL || *t < '0' || *t > '9')
-		return -1;
-	n = strtol(t, &end, 10);
-	for (size_t i = 0; i < sizeof(units) / sizeof(*units); i++)
-		if (strcmp(end, units[i].unit) == 0)
-			return n > LONG_MAX / units[i].ms ? LONG_MAX :
-			    n * units[i].ms;
-	return -1;
-}
-
-/* close-spread-time: at soft-stop an old HAProxy closes its idle
- * keep-alive connections at once, each a race with the client's next
- * request, which is lost if it is on its way (or already in the socket,
- * unread, when HAProxy is short of CPU). Spread over a window, the idle
- * closes are re-timed each time a connection goes idle, and a busy
- * connection is ended with `Connection: close` on a response first. This
- * does for a hand-written haproxy.cfg most of what
- * idle-close-on-response does. 1 s keeps old processes short-lived; half
- * of a shorter hard-stop-after lets the window end before it. */
-static long
-snapshot_spread_ms(const struct pm_config *cfg)
-{
-	const char *hsa = hkw_last(cfg->global, NULL, "hard-stop-after");
-	long stop = snapshot_time_ms(hsa != NULL ? hsa : cfg->hard_stop_after);
-
-	if (stop < 0 || stop >= 2 * SNAPSHOT_SPREAD_MS)
-		return SNAPSHOT_SPREAD_MS;
-	return stop / 2;
-}
-
-/* Only for a hand-written haproxy.cfg that does not name the option, with
- * no managed service beside it, unless global sets its own. The window
- * also times out connections accepted just before the soft-stop whose
- * first request is not read yet, with a 408, so it is not free for
- * `Connection: close` clients; and its timers close idle connections
- * whatever idle-close-on-response says, which the services proxymgrd
- * renders have. */
-static bool
-snapshot_wants_spread(const struct snapshot *s)
-{
-	return s->cfg->user_config != NULL && s->n == 0 &&
-	    (s->user_text == NULL ||
-	    strstr(s->user_text, "idle-close-on-response") == NULL) &&
-	    !hkw_lines_have(s->cfg->global, "close-spread-time");
-}
-
 /* An HTTP proxy gets `option idle-close-on-response` unless the operator
  * or the service names the option (on or off) themselves: without it, an
  * old HAProxy closes its idle keep-alive connections at soft-stop, and a
@@ -246,11 +184,6 @@ snapshot_render(struct snapshot *s)
 	}
 	if (!hkw_lines_have(cfg->global, "hard-stop-after"))
 		render_line(&r, "    hard-stop-after %s", cfg->hard_stop_after);
-	if (snapshot_wants_spread(s)) {
-		long ms = snapshot_spread_ms(cfg);
-		render_line(&r, "    close-spread-time %ld%s", ms % 1000 ?
-		    ms : ms / 1000, ms % 1000 ? "ms" : "s");
-	}
 	for (size_t i = 0; cfg->global[i] != NULL; i++)
 		render_line(&r, "    %s", cfg->global[i]);
 	render_line(&r, "%s", "");
