@@ -84,7 +84,10 @@ run() {
 	pm_assert_eq haproxy "$served_by" "$way: HAProxy runs as the template's user"
 	pm_pass "$way: multibinder's foo.cfg.erb, rendered with erb, serves as written"
 
-	# A backend, then 5 edits under load, each rendered again.
+	# A backend, then 5 edits under load, each rendered again. The load
+	# starts once the HAProxy without a backend is gone: until it is
+	# soft-stopped both share the listen socket, and it answers 503.
+	reloads=$(pm_reload_count)
 	cat >>"$PM_TMP/foo.cfg.erb" <<-'EOF'
 	    default_backend app
 	backend app
@@ -92,6 +95,9 @@ run() {
 	    server app1 127.0.0.1:26241
 	EOF
 	render "$rb"
+	pm_wait_reloads $((reloads + 1)) || pm_fail "$way: the backend added is not reloaded"
+	one_haproxy() { (($(pm_hap_pids_for "$PM_TMP/foo.cfg" | wc -l) == 1)); }
+	pm_wait_for one_haproxy || pm_fail "$way: the HAProxy without a backend did not exit"
 	has_gen() { [[ $(gen) == "$1" ]]; }
 	pm_wait_for has_gen 0 || pm_fail "$way: the backend added is not served"
 	pm_wrk_start "$PM_TMP/wrk-$way.out" 300 20 http://127.0.0.1:26240/ \
