@@ -39,14 +39,18 @@ model_changed(struct model *m, const char *fmt, ...)
 		m->on_change(m->ctx, why);
 }
 
+/* Where name is, or would go, among n entries sorted by name (name_at
+ * gives the i-th one's): the services and the refusals both. */
 static size_t
-model_index(struct model *m, const char *name, bool *found)
+model_search(const void *v, size_t n,
+    const char *(*name_at)(const void *, size_t), const char *name,
+    bool *found)
 {
-	size_t lo = 0, hi = m->n;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		int c = strcmp(m->v[mid]->name, name);
+		int c = strcmp(name_at(v, mid), name);
 		if (c == 0) {
 			*found = true;
 			return mid;
@@ -58,6 +62,18 @@ model_index(struct model *m, const char *name, bool *found)
 	}
 	*found = false;
 	return lo;
+}
+
+static const char *
+model_service_name_at(const void *v, size_t i)
+{
+	return ((struct model_service *const *)v)[i]->name;
+}
+
+static size_t
+model_index(struct model *m, const char *name, bool *found)
+{
+	return model_search(m->v, m->n, model_service_name_at, name, found);
 }
 
 struct model_service *
@@ -213,25 +229,17 @@ model_reject(struct model *m, const char *name, const struct service_def *def,
 	}
 }
 
+static const char *
+model_invalid_name_at(const void *v, size_t i)
+{
+	return ((const struct model_invalid *)v)[i].name;
+}
+
 static size_t
 model_invalid_index(const struct model *m, const char *name, bool *found)
 {
-	size_t lo = 0, hi = m->ninvalid;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(m->invalid[mid].name, name);
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = false;
-	return lo;
+	return model_search(m->invalid, m->ninvalid, model_invalid_name_at,
+	    name, found);
 }
 
 static void
