@@ -288,6 +288,8 @@ pm_fail() {
             echo "--- last $PM_LOG_TAIL lines of $(basename -- "$f") ---" >&2
             tail -n "$PM_LOG_TAIL" -- "$f" >&2
         done
+        # again, last: CI shows a failed test's log from its end
+        echo "FAIL: $*" >&2
     fi
     exit 1
 }

@@ -55,6 +55,7 @@ as_user() {
 # no_caps PID WHO: PID has no capability it could use.
 no_caps() {
 	local f
+	[[ -r /proc/$1/status ]] || pm_fail "$2: no such process"
 	for f in CapPrm CapEff CapAmb; do
 		[[ $(status_field "$1" "$f") == 0000000000000000 ]] ||
 			pm_fail "$2: $f is $(status_field "$1" "$f")"
@@ -268,6 +269,9 @@ chown proxymgr:proxymgr "$np/services/.api.json"
 mv "$np/services/.api.json" "$np/services/api.json"
 pm_expect_bodies http://127.0.0.1:82/ "b1"
 pm_expect_bodies http://127.0.0.1:80/ "b2"
+# Until the old HAProxy is soft-stopped it shares the stats socket with
+# the new one and may answer `show info`, then exit.
+pm_wait_idle
 hap=$(pm_hap_pid)
 no_caps "$hap" "haproxy[$hap] after the upgrade"
 pm_pass "after SIGUSR2 the proxymgr-user proxymgrd binds 127.0.0.1:82 for a new service; haproxy[$hap] has no capability"
