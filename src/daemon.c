@@ -295,7 +295,7 @@ static void
 daemon_refuse_foreign(struct daemon *d, const struct snapshot *next)
 {
 	for (size_t i = 0; i < next->n; i++) {
-		const struct listener *l = next->v[i].listener;
+		const struct listener *l = next->v[i]->listener;
 		struct portowner o;
 		if (listener_failure(l) == NULL ||
 		    !portowner_find(l->port, &o) || !o.haproxy)
@@ -305,13 +305,13 @@ daemon_refuse_foreign(struct daemon *d, const struct snapshot *next)
 			    "runs %s but was not yet running when proxymgrd "
 			    "looked (a proxymgrd that died was starting it): "
 			    "start proxymgrd again to take it over",
-			    next->v[i].def->name, l->port, o.comm, o.pid,
+			    next->v[i]->def->name, l->port, o.comm, o.pid,
 			    d->cfg->config_path);
 		fatalx("service %s: port %d is held by %s[%d], which does not "
 		    "run %s: it is not this proxymgrd's to take over, and "
 		    "proxymgrd does not start a HAProxy serving the other "
 		    "services beside it; stop it, or move the service",
-		    next->v[i].def->name, l->port, o.comm, o.pid,
+		    next->v[i]->def->name, l->port, o.comm, o.pid,
 		    d->cfg->config_path);
 	}
 }
@@ -966,10 +966,10 @@ daemon_check(const char *config_file)
 	(void)wrapper_configure(d.wrapper, cfg, NULL);
 	/* Placeholder sockets: haproxy -c needs listening fds. */
 	snap = daemon_claim(&d, daemon_snapshot(&d, cfg, NULL, true), NULL);
-	fputs(snap->text, stdout);
+	fputs(snapshot_text(snap), stdout);
 	fflush(stdout);
 	tmp = xasprintf("/tmp/proxymgrd-check.%ld.cfg", (long)getpid());
-	if (write_file_atomic(tmp, snap->text, strlen(snap->text), &err) == -1)
+	if (snapshot_write(snap, tmp, &err) == -1)
 		log_warnx("%s", err);
 	else if ((p = hap_proc_spawn(d.loop, HAP_PROC_CHECK, cfg->haproxy_path,
 	    tmp, snap, NULL, daemon_check_done, &st, &err)) == NULL)

@@ -93,7 +93,7 @@ metrics_collect(struct sbuf *out, struct model *m,
 	}
 	if (s->live != NULL)
 		for (size_t i = 0; i < s->live->n; i++) {
-			const struct server_list *l = &s->live->v[i].servers;
+			const struct server_list *l = &s->live->v[i]->servers;
 			for (size_t j = 0; j < l->n; j++)
 				servers[l->v[j].disabled ? 1 : 0].value++;
 		}

@@ -85,6 +85,16 @@ model_find(struct model *m, const char *name)
 	return found ? m->v[i] : NULL;
 }
 
+/* Process-wide, so that a service removed and added again never has a
+ * gen an old entry of the same name had. */
+static uint64_t model_gen;
+
+static void
+model_touch(struct model_service *ms)
+{
+	ms->gen = ++model_gen;
+}
+
 static void
 model_unreject(struct model_service *ms)
 {
@@ -114,6 +124,7 @@ model_on_servers(void *ctx, const char *name, struct server_list *servers)
 	srvlist_free(&ms->servers);
 	srvlist_move(&ms->servers, servers);
 	model_unreject(ms);
+	model_touch(ms);
 	ms->changed_ms = wall_ms();
 	if (ms->watcher != NULL)
 		ms->watcher->health.last_change_ms = ms->changed_ms;
@@ -161,6 +172,7 @@ model_set_def(struct model *m, struct service_def *def)
 		svcdef_unref(ms->def);
 		ms->def = def;
 		model_unreject(ms);
+		model_touch(ms);
 		ms->changed_ms = wall_ms();
 		log_event(LOG_LVL_INFO, "service_changed", ms->name, NULL,
 		    "service %s: definition changed (%s)", ms->name,
@@ -176,6 +188,7 @@ model_set_def(struct model *m, struct service_def *def)
 	ms->name = xstrdup(def->name);
 	ms->def = def;
 	ms->seen = true;
+	model_touch(ms);
 	ms->added_ms = ms->changed_ms = wall_ms();
 	srvlist_init(&ms->servers);
 	m->v = xrealloc(m->v, (m->n + 1) * sizeof(*m->v));
@@ -224,6 +237,7 @@ model_reject(struct model *m, const char *name, const struct service_def *def,
 
 	if (ms != NULL && ms->def == def) {
 		ms->rejected = true;
+		model_touch(ms);
 		free(ms->rejected_why);
 		ms->rejected_why = xstrdup(why ? why : "refused by HAProxy");
 	}
@@ -467,6 +481,21 @@ model_pick_new(struct model *m, struct model_pick *picks,
 	}
 }
 
+/* A service whose live entry is still right for what it picked goes into
+ * the next snapshot as it is: nothing of it is copied, carried, rendered
+ * or planned again. A reload builds every entry anew, as it trims the
+ * retired servers. */
+static bool
+model_entry_current(const struct model_service *ms,
+    const struct model_pick *pk, const struct snapshot_service *le,
+    const struct snapshot *snap, const struct snapshot *live)
+{
+	return le != NULL && live->cfg == snap->cfg &&
+	    snapshot_can_share(snap, le) && pk->def == le->def &&
+	    pk->listener == le->listener &&
+	    (pk->servers == &le->servers || le->gen == ms->gen);
+}
+
 struct snapshot *
 model_snapshot(struct model *m, struct pm_config *cfg,
     const struct snapshot *live, bool for_reload)
@@ -481,17 +510,26 @@ model_snapshot(struct model *m, struct pm_config *cfg,
 			continue;
 		const struct snapshot_service *le = snapshot_find(live,
 		    m->v[i]->name);
+		if (!for_reload && model_entry_current(m->v[i], &picks[i], le,
+		    snap, live)) {
+			snapshot_share(snap, (struct snapshot_service *)le);
+			listener_release(picks[i].listener);
+			continue;
+		}
 		struct snapshot_service *e = snapshot_add(snap, picks[i].def,
 		    picks[i].servers, picks[i].listener);
 		/* A refused service keeps its live entry as it is, ids and
 		 * retired servers included. */
-		if (le == NULL || picks[i].servers != &le->servers)
+		if (le == NULL || picks[i].servers != &le->servers) {
 			snapshot_carry(e, le, for_reload,
 			    cfg->max_disabled_servers);
+			e->gen = m->v[i]->gen;
+		} else
+			e->gen = le->gen;
 		listener_release(picks[i].listener);
 	}
 	free(picks);
-	snapshot_render(snap);
+	snapshot_render_new(snap);
 	return snap;
 }
 

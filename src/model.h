@@ -27,6 +27,9 @@ struct model_service {
 	struct server_list	 servers;
 	struct watcher		*watcher;
 	bool			 seen;
+	/* Bumped at every change of what its snapshot entry is built
+	 * from: an entry of the same gen is still right (model_snapshot). */
+	uint64_t		 gen;
 	/* Wall clock (Unix ms): added, and last changed (definition or
 	 * servers). */
 	int64_t			 added_ms;

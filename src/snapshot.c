@@ -26,17 +26,43 @@ struct snapshot_service *
 snapshot_add(struct snapshot *s, struct service_def *def,
     const struct server_list *servers, struct listener *listener)
 {
-	struct snapshot_service *e;
+	struct snapshot_service *e = xcalloc(1, sizeof(*e));
 
-	s->v = xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
-	e = &s->v[s->n];
-	memset(e, 0, sizeof(*e));
+	e->refs = 1;
 	e->def = svcdef_ref(def);
 	srvlist_copy(&e->servers, servers);
 	e->listener = listener_ref(listener);
 	e->child_fd = SNAPSHOT_FIRST_FD + (int)s->n;
-	s->n++;
+	s->v = xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
+	s->v[s->n++] = e;
 	return e;
+}
+
+bool
+snapshot_can_share(const struct snapshot *s, const struct snapshot_service *e)
+{
+	return e->text != NULL &&
+	    e->child_fd == SNAPSHOT_FIRST_FD + (int)s->n;
+}
+
+void
+snapshot_share(struct snapshot *s, struct snapshot_service *e)
+{
+	e->refs++;
+	s->v = xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
+	s->v[s->n++] = e;
+}
+
+static void
+snapshot_entry_unref(struct snapshot_service *e)
+{
+	if (--e->refs > 0)
+		return;
+	svcdef_unref(e->def);
+	srvlist_free(&e->servers);
+	listener_release(e->listener);
+	free(e->text);
+	free(e);
 }
 
 void
@@ -56,9 +82,18 @@ snapshot_add_named(struct snapshot *s, const char *name,
 const struct snapshot_service *
 snapshot_find(const struct snapshot *s, const char *name)
 {
-	for (size_t i = 0; s != NULL && i < s->n; i++)
-		if (strcmp(s->v[i].def->name, name) == 0)
-			return &s->v[i];
+	size_t lo = 0, hi = s != NULL ? s->n : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(s->v[mid]->def->name, name);
+		if (c == 0)
+			return s->v[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return NULL;
 }
 
@@ -68,7 +103,7 @@ snapshot_claim(struct snapshot *s)
 	int rc = 0;
 
 	for (size_t i = 0; i < s->n; i++)
-		if (listener_claim(s->v[i].listener, NULL) == -1)
+		if (listener_claim(s->v[i]->listener, NULL) == -1)
 			rc = -1;
 	for (size_t i = 0; i < s->nnamed; i++)
 		if (listener_claim(s->named[i].listener, NULL) == -1)
@@ -81,11 +116,8 @@ snapshot_free(struct snapshot *s)
 {
 	if (s == NULL)
 		return;
-	for (size_t i = 0; i < s->n; i++) {
-		svcdef_unref(s->v[i].def);
-		srvlist_free(&s->v[i].servers);
-		listener_release(s->v[i].listener);
-	}
+	for (size_t i = 0; i < s->n; i++)
+		snapshot_entry_unref(s->v[i]);
 	for (size_t i = 0; i < s->nnamed; i++) {
 		free(s->named[i].name);
 		listener_release(s->named[i].listener);
@@ -95,6 +127,8 @@ snapshot_free(struct snapshot *s)
 	free(s->user_text);
 	strv_free(s->env);
 	free(s->v);
+	free(s->settings_text);
+	free(s->first_line);
 	free(s->text);
 	pmconfig_unref(s->cfg);
 	free(s);
@@ -155,12 +189,11 @@ snapshot_idle_close(const struct pm_config *cfg, const struct service_def *def)
 	    !hkw_option_named(def->listen_options, "idle-close-on-response");
 }
 
-void
-snapshot_render(struct snapshot *s)
+static void
+snapshot_render_settings(struct snapshot *s)
 {
 	const struct pm_config *cfg = s->cfg;
 	struct render r = { { NULL, 0, 0 }, 0 };
-	char addr[300];
 
 	render_line(&r, "# Written by proxymgrd from %s: edits are "
 	    "overwritten.", cfg->file);
@@ -193,42 +226,135 @@ snapshot_render(struct snapshot *s)
 	if (!hkw_lines_have(cfg->defaults, "load-server-state-from-file"))
 		render_line(&r, "    load-server-state-from-file global");
 	s->settings_last_line = r.line;
+	free(s->settings_text);
+	s->settings_text = sbuf_take(&r.sb);
+}
 
-	for (size_t i = 0; i < s->n; i++) {
-		struct snapshot_service *e = &s->v[i];
-		const struct service_def *def = e->def;
+/* One service's section, from the blank line that parts it from the one
+ * before. */
+static void
+snapshot_render_service(const struct pm_config *cfg,
+    struct snapshot_service *e)
+{
+	const struct service_def *def = e->def;
+	struct render r = { { NULL, 0, 0 }, 0 };
+	struct sbuf opts;
+	char addr[300];
 
-		render_line(&r, "%s", "");
-		e->first_line = r.line + 1;
-		render_line(&r, "listen %s", def->name);
-		render_line(&r, "    bind fd@%d", e->child_fd);
-		if (snapshot_idle_close(cfg, def))
-			render_line(&r, "    option idle-close-on-response");
-		for (size_t j = 0; def->listen_options[j] != NULL; j++)
-			render_line(&r, "    %s", def->listen_options[j]);
-		for (size_t j = 0; j < e->servers.n; j++) {
-			struct sbuf opts;
-			sbuf_init(&opts);
-			if (e->servers.v[j].id > 0)
-				sbuf_printf(&opts, " id %d", e->servers.v[j].id);
-			if (e->servers.v[j].weight > 0)
-				sbuf_printf(&opts, " weight %d",
-				    e->servers.v[j].weight);
-			for (size_t k = 0; def->server_options[k] != NULL; k++)
-				sbuf_printf(&opts, " %s", def->server_options[k]);
-			/* Last, so that no option can turn it back on. */
-			if (e->servers.v[j].disabled)
-				sbuf_puts(&opts, " disabled");
-			render_line(&r, "    server %s %s%s",
-			    e->servers.v[j].name,
-			    server_addr(&e->servers.v[j], addr, sizeof(addr)),
-			    opts.buf ? opts.buf : "");
-			sbuf_free(&opts);
-		}
-		e->last_line = r.line;
+	render_line(&r, "%s", "");
+	render_line(&r, "listen %s", def->name);
+	render_line(&r, "    bind fd@%d", e->child_fd);
+	if (snapshot_idle_close(cfg, def))
+		render_line(&r, "    option idle-close-on-response");
+	for (size_t j = 0; def->listen_options[j] != NULL; j++)
+		render_line(&r, "    %s", def->listen_options[j]);
+	sbuf_init(&opts);
+	for (size_t j = 0; j < e->servers.n; j++) {
+		const struct server *sv = &e->servers.v[j];
+		opts.len = 0;
+		if (opts.buf != NULL)
+			opts.buf[0] = '\0';
+		if (sv->id > 0)
+			sbuf_printf(&opts, " id %d", sv->id);
+		if (sv->weight > 0)
+			sbuf_printf(&opts, " weight %d", sv->weight);
+		for (size_t k = 0; def->server_options[k] != NULL; k++)
+			sbuf_printf(&opts, " %s", def->server_options[k]);
+		/* Last, so that no option can turn it back on. */
+		if (sv->disabled)
+			sbuf_puts(&opts, " disabled");
+		render_line(&r, "    server %s %s%s", sv->name,
+		    server_addr(sv, addr, sizeof(addr)),
+		    opts.buf ? opts.buf : "");
 	}
+	sbuf_free(&opts);
+	free(e->text);
+	e->nlines = r.line;
+	e->text = sbuf_take(&r.sb);
+}
+
+/* Where each section starts, now that all are rendered. */
+static void
+snapshot_layout(struct snapshot *s)
+{
+	int line = s->settings_last_line;
+
+	free(s->first_line);
+	s->first_line = xcalloc(s->n ? s->n : 1, sizeof(*s->first_line));
+	for (size_t i = 0; i < s->n; i++) {
+		s->first_line[i] = line + 2;	/* after the blank line */
+		line += s->v[i]->nlines;
+	}
+}
+
+void
+snapshot_render_new(struct snapshot *s)
+{
+	snapshot_render_settings(s);
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i]->text == NULL)
+			snapshot_render_service(s->cfg, s->v[i]);
+	snapshot_layout(s);
+	snapshot_forget_text(s);
+}
+
+void
+snapshot_render(struct snapshot *s)
+{
+	/* A shared entry was rendered with this very config: the same. */
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i]->refs == 1)
+			snapshot_render_service(s->cfg, s->v[i]);
+	snapshot_render_new(s);
+	(void)snapshot_text(s);
+}
+
+const char *
+snapshot_text(struct snapshot *s)
+{
+	struct sbuf sb;
+
+	if (s->text != NULL)
+		return s->text;
+	sbuf_init(&sb);
+	sbuf_puts(&sb, s->settings_text ? s->settings_text : "");
+	for (size_t i = 0; i < s->n; i++)
+		sbuf_puts(&sb, s->v[i]->text ? s->v[i]->text : "");
+	s->text = sbuf_take(&sb);
+	if (s->text == NULL)
+		s->text = xstrdup("");
+	return s->text;
+}
+
+void
+snapshot_forget_text(struct snapshot *s)
+{
 	free(s->text);
-	s->text = sbuf_take(&r.sb);
+	s->text = NULL;
+}
+
+int
+snapshot_write(struct snapshot *s, const char *path, char **err)
+{
+	const char *text = snapshot_text(s);
+	int rc = write_file_atomic(path, text, strlen(text), err);
+
+	snapshot_forget_text(s);
+	return rc;
+}
+
+int
+snapshot_first_line(const struct snapshot *s, size_t i)
+{
+	return s->first_line != NULL && i < s->n ? s->first_line[i] : 0;
+}
+
+int
+snapshot_last_line(const struct snapshot *s, size_t i)
+{
+	/* The section's blank line comes before its first line. */
+	return s->first_line != NULL && i < s->n ?
+	    s->first_line[i] + s->v[i]->nlines - 2 : -1;
 }
 
 char *
@@ -354,8 +480,7 @@ snapshot_part(const struct snapshot *s, size_t i, struct snapshot_part *p)
 {
 	memset(p, 0, sizeof(*p));
 	if (i == 0) {
-		p->kind = SP_TEXT;
-		p->text = s->text;
+		p->kind = SP_TEXT;	/* settings_text and the sections */
 		return true;
 	}
 	if (i == 1) {
@@ -368,9 +493,9 @@ snapshot_part(const struct snapshot *s, size_t i, struct snapshot_part *p)
 	i -= 2;
 	if (i < s->n) {
 		p->kind = SP_SOCKET;
-		p->name = s->v[i].def->name;
-		p->listener = s->v[i].listener;
-		p->child_fd = s->v[i].child_fd;
+		p->name = s->v[i]->def->name;
+		p->listener = s->v[i]->listener;
+		p->child_fd = s->v[i]->child_fd;
 		return true;
 	}
 	i -= s->n;
@@ -397,38 +522,25 @@ snapshot_same_socket(const struct listener *a, const struct listener *b)
 	    strcmp(a->addr, b->addr) == 0);
 }
 
-/* Bytes of the first nlines lines of text. */
-static size_t
-snapshot_prefix(const char *text, int nlines)
-{
-	const char *p = text;
-
-	for (int i = 0; i < nlines && *p != '\0'; i++) {
-		const char *nl = strchr(p, '\n');
-		p = nl ? nl + 1 : p + strlen(p);
-	}
-	return (size_t)(p - text);
-}
-
 /* Which part of the texts differs: the global and defaults sections, or
- * the services' sections after them. */
+ * the services' sections after them. A section both share is the same:
+ * only those of the services that changed are compared. */
 static unsigned
 snapshot_diff_text(const struct snapshot *a, const struct snapshot *b)
 {
-	size_t la, lb;
 	unsigned d = 0;
 
-	if (a->text == NULL || b->text == NULL)
-		return a->text == b->text ? 0 :
+	if (a->settings_text == NULL || b->settings_text == NULL)
+		return a->settings_text == b->settings_text ? 0 :
 		    SNAPSHOT_DIFF_SETTINGS | SNAPSHOT_DIFF_SECTIONS;
-	if (strcmp(a->text, b->text) == 0)
-		return 0;
-	la = snapshot_prefix(a->text, a->settings_last_line);
-	lb = snapshot_prefix(b->text, b->settings_last_line);
-	if (la != lb || memcmp(a->text, b->text, la) != 0)
+	if (strcmp(a->settings_text, b->settings_text) != 0)
 		d |= SNAPSHOT_DIFF_SETTINGS;
-	if (strcmp(a->text + la, b->text + lb) != 0)
-		d |= SNAPSHOT_DIFF_SECTIONS;
+	if (a->n != b->n)
+		return d | SNAPSHOT_DIFF_SECTIONS;
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i] != b->v[i] &&
+		    !snapshot_streq(a->v[i]->text, b->v[i]->text))
+			return d | SNAPSHOT_DIFF_SECTIONS;
 	return d;
 }
 
@@ -445,7 +557,7 @@ snapshot_part_equal(const struct snapshot_part *x,
 {
 	switch (x->kind) {
 	case SP_TEXT:
-		return snapshot_streq(x->text, y->text);
+		return false;	/* snapshot_diff_text compares those */
 	case SP_USER:
 		if (!snapshot_streq(x->path, y->path) ||
 		    !strv_equal(x->env, y->env))
@@ -503,11 +615,18 @@ snapshot_same(const struct snapshot *a, const struct snapshot *b)
 }
 
 static unsigned long
-snapshot_hash_add(unsigned long h, const char *text)
+snapshot_hash_bytes(unsigned long h, const char *text)
 {
 	for (const unsigned char *c = (const unsigned char *)(text ? text :
 	    ""); *c; c++)
 		h = (h ^ *c) * 16777619UL;
+	return h;
+}
+
+static unsigned long
+snapshot_hash_add(unsigned long h, const char *text)
+{
+	h = snapshot_hash_bytes(h, text);
 	return (h ^ 0xff) * 16777619UL;	/* a separator */
 }
 
@@ -524,7 +643,11 @@ snapshot_fingerprint(const struct snapshot *s)
 	for (size_t i = 0; snapshot_part(s, i, &p); i++) {
 		switch (p.kind) {
 		case SP_TEXT:
-			h = snapshot_hash_add(h, p.text);
+			/* The whole text, as it was when it was one string. */
+			h = snapshot_hash_bytes(h, s->settings_text);
+			for (size_t k = 0; k < s->n; k++)
+				h = snapshot_hash_bytes(h, s->v[k]->text);
+			h = (h ^ 0xff) * 16777619UL;
 			break;
 		case SP_USER:
 			h = snapshot_hash_add(h, p.text);
@@ -549,7 +672,8 @@ const struct snapshot_service *
 snapshot_service_at_line(const struct snapshot *s, int line)
 {
 	for (size_t i = 0; i < s->n; i++)
-		if (line >= s->v[i].first_line && line <= s->v[i].last_line)
-			return &s->v[i];
+		if (line >= snapshot_first_line(s, i) &&
+		    line <= snapshot_last_line(s, i))
+			return s->v[i];
 	return NULL;
 }

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "server.h"
 
@@ -16,13 +17,21 @@ struct pm_config;
 
 #define SNAPSHOT_FIRST_FD 3	/* child fds 0-2 are stdio */
 
+/* One service as a HAProxy runs it. An entry is shared, read-only, by
+ * every snapshot that runs the service alike: a change to one service
+ * builds one new entry, and the next snapshot takes the others from the
+ * live one as they are (model_snapshot), so that neither building nor
+ * planning nor rendering costs more as the fleet grows. */
 struct snapshot_service {
+	int			 refs;
 	struct service_def	*def;
 	struct server_list	 servers;
 	struct listener		*listener;
 	int			 child_fd;
-	int			 first_line;	/* in text, 1-based */
-	int			 last_line;
+	uint64_t		 gen;	/* the model's, when built from it */
+	/* Its section of haproxy.cfg, from the blank line before it. */
+	char			*text;
+	int			 nlines;
 };
 
 /* A named listener: the child gets it at child_fd and NAME=child_fd in
@@ -35,7 +44,7 @@ struct snapshot_named {
 
 struct snapshot {
 	struct pm_config	*cfg;	/* built from it (a reference) */
-	struct snapshot_service	*v;
+	struct snapshot_service	**v;	/* sorted by name */
 	size_t			 n;
 	struct snapshot_named	*named;
 	size_t			 nnamed;
@@ -43,16 +52,26 @@ struct snapshot {
 	char			*user_text;	/* its content when built */
 	char			**env;		/* --env-file's NAME=VALUE, or NULL */
 	unsigned long		 generation;	/* SIGHUP: reload even if same */
-	char			*text;
-	int			 settings_last_line; /* global and defaults */
+	char			*settings_text;	/* global and defaults */
+	int			 settings_last_line;
+	int			*first_line;	/* of v[i]'s section, 1-based */
+	char			*text;	/* snapshot_text's, or NULL */
 };
 
 /* Takes a reference on cfg: what the snapshot is rendered and run with. */
 struct snapshot *snapshot_new(struct pm_config *cfg);
-/* Takes a ref on def and listener, copies servers. Returns the entry. */
+/* Takes a ref on def and listener, copies servers. Returns the entry,
+ * the snapshot's own until it is rendered; add in name order. */
 struct snapshot_service *snapshot_add(struct snapshot *s,
     struct service_def *def, const struct server_list *servers,
     struct listener *listener);
+/* Whether e, an entry of another snapshot, can be taken as it is as the
+ * next one added to s: rendered with s's config, at the child fd it
+ * would get. */
+bool snapshot_can_share(const struct snapshot *s,
+    const struct snapshot_service *e);
+/* Add e, rendered, as it is (a reference). */
+void snapshot_share(struct snapshot *s, struct snapshot_service *e);
 /* Takes a ref on listener. Call after the last snapshot_add. */
 void snapshot_add_named(struct snapshot *s, const char *name,
     struct listener *listener);
@@ -119,9 +138,24 @@ bool snapshot_same_socket(const struct listener *a, const struct listener *b);
  * process to the next (-x). */
 bool snapshot_exposes_fds(const struct snapshot *s);
 
-/* Render haproxy.cfg into s->text with s->cfg and record line ranges.
- * Pure: the same config and snapshot always give the same text. */
+/* Render haproxy.cfg with s->cfg: the global and defaults sections, and
+ * the section of each entry s alone has (a shared one was rendered with
+ * the same config); assemble it whole into s->text and record the line
+ * ranges. Pure: the same config and snapshot always give the same text. */
 void snapshot_render(struct snapshot *s);
+/* The same, but only the sections not rendered yet, and the whole text
+ * is left to snapshot_text: what a change to a few services costs. */
+void snapshot_render_new(struct snapshot *s);
+/* The whole haproxy.cfg (assembled once, then kept in s->text until
+ * snapshot_forget_text). */
+const char *snapshot_text(struct snapshot *s);
+void snapshot_forget_text(struct snapshot *s);
+/* Write the whole text to path (write_file_atomic), then let it go: at
+ * 100,000 servers it is megabytes that only the file needs. */
+int snapshot_write(struct snapshot *s, const char *path, char **err);
+/* v[i]'s section: its first line (the listen line) and its last. */
+int snapshot_first_line(const struct snapshot *s, size_t i);
+int snapshot_last_line(const struct snapshot *s, size_t i);
 /* The service whose section holds line, or NULL (global/defaults). */
 const struct snapshot_service *snapshot_service_at_line(
     const struct snapshot *s, int line);

@@ -62,8 +62,7 @@ applier_on_write_timer(uv_timer_t *t)
 	    s->state != SUP_APPLYING))
 		return;
 	s->applier.write_wanted = false;
-	if (write_file_atomic(s->live->cfg->config_path, s->live->text,
-	    strlen(s->live->text), &err) == -1) {
+	if (snapshot_write(s->live, s->live->cfg->config_path, &err) == -1) {
 		log_warnx("runtime: %s", err);
 		free(err);
 	}

@@ -318,22 +318,28 @@ plan_build(struct plan *p, const struct snapshot *live,
 	plan_compare_wrapper(p, next, diff);
 	for (size_t i = 0, j = 0; i < live->n || j < next->n;) {
 		int c = i == live->n ? 1 : j == next->n ? -1 :
-		    strcmp(live->v[i].def->name, next->v[j].def->name);
+		    strcmp(live->v[i]->def->name, next->v[j]->def->name);
 		if (c < 0) {
 			plan_reload(p, PLAN_SERVICES, "service %s removed",
-			    live->v[i].def->name);
+			    live->v[i]->def->name);
 			i++;
 		} else if (c > 0) {
 			plan_reload(p, PLAN_SERVICES, "service %s added",
-			    next->v[j].def->name);
+			    next->v[j]->def->name);
 			j++;
 		} else {
-			if (live->v[i].child_fd != next->v[j].child_fd)
-				plan_reload(p, PLAN_SERVICES, "service %s moved "
-				    "to another fd", next->v[j].def->name);
-			plan_compare_def(p, &live->v[i], &next->v[j]);
-			if (p->why == NULL)
-				plan_service(p, &live->v[i], &next->v[j], cfg);
+			/* A shared entry runs as it is: only the services
+			 * that changed cost anything. */
+			if (live->v[i] != next->v[j]) {
+				if (live->v[i]->child_fd != next->v[j]->child_fd)
+					plan_reload(p, PLAN_SERVICES, "service %s "
+					    "moved to another fd",
+					    next->v[j]->def->name);
+				plan_compare_def(p, live->v[i], next->v[j]);
+				if (p->why == NULL)
+					plan_service(p, live->v[i], next->v[j],
+					    cfg);
+			}
 			i++;
 			j++;
 		}

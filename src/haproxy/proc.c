@@ -236,8 +236,8 @@ hap_proc_spawn(uv_loop_t *loop, enum hap_proc_kind kind, const char *haproxy,
 	p->open_handles = 2;
 	/* libuv dup2()s each listener to its slot; dup2 clears CLOEXEC. */
 	for (size_t i = 0; i < snap->n; i++) {
-		stdio[snap->v[i].child_fd].flags = UV_INHERIT_FD;
-		stdio[snap->v[i].child_fd].data.fd = snap->v[i].listener->fd;
+		stdio[snap->v[i]->child_fd].flags = UV_INHERIT_FD;
+		stdio[snap->v[i]->child_fd].data.fd = snap->v[i]->listener->fd;
 	}
 	for (size_t i = 0; i < snap->nnamed; i++) {
 		stdio[snap->named[i].child_fd].flags = UV_INHERIT_FD;

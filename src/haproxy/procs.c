@@ -223,8 +223,8 @@ procs_start_failed(struct supervisor *s, const char *why)
 	} else
 		hap_proc_release(p);
 	log_warnx("new haproxy[%d] %s", p->pid, why);
-	if (s->live != NULL && write_file_atomic(s->live->cfg->config_path,
-	    s->live->text, strlen(s->live->text), &err) == -1) {
+	if (s->live != NULL && snapshot_write(s->live,
+	    s->live->cfg->config_path, &err) == -1) {
 		log_warnx("%s", err);
 		free(err);
 	}
@@ -319,8 +319,7 @@ procs_restart(struct supervisor *s, bool retake)
 	reload_write_state(s->live, "1\n");
 	/* The file on disk may hold a config that failed; put back the
 	 * one the live snapshot was checked with. */
-	if (write_file_atomic(cfg->config_path, s->live->text,
-	    strlen(s->live->text), &err) == -1) {
+	if (snapshot_write(s->live, cfg->config_path, &err) == -1) {
 		log_warnx("restart: %s", err);
 		free(err);
 	}

@@ -132,8 +132,7 @@ reload_check(struct supervisor *s)
 	}
 	newpath = reload_new_path(s->next);
 	if (mkdir_parents(newpath, &err) == -1 ||
-	    write_file_atomic(newpath, s->next->text, strlen(s->next->text),
-	    &err) == -1) {
+	    snapshot_write(s->next, newpath, &err) == -1) {
 		free(newpath);
 		reload_fail(s, err);
 		free(err);
@@ -179,11 +178,11 @@ reload_blame(struct supervisor *s, const struct check_report *r)
 		sbuf_printf(&why, "%s%s", j == 0 ? ": " : "; ", r->alerts[j]);
 
 	for (size_t i = 0; i < s->next->n; i++) {
-		const struct snapshot_service *e = &s->next->v[i];
+		const struct snapshot_service *e = s->next->v[i];
 		bool hit = false;
 		for (size_t j = 0; j < r->nlines; j++)
-			if (r->lines[j] >= e->first_line &&
-			    r->lines[j] <= e->last_line)
+			if (r->lines[j] >= snapshot_first_line(s->next, i) &&
+			    r->lines[j] <= snapshot_last_line(s->next, i))
 				hit = true;
 		for (size_t j = 0; j < r->nproxies; j++)
 			if (strcmp(r->proxies[j], e->def->name) == 0)
@@ -455,7 +454,7 @@ reload_on_verify_reply(int status, const char *reply, void *arg)
 		return;
 	}
 	for (size_t i = 0; i < s->next->n; i++) {
-		const struct snapshot_service *e = &s->next->v[i];
+		const struct snapshot_service *e = s->next->v[i];
 		char *why = verify_service(&view, e->def->name, &e->servers);
 		if (why == NULL)
 			continue;

@@ -158,16 +158,16 @@ fuzz_lines(char *text, size_t *n)
 }
 
 static void
-fuzz_check_service(const struct snapshot_service *e, char **lines,
-    size_t nlines)
+fuzz_check_service(const struct snapshot_service *e, int first_line,
+    int last_line, char **lines, size_t nlines)
 {
 	const struct service_def *def = e->def;
-	size_t l = (size_t)e->first_line - 1, nopt = 0;
+	size_t l = (size_t)first_line - 1, nopt = 0;
 	char want[128], w[64];
 
-	if (e->first_line < 1 || (size_t)e->last_line > nlines)
+	if (first_line < 1 || (size_t)last_line > nlines)
 		fuzz_fail("service %s: lines %d-%d of %zu", def->name,
-		    e->first_line, e->last_line, nlines);
+		    first_line, last_line, nlines);
 	if (!fuzz_name_ok(def->name, strlen(def->name)) ||
 	    strlen(def->name) > 64)
 		fuzz_fail("service name '%s' rendered", def->name);
@@ -184,7 +184,7 @@ fuzz_check_service(const struct snapshot_service *e, char **lines,
 
 		while (def->listen_options[want_opts] != NULL)
 			want_opts++;
-		while (l + k < (size_t)e->last_line &&
+		while (l + k < (size_t)last_line &&
 		    strncmp(lines[l + k], "    server ", 11) != 0)
 			k++;
 		if (k == want_opts + 1 && strcmp(lines[l],
@@ -225,9 +225,9 @@ fuzz_check_service(const struct snapshot_service *e, char **lines,
 				fuzz_fail("line %zu: address in '%s'", l + 1,
 				    lines[l]);
 	}
-	if (l != (size_t)e->last_line)
+	if (l != (size_t)last_line)
 		fuzz_fail("service %s: ends at %d, its lines at %zu",
-		    def->name, e->last_line, l);
+		    def->name, last_line, l);
 }
 
 void
@@ -259,12 +259,14 @@ fuzz_check_snapshot(const struct snapshot *s)
 	expect_end = (size_t)s->settings_last_line;
 	for (size_t i = 0; i < s->n; i++) {
 		/* One blank line between sections. */
-		if ((size_t)s->v[i].first_line != expect_end + 2 ||
+		int first = snapshot_first_line(s, i);
+		int last = snapshot_last_line(s, i);
+		if ((size_t)first != expect_end + 2 ||
 		    lines[expect_end][0] != '\0')
 			fuzz_fail("service %zu starts at line %d after %zu",
-			    i, s->v[i].first_line, expect_end);
-		fuzz_check_service(&s->v[i], lines, n);
-		expect_end = (size_t)s->v[i].last_line;
+			    i, first, expect_end);
+		fuzz_check_service(s->v[i], first, last, lines, n);
+		expect_end = (size_t)last;
 	}
 	if (expect_end != n)
 		fuzz_fail("%zu lines, the last section ends at %zu", n,

@@ -26,6 +26,7 @@
 #include <uv.h>
 
 #include "haproxy/listener.h"
+#include "haproxy/planner.h"
 #include "model.h"
 #include "pmconfig.h"
 #include "sdlisten.h"
@@ -284,6 +285,81 @@ set_service(struct model *m, const char *name, int port)
 	model_set_def(m, def);
 }
 
+/* name on port, one server 127.0.0.1:SERVER_PORT. */
+static void
+set_service_server(struct model *m, const char *name, int port,
+    int server_port)
+{
+	char *json = xasprintf("{\"type\": \"static\", \"port\": %d, "
+	    "\"servers\": [{\"address\": \"127.0.0.1\", \"port\": %d}]}",
+	    port, server_port);
+	struct service_def *def = NULL;
+	char *err = NULL;
+
+	if (svcdef_parse(name, json, strlen(json), "test", &def, &err) != 0)
+		fail_msg("%s: %s", json, err);
+	free(json);
+	model_set_def(m, def);
+}
+
+/* A change to one service builds, renders and plans that service alone:
+ * the others' entries are the live ones, shared; a reload builds every
+ * entry anew; and the text assembled from shared sections is the text a
+ * build from scratch renders. */
+static void
+test_build_shares_unchanged(void **state)
+{
+	struct pm_config *cfg = config();
+	struct snapshot *live, *next, *full;
+	struct plan p;
+	struct model m;
+	int port[3] = { free_port(), free_port(), free_port() };
+
+	(void)state;
+	model_init(&m, uv_default_loop(), NULL, NULL);
+	set_service_server(&m, "a", port[0], 1);
+	set_service_server(&m, "b", port[1], 1);
+	set_service_server(&m, "c", port[2], 1);
+	live = model_snapshot(&m, cfg, NULL, true);
+	assert_int_equal(live->n, 3);
+
+	next = model_snapshot(&m, cfg, live, false);
+	for (size_t i = 0; i < 3; i++)
+		assert_ptr_equal(next->v[i], live->v[i]);
+	assert_true(snapshot_same(next, live));
+	snapshot_free(next);
+
+	set_service_server(&m, "b", port[1], 2);
+	next = model_snapshot(&m, cfg, live, false);
+	assert_ptr_equal(next->v[0], live->v[0]);
+	assert_true(next->v[1] != live->v[1]);
+	assert_ptr_equal(next->v[2], live->v[2]);
+	assert_int_equal(snapshot_diff(live, next), SNAPSHOT_DIFF_SECTIONS);
+	plan_build(&p, live, next);
+	assert_null(p.why);
+	assert_int_equal(p.servers_added, 1);
+	assert_int_equal(p.servers_retired, 1);
+	for (size_t i = 0; i < p.n; i++)
+		assert_non_null(strstr(p.v[i].cmd, " b/"));
+	plan_free(&p);
+
+	full = model_snapshot(&m, cfg, live, true);
+	for (size_t i = 0; i < 3; i++)
+		assert_true(full->v[i] != live->v[i]);
+	assert_string_equal(snapshot_text(next), snapshot_text(full));
+	assert_true(snapshot_fingerprint(next) == snapshot_fingerprint(full));
+	assert_ptr_equal(snapshot_service_at_line(next,
+	    snapshot_first_line(full, 2)), next->v[2]);
+	snapshot_free(full);
+	snapshot_free(live);
+	/* The entries next shared outlive the snapshot they came from. */
+	assert_int_equal(next->v[0]->refs, 1);
+	assert_non_null(strstr(snapshot_text(next), "listen a\n"));
+	snapshot_free(next);
+	model_free(&m);
+	pmconfig_unref(cfg);
+}
+
 static void
 test_build_takes_nothing(void **state)
 {
@@ -299,20 +375,20 @@ test_build_takes_nothing(void **state)
 	/* Built and thrown away, twice: the socket stays in its pool. */
 	a = model_snapshot(&m, cfg, NULL, false);
 	assert_int_equal(a->n, 1);
-	assert_int_equal(a->v[0].listener->fd, -1);
+	assert_int_equal(a->v[0]->listener->fd, -1);
 	b = model_snapshot(&m, cfg, NULL, true);
-	assert_ptr_equal(a->v[0].listener, b->v[0].listener);
+	assert_ptr_equal(a->v[0]->listener, b->v[0]->listener);
 	snapshot_free(a);
 	snapshot_free(b);
 	assert_int_equal(listener_count(), 0);
 	/* The reload's claim takes it; dropping the plan gives it back. */
 	a = model_snapshot(&m, cfg, NULL, true);
 	assert_int_equal(snapshot_claim(a), 0);
-	assert_int_equal(a->v[0].listener->fd, fd);
+	assert_int_equal(a->v[0]->listener->fd, fd);
 	snapshot_free(a);
 	a = model_snapshot(&m, cfg, NULL, true);
 	assert_int_equal(snapshot_claim(a), 0);
-	assert_int_equal(a->v[0].listener->fd, fd);
+	assert_int_equal(a->v[0]->listener->fd, fd);
 	snapshot_free(a);
 	model_free(&m);
 	char *name = NULL;
@@ -350,29 +426,29 @@ test_build_after_failed_claim(void **state)
 	set_service(&m, "web", port);
 	live = model_snapshot(&m, cfg, NULL, true);
 	assert_int_equal(snapshot_claim(live), 0);
-	held = live->v[0].listener;
+	held = live->v[0]->listener;
 	set_service(&m, "web", busy);
 	listener_forget_failures();	/* as a reload does */
 	next = model_snapshot(&m, cfg, live, true);
-	assert_int_equal(next->v[0].listener->port, busy);
+	assert_int_equal(next->v[0]->listener->port, busy);
 	assert_int_equal(snapshot_claim(next), -1);
 	again = model_snapshot(&m, cfg, live, true);
 	snapshot_free(next);
 	assert_int_equal(again->n, 1);
-	assert_ptr_equal(again->v[0].listener, held);
+	assert_ptr_equal(again->v[0]->listener, held);
 	assert_int_equal(snapshot_claim(again), 0);
 	assert_true(snapshot_same(again, live));
 	snapshot_free(again);
 	/* Builds between reloads go on leaving the port out... */
 	next = model_snapshot(&m, cfg, live, false);
-	assert_ptr_equal(next->v[0].listener, held);
+	assert_ptr_equal(next->v[0]->listener, held);
 	snapshot_free(next);
 	/* ...until a reload tries it again, and it is free. */
 	close(holder);
 	listener_forget_failures();
 	next = model_snapshot(&m, cfg, live, true);
 	assert_int_equal(snapshot_claim(next), 0);
-	assert_int_equal(fd_port(next->v[0].listener->fd), busy);
+	assert_int_equal(fd_port(next->v[0]->listener->fd), busy);
 	snapshot_free(next);
 	snapshot_free(live);
 	model_free(&m);
@@ -394,6 +470,7 @@ main(void)
 		cmocka_unit_test_teardown(test_build_takes_nothing, teardown),
 		cmocka_unit_test_teardown(test_build_after_failed_claim,
 		    teardown),
+		cmocka_unit_test_teardown(test_build_shares_unchanged, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -182,14 +182,14 @@ test_minimal(void **state)
 	fixture_build(f, "minimal", svcs);
 	check_golden(f, "minimal");
 	assert_int_equal(f->snap->n, 1);
-	assert_int_equal(f->snap->v[0].child_fd, SNAPSHOT_FIRST_FD);
-	assert_int_equal(f->snap->v[0].servers.n, 0);
+	assert_int_equal(f->snap->v[0]->child_fd, SNAPSHOT_FIRST_FD);
+	assert_int_equal(f->snap->v[0]->servers.n, 0);
 	/* Lines: 1 comment, 2 global, 3 stats, 4 server-state-file,
 	 * 5 hard-stop-after, 6 blank, 7 defaults, 8 load-server-state;
 	 * 9 blank, 10 listen, 11 bind. */
 	assert_int_equal(f->snap->settings_last_line, 8);
-	assert_int_equal(f->snap->v[0].first_line, 10);
-	assert_int_equal(f->snap->v[0].last_line, 11);
+	assert_int_equal(snapshot_first_line(f->snap, 0), 10);
+	assert_int_equal(snapshot_last_line(f->snap, 0), 11);
 	fixture_free(f);
 }
 
@@ -202,10 +202,10 @@ test_full(void **state)
 	fixture_build(f, "full", svcs);
 	check_golden(f, "full");
 	assert_int_equal(f->snap->n, 2);
-	assert_int_equal(f->snap->v[0].child_fd, 3);
-	assert_int_equal(f->snap->v[1].child_fd, 4);
-	assert_int_equal(f->snap->v[0].servers.n, 3);
-	assert_int_equal(f->snap->v[1].servers.n, 2);
+	assert_int_equal(f->snap->v[0]->child_fd, 3);
+	assert_int_equal(f->snap->v[1]->child_fd, 4);
+	assert_int_equal(f->snap->v[0]->servers.n, 3);
+	assert_int_equal(f->snap->v[1]->servers.n, 2);
 	fixture_free(f);
 }
 
@@ -255,7 +255,7 @@ test_idleclose(void **state)
 	assert_non_null(strstr(f->snap->text, "listen db\n    bind fd@4\n"
 	    "    mode http\n"));
 	/* The added line is the service's: HAProxy's errors on it blame it. */
-	assert_int_equal(f->snap->v[0].last_line - f->snap->v[0].first_line,
+	assert_int_equal(snapshot_last_line(f->snap, 0) - snapshot_first_line(f->snap, 0),
 	    4);
 	fixture_free(f);
 }
@@ -396,17 +396,17 @@ test_full_lines(void **state)
 	web = snapshot_find(f->snap, "web");
 	assert_non_null(api);
 	assert_non_null(web);
-	assert_ptr_equal(api, &f->snap->v[0]);
-	assert_ptr_equal(web, &f->snap->v[1]);
+	assert_ptr_equal(api, f->snap->v[0]);
+	assert_ptr_equal(web, f->snap->v[1]);
 	assert_null(snapshot_find(f->snap, "nope"));
 	assert_null(snapshot_find(f->snap, "ap"));
 	assert_null(snapshot_find(NULL, "api"));
 	/* 16 blank, 17 listen api, 18 bind, 19-20 options, 21-23 servers;
 	 * 24 blank, 25 listen web, 26 bind, 27-28 options, 29-30 servers. */
-	assert_int_equal(api->first_line, 17);
-	assert_int_equal(api->last_line, 23);
-	assert_int_equal(web->first_line, 25);
-	assert_int_equal(web->last_line, 30);
+	assert_int_equal(snapshot_first_line(f->snap, 0), 17);
+	assert_int_equal(snapshot_last_line(f->snap, 0), 23);
+	assert_int_equal(snapshot_first_line(f->snap, 1), 25);
+	assert_int_equal(snapshot_last_line(f->snap, 1), 30);
 
 	assert_null(snapshot_service_at_line(f->snap, 0));
 	assert_null(snapshot_service_at_line(f->snap, 1));
@@ -456,7 +456,7 @@ test_render_twice(void **state)
 	first = xstrdup(f->snap->text);
 	snapshot_render(f->snap);
 	assert_string_equal(f->snap->text, first);
-	assert_int_equal(f->snap->v[1].last_line, 30);
+	assert_int_equal(snapshot_last_line(f->snap, 1), 30);
 	assert_int_equal(f->snap->settings_last_line, 15);
 	free(first);
 	fixture_free(f);
