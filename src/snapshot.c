@@ -18,7 +18,15 @@ snapshot_new(struct pm_config *cfg)
 {
 	struct snapshot *s = xcalloc(1, sizeof(struct snapshot));
 
+	s->refs = 1;
 	s->cfg = pmconfig_ref(cfg);
+	return s;
+}
+
+struct snapshot *
+snapshot_hold(struct snapshot *s)
+{
+	s->refs++;
 	return s;
 }
 
@@ -114,7 +122,7 @@ snapshot_claim(struct snapshot *s)
 void
 snapshot_free(struct snapshot *s)
 {
-	if (s == NULL)
+	if (s == NULL || --s->refs > 0)
 		return;
 	for (size_t i = 0; i < s->n; i++)
 		snapshot_entry_unref(s->v[i]);
@@ -309,20 +317,36 @@ snapshot_render(struct snapshot *s)
 	(void)snapshot_text(s);
 }
 
+char *
+snapshot_assemble(const struct snapshot *s)
+{
+	size_t len = s->settings_text ? strlen(s->settings_text) : 0, off;
+	char *text;
+
+	for (size_t i = 0; i < s->n; i++)
+		len += s->v[i]->text ? strlen(s->v[i]->text) : 0;
+	text = xmalloc(len + 1);
+	off = 0;
+	if (s->settings_text != NULL) {
+		memcpy(text, s->settings_text, strlen(s->settings_text));
+		off = strlen(s->settings_text);
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->v[i]->text == NULL)
+			continue;
+		size_t n = strlen(s->v[i]->text);
+		memcpy(text + off, s->v[i]->text, n);
+		off += n;
+	}
+	text[off] = '\0';
+	return text;
+}
+
 const char *
 snapshot_text(struct snapshot *s)
 {
-	struct sbuf sb;
-
-	if (s->text != NULL)
-		return s->text;
-	sbuf_init(&sb);
-	sbuf_puts(&sb, s->settings_text ? s->settings_text : "");
-	for (size_t i = 0; i < s->n; i++)
-		sbuf_puts(&sb, s->v[i]->text ? s->v[i]->text : "");
-	s->text = sbuf_take(&sb);
 	if (s->text == NULL)
-		s->text = xstrdup("");
+		s->text = snapshot_assemble(s);
 	return s->text;
 }
 

@@ -43,6 +43,7 @@ struct snapshot_named {
 };
 
 struct snapshot {
+	int			 refs;	/* snapshot_hold; snapshot_free */
 	struct pm_config	*cfg;	/* built from it (a reference) */
 	struct snapshot_service	**v;	/* sorted by name */
 	size_t			 n;
@@ -83,9 +84,14 @@ const struct snapshot_service *snapshot_find(const struct snapshot *s,
  * remembered (listener_failure), so that a snapshot built again leaves
  * them out as it should, and the others stay claimed. */
 int snapshot_claim(struct snapshot *s);
-/* Releasing a listener nothing else uses gives its socket back to the
- * pool it came from, or closes it (listener_release). */
+/* Drop a reference (the last one frees s). Releasing a listener nothing
+ * else uses gives its socket back to the pool it came from, or closes it
+ * (listener_release). */
 void snapshot_free(struct snapshot *s);
+/* Another reference, on the loop's thread: s stays as it is for as long,
+ * so that a worker thread may read it (snapshot_assemble,
+ * snapshot_fingerprint). */
+struct snapshot *snapshot_hold(struct snapshot *s);
 
 /* Whether the operator says who HAProxy runs as: user, uid, group or gid
  * in haproxy.global or in a global section of the hand-written file. */
@@ -149,6 +155,9 @@ void snapshot_render_new(struct snapshot *s);
 /* The whole haproxy.cfg (assembled once, then kept in s->text until
  * snapshot_forget_text). */
 const char *snapshot_text(struct snapshot *s);
+/* The same text, malloc'ed, with nothing written into s: for a worker
+ * thread, on a held snapshot. */
+char *snapshot_assemble(const struct snapshot *s);
 void snapshot_forget_text(struct snapshot *s);
 /* Write the whole text to path (write_file_atomic), then let it go: at
  * 100,000 servers it is megabytes that only the file needs. */

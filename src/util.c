@@ -337,17 +337,15 @@ write_file_atomic(const char *path, const char *data, size_t len, char **err)
 }
 
 int
-write_file_atomic_mode(const char *path, const char *data, size_t len,
-    mode_t mode, char **err)
+write_file_durable(const char *tmp, const char *data, size_t len, mode_t mode,
+    char **err)
 {
-	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	size_t off = 0;
 	int fd;
 
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd == -1) {
 		set_err(err, "cannot create %s: %s", tmp, strerror(errno));
-		free(tmp);
 		return -1;
 	}
 	while (off < len) {
@@ -369,22 +367,39 @@ write_file_atomic_mode(const char *path, const char *data, size_t len,
 		set_err(err, "cannot close %s: %s", tmp, strerror(errno));
 		goto fail;
 	}
-	fd = -1;
-	if (rename(tmp, path) == -1) {
-		set_err(err, "cannot rename %s to %s: %s", tmp, path,
-		    strerror(errno));
-		goto fail;
-	}
-	free(tmp);
-	if (fsync_dir_of(path) == -1)
-		log_warn("fsync of the directory of %s", path);
 	return 0;
 fail:
 	if (fd != -1)
 		close(fd);
 	unlink(tmp);
-	free(tmp);
 	return -1;
+}
+
+int
+rename_durable(const char *tmp, const char *path, char **err)
+{
+	if (rename(tmp, path) == -1) {
+		set_err(err, "cannot rename %s to %s: %s", tmp, path,
+		    strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	if (fsync_dir_of(path) == -1)
+		log_warn("fsync of the directory of %s", path);
+	return 0;
+}
+
+int
+write_file_atomic_mode(const char *path, const char *data, size_t len,
+    mode_t mode, char **err)
+{
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	int rc = write_file_durable(tmp, data, len, mode, err);
+
+	if (rc == 0)
+		rc = rename_durable(tmp, path, err);
+	free(tmp);
+	return rc;
 }
 
 int

@@ -61,6 +61,11 @@ int write_file_atomic(const char *path, const char *data, size_t len, char **err
  * and the server state are proxymgrd's and HAProxy's alone). */
 int write_file_atomic_mode(const char *path, const char *data, size_t len,
     mode_t mode, char **err);
+/* Its two halves: data into tmp, fsync'ed and closed (removed on
+ * error); then tmp renamed over path and the directory fsync'ed. */
+int write_file_durable(const char *tmp, const char *data, size_t len,
+    mode_t mode, char **err);
+int rename_durable(const char *tmp, const char *path, char **err);
 int mkdir_parents(const char *path, char **err);
 
 uint64_t now_ms(void);

@@ -3,8 +3,10 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "haproxy/proc.h"
+#include "haproxy/procs.h"
 #include "haproxy/runtime.h"
 #include "haproxy/supervisor.h"
 #include "pmconfig.h"
@@ -34,6 +36,8 @@ applier_stop(struct supervisor *s)
 void
 applier_close(struct supervisor *s)
 {
+	/* A write in flight ends without touching the file or s. */
+	s->applier.closed = true;
 	rt_free(s->applier.rt);
 	s->applier.rt = NULL;
 	uv_close((uv_handle_t *)&s->applier.write_timer, sup_on_handle_close);
@@ -51,31 +55,97 @@ applier_forget_write(struct supervisor *s)
 	s->applier.write_wanted = false;
 }
 
+/* haproxy.cfg of a live snapshot, written on a worker thread: at
+ * 100,000 servers assembling, fsyncing and fingerprinting megabytes
+ * would hold up the loop, and the changes behind it, for tens of ms. */
+struct applier_write {
+	uv_work_t		 req;
+	struct supervisor	*s;
+	struct snapshot		*snap;	/* held */
+	char			*tmp;
+	char			*err;
+	int			 rc;
+	unsigned long		 fingerprint;
+};
+
+static void
+applier_write_work(uv_work_t *req)
+{
+	struct applier_write *w = req->data;
+	char *text = snapshot_assemble(w->snap);
+
+	w->rc = write_file_durable(w->tmp, text, strlen(text), 0600, &w->err);
+	free(text);
+	w->fingerprint = snapshot_fingerprint(w->snap);
+}
+
+static void applier_on_write_timer(uv_timer_t *t);
+
+static void
+applier_write_done(uv_work_t *req, int status)
+{
+	struct applier_write *w = req->data;
+	struct supervisor *s = w->s;
+	struct applier *a = &s->applier;
+	char *err = NULL;
+
+	a->writing = NULL;
+	if (status != 0 || w->rc == -1) {
+		if (!a->closed)
+			log_warnx("runtime: %s", w->err ? w->err :
+			    uv_strerror(status));
+	} else if (a->closed || s->live != w->snap) {
+		/* A reload or a later batch wrote or will write its own. */
+		unlink(w->tmp);
+	} else if (rename_durable(w->tmp, w->snap->cfg->config_path,
+	    &err) == -1) {
+		log_warnx("runtime: %s", err);
+		free(err);
+	} else if (s->state == SUP_IDLE && !s->live_in_doubt)
+		/* Batches are not in flight now: what runs is live. */
+		procs_record_known(s, w->fingerprint);
+	snapshot_free(w->snap);
+	free(w->tmp);
+	free(w->err);
+	free(w);
+	if (!a->closed && a->write_wanted)
+		applier_on_write_timer(&a->write_timer);
+}
+
 static void
 applier_on_write_timer(uv_timer_t *t)
 {
 	struct supervisor *s = t->data;
-	char *err = NULL;
+	struct applier *a = &s->applier;
+	struct applier_write *w;
 
-	/* A reload in flight writes the file itself. */
-	if (!s->applier.write_wanted || s->live == NULL || (!sup_idle(s) &&
-	    s->state != SUP_APPLYING))
+	/* A reload in flight writes the file itself; one write at a time
+	 * (the one in flight calls again when it is done). */
+	if (!a->write_wanted || s->live == NULL || a->writing != NULL ||
+	    (!sup_idle(s) && s->state != SUP_APPLYING))
 		return;
-	s->applier.write_wanted = false;
-	if (snapshot_write(s->live, s->live->cfg->config_path, &err) == -1) {
-		log_warnx("runtime: %s", err);
-		free(err);
+	a->write_wanted = false;
+	w = xcalloc(1, sizeof(*w));
+	w->req.data = w;
+	w->s = s;
+	w->snap = snapshot_hold(s->live);
+	w->tmp = xasprintf("%s.tmp.%ld.w", s->live->cfg->config_path,
+	    (long)getpid());
+	if (uv_queue_work(s->loop, &w->req, applier_write_work,
+	    applier_write_done) != 0) {
+		/* Never for a valid loop and request; write it here then. */
+		applier_write_work(&w->req);
+		applier_write_done(&w->req, 0);
+		return;
 	}
-	/* Batches are not in flight now: what runs is live. */
-	if (s->state == SUP_IDLE && !s->live_in_doubt)
-		procs_record(s, true);
+	a->writing = w;
 }
 
 /* haproxy.cfg follows what HAProxy runs after runtime commands (no check
  * needed: rendered alike, and the next reload checks it), at most once
- * per APPLIER_WRITE_DELAY_MS: the write fsyncs, which would hold up the
- * loop at every batch of a storm. A restart writes the live text
- * itself. */
+ * per APPLIER_WRITE_DELAY_MS, and never more than one write at a time:
+ * a storm of batches is a write now and then. A restart writes the live
+ * text itself. */
 void
 applier_write_later(struct supervisor *s)
 {

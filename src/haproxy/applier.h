@@ -15,6 +15,7 @@
 
 #include "haproxy/planner.h"
 
+struct applier_write;
 struct rt_conn;
 struct snapshot;
 struct supervisor;
@@ -30,6 +31,8 @@ struct applier {
 	uint64_t		 change_us;	/* oldest change it carries */
 	uv_timer_t		 write_timer;	/* haproxy.cfg after a batch */
 	bool			 write_wanted;
+	struct applier_write	*writing;	/* on a worker thread */
+	bool			 closed;
 };
 
 void applier_init(struct supervisor *s);

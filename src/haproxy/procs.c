@@ -506,10 +506,15 @@ procs_stop_now(struct supervisor *s)
 void
 procs_record(struct supervisor *s, bool known)
 {
+	procs_record_known(s, known && s->live != NULL ?
+	    snapshot_fingerprint(s->live) : 0);
+}
+
+void
+procs_record_known(struct supervisor *s, unsigned long fp)
+{
 	struct procs *pr = &s->procs;
 	int pid = sup_current_pid(s);
-	unsigned long fp = known && s->live != NULL ?
-	    snapshot_fingerprint(s->live) : 0;
 
 	if (pid == pr->record_pid && fp == pr->record_fp)
 		return;

@@ -70,6 +70,8 @@ void procs_stop_now(struct supervisor *s);
  * a proxymgrd that takes it over after this one died (takeover.h); known
  * is false while a runtime batch may have changed it halfway. */
 void procs_record(struct supervisor *s, bool known);
+/* The same, known, with live's fingerprint computed already. */
+void procs_record_known(struct supervisor *s, unsigned long fingerprint);
 /* What to hand over to the next proxymgrd (pids and pipes). */
 void procs_handoff(struct supervisor *s, struct sup_handoff *h);
 void procs_adopt(struct supervisor *s, const struct sup_handoff *h);
