@@ -416,11 +416,11 @@ model_pick(struct model_pick *pk, struct service_def *def,
  * running entry whole. */
 static void
 model_pick_held(struct model *m, struct model_pick *picks,
-    const struct pm_config *cfg, const struct snapshot *live)
+    const struct pm_config *cfg, const struct snapshot_service *const *live)
 {
 	for (size_t i = 0; i < m->n; i++) {
 		struct model_service *ms = m->v[i];
-		const struct snapshot_service *e = snapshot_find(live, ms->name);
+		const struct snapshot_service *e = live[i];
 		const char *addr = model_bind_address(ms, cfg);
 
 		if (e == NULL)
@@ -440,11 +440,11 @@ model_pick_held(struct model *m, struct model_pick *picks,
  * keeps what it has in the running HAProxy, if anything. */
 static void
 model_pick_new(struct model *m, struct model_pick *picks,
-    const struct pm_config *cfg, const struct snapshot *live)
+    const struct pm_config *cfg, const struct snapshot_service *const *live)
 {
 	for (size_t i = 0; i < m->n; i++) {
 		struct model_service *ms = m->v[i];
-		const struct snapshot_service *e = snapshot_find(live, ms->name);
+		const struct snapshot_service *e = live[i];
 		const char *addr = model_bind_address(ms, cfg), *owner, *why;
 		struct listener *l;
 		char *err;
@@ -496,20 +496,42 @@ model_entry_current(const struct model_service *ms,
 	    (pk->servers == &le->servers || le->gen == ms->gen);
 }
 
+/* live's entry of each service of m, or NULL: both are sorted by name,
+ * so one walk side by side finds them all. */
+static const struct snapshot_service **
+model_live_entries(const struct model *m, const struct snapshot *live)
+{
+	const struct snapshot_service **le = xcalloc(m->n ? m->n : 1,
+	    sizeof(*le));
+	size_t j = 0;
+
+	for (size_t i = 0; live != NULL && i < m->n && j < live->n;) {
+		int c = strcmp(m->v[i]->name, live->v[j]->def->name);
+		if (c == 0)
+			le[i++] = live->v[j++];
+		else if (c < 0)
+			i++;
+		else
+			j++;
+	}
+	return le;
+}
+
 struct snapshot *
 model_snapshot(struct model *m, struct pm_config *cfg,
     const struct snapshot *live, bool for_reload)
 {
 	struct snapshot *snap = snapshot_new(cfg);
 	struct model_pick *picks = xcalloc(m->n ? m->n : 1, sizeof(*picks));
+	const struct snapshot_service **lv = model_live_entries(m, live);
 
-	model_pick_held(m, picks, cfg, live);
-	model_pick_new(m, picks, cfg, live);
+	model_pick_held(m, picks, cfg, lv);
+	model_pick_new(m, picks, cfg, lv);
 	for (size_t i = 0; i < m->n; i++) {
+		const struct snapshot_service *le = lv[i];
+
 		if (picks[i].def == NULL)
 			continue;
-		const struct snapshot_service *le = snapshot_find(live,
-		    m->v[i]->name);
 		if (!for_reload && model_entry_current(m->v[i], &picks[i], le,
 		    snap, live)) {
 			snapshot_share(snap, (struct snapshot_service *)le);
@@ -528,6 +550,7 @@ model_snapshot(struct model *m, struct pm_config *cfg,
 			e->gen = le->gen;
 		listener_release(picks[i].listener);
 	}
+	free(lv);
 	free(picks);
 	snapshot_render_new(snap);
 	return snap;

@@ -496,6 +496,7 @@ struct snapshot_part {
 	char *const		*env;		/* SP_USER: --env-file's */
 	const struct listener	*listener;
 	int			 child_fd;
+	const void		*entry;	/* SP_SOCKET: the same one is equal */
 };
 
 /* The i-th part of s, false past the last. */
@@ -520,6 +521,7 @@ snapshot_part(const struct snapshot *s, size_t i, struct snapshot_part *p)
 		p->name = s->v[i]->def->name;
 		p->listener = s->v[i]->listener;
 		p->child_fd = s->v[i]->child_fd;
+		p->entry = s->v[i];
 		return true;
 	}
 	i -= s->n;
@@ -590,6 +592,8 @@ snapshot_part_equal(const struct snapshot_part *x,
 		    strcmp(x->text, y->text) == 0);
 	case SP_SOCKET:
 	case SP_NAMED:
+		if (x->entry != NULL && x->entry == y->entry)
+			return true;
 		return x->child_fd == y->child_fd &&
 		    snapshot_streq(x->name, y->name) &&
 		    snapshot_same_socket(x->listener, y->listener);
