@@ -1,10 +1,13 @@
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "haproxy/keywords.h"
 #include "haproxy/listener.h"
@@ -317,7 +320,7 @@ snapshot_render(struct snapshot *s)
 	(void)snapshot_text(s);
 }
 
-char *
+static char *
 snapshot_assemble(const struct snapshot *s)
 {
 	size_t len = s->settings_text ? strlen(s->settings_text) : 0, off;
@@ -358,12 +361,49 @@ snapshot_forget_text(struct snapshot *s)
 }
 
 int
-snapshot_write(struct snapshot *s, const char *path, char **err)
+snapshot_write_tmp(const struct snapshot *s, const char *tmp, char **err)
 {
-	const char *text = snapshot_text(s);
-	int rc = write_file_atomic(path, text, strlen(text), err);
+	FILE *fp;
+	int fd, saved;
 
-	snapshot_forget_text(s);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1 || (fp = fdopen(fd, "w")) == NULL) {
+		saved = errno;
+		if (fd != -1)
+			close(fd);
+		*err = xasprintf("cannot create %s: %s", tmp, strerror(saved));
+		return -1;
+	}
+	if (s->settings_text != NULL)
+		fputs(s->settings_text, fp);
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i]->text != NULL)
+			fputs(s->v[i]->text, fp);
+	if (fflush(fp) == EOF || ferror(fp) || fsync(fd) == -1) {
+		saved = errno;
+		fclose(fp);
+		unlink(tmp);
+		*err = xasprintf("cannot write %s: %s", tmp, strerror(saved));
+		return -1;
+	}
+	if (fclose(fp) == EOF) {
+		saved = errno;
+		unlink(tmp);
+		*err = xasprintf("cannot close %s: %s", tmp, strerror(saved));
+		return -1;
+	}
+	return 0;
+}
+
+int
+snapshot_write(const struct snapshot *s, const char *path, char **err)
+{
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	int rc = snapshot_write_tmp(s, tmp, err);
+
+	if (rc == 0)
+		rc = rename_durable(tmp, path, err);
+	free(tmp);
 	return rc;
 }
 

@@ -89,7 +89,7 @@ int snapshot_claim(struct snapshot *s);
  * (listener_release). */
 void snapshot_free(struct snapshot *s);
 /* Another reference, on the loop's thread: s stays as it is for as long,
- * so that a worker thread may read it (snapshot_assemble,
+ * so that a worker thread may read it (snapshot_write_tmp,
  * snapshot_fingerprint). */
 struct snapshot *snapshot_hold(struct snapshot *s);
 
@@ -155,13 +155,15 @@ void snapshot_render_new(struct snapshot *s);
 /* The whole haproxy.cfg (assembled once, then kept in s->text until
  * snapshot_forget_text). */
 const char *snapshot_text(struct snapshot *s);
-/* The same text, malloc'ed, with nothing written into s: for a worker
- * thread, on a held snapshot. */
-char *snapshot_assemble(const struct snapshot *s);
 void snapshot_forget_text(struct snapshot *s);
-/* Write the whole text to path (write_file_atomic), then let it go: at
- * 100,000 servers it is megabytes that only the file needs. */
-int snapshot_write(struct snapshot *s, const char *path, char **err);
+/* Write the whole text to path atomically (write_file_atomic's steps),
+ * section by section: at 100,000 servers the text is megabytes, which
+ * need never be in memory at once. */
+int snapshot_write(const struct snapshot *s, const char *path, char **err);
+/* Its first half: into tmp, fsync'ed (rename_durable puts it in place).
+ * Reads s only: a worker thread may call it on a held snapshot. */
+int snapshot_write_tmp(const struct snapshot *s, const char *tmp,
+    char **err);
 /* v[i]'s section: its first line (the listen line) and its last. */
 int snapshot_first_line(const struct snapshot *s, size_t i);
 int snapshot_last_line(const struct snapshot *s, size_t i);

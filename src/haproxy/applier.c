@@ -56,8 +56,8 @@ applier_forget_write(struct supervisor *s)
 }
 
 /* haproxy.cfg of a live snapshot, written on a worker thread: at
- * 100,000 servers assembling, fsyncing and fingerprinting megabytes
- * would hold up the loop, and the changes behind it, for tens of ms. */
+ * 100,000 servers writing, fsyncing and fingerprinting megabytes would
+ * hold up the loop, and the changes behind it, for tens of ms. */
 struct applier_write {
 	uv_work_t		 req;
 	struct supervisor	*s;
@@ -72,10 +72,8 @@ static void
 applier_write_work(uv_work_t *req)
 {
 	struct applier_write *w = req->data;
-	char *text = snapshot_assemble(w->snap);
 
-	w->rc = write_file_durable(w->tmp, text, strlen(text), 0600, &w->err);
-	free(text);
+	w->rc = snapshot_write_tmp(w->snap, w->tmp, &w->err);
 	w->fingerprint = snapshot_fingerprint(w->snap);
 }
 

@@ -347,6 +347,19 @@ test_build_shares_unchanged(void **state)
 	for (size_t i = 0; i < 3; i++)
 		assert_true(full->v[i] != live->v[i]);
 	assert_string_equal(snapshot_text(next), snapshot_text(full));
+	/* Written section by section, it is the same text. */
+	{
+		char path[] = "/tmp/pm-test-write.XXXXXX", *err = NULL, *text;
+		int fd = mkstemp(path);
+		assert_true(fd != -1);
+		close(fd);
+		assert_int_equal(snapshot_write(next, path, &err), 0);
+		text = read_file(path, 1 << 20, NULL, &err);
+		assert_non_null(text);
+		assert_string_equal(text, snapshot_text(next));
+		free(text);
+		unlink(path);
+	}
 	assert_true(snapshot_fingerprint(next) == snapshot_fingerprint(full));
 	assert_ptr_equal(snapshot_service_at_line(next,
 	    snapshot_first_line(full, 2)), next->v[2]);
