@@ -412,8 +412,9 @@ reload_verify_failed(struct supervisor *s)
 	reload_abandon(s, why, why);
 }
 
-/* HAProxy's own view (show stat) against the snapshot it was started
- * with: every service's frontend and backend, with exactly its servers.
+/* HAProxy's own view (show stat of the proxies, show servers state of
+ * the servers) against the snapshot it was started with: every service's
+ * frontend and backend, with exactly its servers.
  * A reply that cannot be read proves nothing either way: logged, and the
  * new process serves. */
 static void
@@ -484,7 +485,8 @@ reload_verify(struct supervisor *s)
 	/* The query is the start's: procs.c cancels it if the new HAProxy
 	 * goes meanwhile. */
 	s->procs.ready_query = stats_query(s->loop, s->next->cfg->socket_path,
-	    "show info;show stat", (unsigned)s->next->cfg->runtime_timeout_ms,
+	    "show info;show stat -1 3 -1;show servers state",
+	    (unsigned)s->next->cfg->runtime_timeout_ms,
 	    reload_on_verify_reply, s);
 }
 

@@ -139,6 +139,75 @@ verify_build(struct verify_row *rows, size_t n, struct verify_view *view)
 	}
 }
 
+static void
+verify_row_add(struct verify_row **rows, size_t *n, size_t *cap, char *px,
+    char *sv, int type)
+{
+	if (*n == *cap) {
+		*cap = *cap > 0 ? 2 * *cap : 64;
+		*rows = xrealloc(*rows, *cap * sizeof(**rows));
+	}
+	(*rows)[*n].px = px;
+	(*rows)[*n].sv = sv;
+	(*rows)[(*n)++].type = type;
+}
+
+static char *
+verify_dup(const char *s, size_t n)
+{
+	char *d = xmalloc(n + 1);
+
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+/* The servers of a `show servers state` reply (version 1: "1", a "# "
+ * header, then "BE_ID BE_NAME SRV_ID SRV_NAME ..." lines, an empty line
+ * last), as server rows: a fifth of show stat's bytes per server. */
+static int
+verify_servers_state(const char *p, struct verify_row **rows, size_t *n,
+    size_t *cap, char **err)
+{
+	size_t line = 2;
+
+	if (strncmp(p, "1\n# ", 4) != 0)
+		return set_err(err, "text after the table, and not a servers "
+		    "state dump of version 1");
+	p = strchr(p + 2, '\n') + 1;
+	while (*p != '\n') {
+		const char *w[4], *eol = strchr(p, '\n');
+		size_t len[4];
+		int k = 0;
+
+		line++;
+		if (eol == NULL)
+			return set_err(err, "the servers state dump is cut "
+			    "short at line %zu", line);
+		for (const char *q = p; q < eol && k < 4; k++) {
+			q += strspn(q, " ");
+			w[k] = q;
+			len[k] = strcspn(q, " \n");
+			q += len[k];
+		}
+		if (k < 4 || len[3] == 0)
+			return set_err(err, "servers state line %zu has fewer "
+			    "than 4 fields", line);
+		char *px = verify_dup(w[1], len[1]), *sv = verify_dup(w[3],
+		    len[3]);
+		if (verify_name_ok(px) && verify_name_ok(sv))
+			verify_row_add(rows, n, cap, px, sv, VERIFY_SERVER);
+		else {
+			free(px);
+			free(sv);
+		}
+		p = eol + 1;
+	}
+	if (p[strspn(p, "\n")] != '\0')
+		return set_err(err, "text after the servers state dump");
+	return 0;
+}
+
 int
 verify_parse_stat(const char *reply, struct verify_view *view, char **err)
 {
@@ -197,17 +266,13 @@ verify_parse_stat(const char *reply, struct verify_view *view, char **err)
 			free(sv);
 			continue;
 		}
-		if (nrows == cap) {
-			cap = cap > 0 ? 2 * cap : 64;
-			rows = xrealloc(rows, cap * sizeof(*rows));
-		}
-		rows[nrows].px = px;
-		rows[nrows].sv = sv;
-		rows[nrows++].type = (int)t;
+		verify_row_add(&rows, &nrows, &cap, px, sv, (int)t);
 	}
-	if (p[strspn(p, "\n")] != '\0') {
+	p += strspn(p, "\n");
+	if (*p != '\0' && verify_servers_state(p, &rows, &nrows, &cap,
+	    err) == -1) {
 		verify_rows_free(rows, nrows);
-		return set_err(err, "text after the table");
+		return -1;
 	}
 	verify_build(rows, nrows, view);
 	verify_rows_free(rows, nrows);

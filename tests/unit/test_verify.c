@@ -239,6 +239,41 @@ test_malformed(void **state)
 	    "text after the table");
 }
 
+/* What reload_verify asks: the proxies from show stat -1 3 -1, their
+ * servers from show servers state (HAProxy 2.6.12's shape). */
+#define SS_HDR	"1\n# be_id be_name srv_id srv_name srv_addr srv_op_state\n"
+
+static void
+test_servers_state(void **state)
+{
+	struct verify_view v;
+
+	(void)state;
+	v = parse_ok(HDR "web,FRONTEND,0,OPEN,0,,\nweb,BACKEND,0,UP,1,,\n"
+	    "db,FRONTEND,0,OPEN,0,,\ndb,BACKEND,0,UP,1,,\n\n"
+	    SS_HDR
+	    "2 web 1 10.0.0.1:80 10.0.0.1 2 0 1 1 0 1 0 2 0 0 0 0 - 80 - 0 0 - - 0\n"
+	    "2 web 2 10.0.0.2:80 10.0.0.2 2 0 1 1 0 1 0 2 0 0 0 0 - 80 - 0 0 - - 0\n"
+	    "3 db 1 we$rd 10.0.0.3 2 0 1 1\n"
+	    "\n");
+	assert_matches(&v, "web", "10.0.0.1:80 10.0.0.2:80");
+	assert_matches(&v, "db", "");
+	verify_view_free(&v);
+	/* No server at all: the dump has its header alone. */
+	v = parse_ok(HDR "web,FRONTEND,0,OPEN,0,,\nweb,BACKEND,0,UP,1,,\n\n"
+	    SS_HDR "\n");
+	assert_matches(&v, "web", "");
+	verify_view_free(&v);
+	parse_err(HDR "web,FRONTEND,0,OPEN,0,,\n\n" SS_HDR
+	    "2 web 1 10.0.0.1:80 10.0.0.1 2\n", "cut short at line 4");
+	parse_err(HDR "web,FRONTEND,0,OPEN,0,,\n\n" SS_HDR "2 web 1\n\n",
+	    "line 3 has fewer than 4 fields");
+	parse_err(HDR "web,FRONTEND,0,OPEN,0,,\n\n" SS_HDR "\nx\n",
+	    "text after the servers state dump");
+	parse_err(HDR "web,FRONTEND,0,OPEN,0,,\n\n2\n# be_id\n\n",
+	    "not a servers state dump of version 1");
+}
+
 /* Rows HAProxy could not have written are left out: they can only make
  * a service differ, never match. */
 static void
@@ -309,6 +344,7 @@ main(void)
 		cmocka_unit_test(test_server_sets),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_hostile_rows),
+		cmocka_unit_test(test_servers_state),
 		cmocka_unit_test(test_many),
 	};
 
