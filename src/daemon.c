@@ -166,8 +166,10 @@ daemon_on_debounce(uv_timer_t *t)
 	free(why);
 }
 
-/* Changes are collected for runtime_debounce_ms from the first one (a
- * millisecond by default: a burst is one runtime batch), then planned;
+/* Changes are collected for runtime_debounce_ms from the first one (by
+ * default 0: until the next turn of the loop, so that what was read
+ * together is one runtime batch; a batch out holds the next), then
+ * planned;
  * the supervisor debounces and rate-limits the reloads. */
 static void
 daemon_on_change(void *ctx, const char *why)

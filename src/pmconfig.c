@@ -473,7 +473,7 @@ pmconfig_defaults(const char *source)
 	cfg->managed = true;
 	cfg->debounce_ms = 20;
 	cfg->min_interval_ms = 500;
-	cfg->runtime_debounce_ms = 1;
+	cfg->runtime_debounce_ms = 0;
 	cfg->log_format = xstrdup("text");
 	cfg->log_facility = xstrdup("daemon");
 	cfg->sc_type = xstrdup("file");

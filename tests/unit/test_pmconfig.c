@@ -106,7 +106,7 @@ assert_defaults(const struct pm_config *cfg)
 	assert_int_equal(cfg->stop_timeout_ms, 10000);
 	assert_int_equal(cfg->debounce_ms, 20);
 	assert_int_equal(cfg->min_interval_ms, 500);
-	assert_int_equal(cfg->runtime_debounce_ms, 1);
+	assert_int_equal(cfg->runtime_debounce_ms, 0);
 	assert_true(cfg->runtime_api);
 	assert_int_equal(cfg->max_disabled_servers, 16);
 	assert_int_equal(cfg->runtime_timeout_ms, 2000);
@@ -124,11 +124,11 @@ test_runtime_settings(void **state)
 	(void)state;
 	cfg = parse_ok("haproxy:\n  runtime_api: false\n"
 	    "  max_disabled_servers: 0\n  runtime_timeout_ms: 500\n"
-	    "reload:\n  runtime_debounce_ms: 0\n");
+	    "reload:\n  runtime_debounce_ms: 5\n");
 	assert_false(cfg->runtime_api);
 	assert_int_equal(cfg->max_disabled_servers, 0);
 	assert_int_equal(cfg->runtime_timeout_ms, 500);
-	assert_int_equal(cfg->runtime_debounce_ms, 0);
+	assert_int_equal(cfg->runtime_debounce_ms, 5);
 	pmconfig_unref(cfg);
 	cfg = parse_ok("haproxy:\n  runtime_api: yes\n");
 	assert_true(cfg->runtime_api);
