@@ -110,12 +110,20 @@ srvlist_finish(struct server_list *l)
 		l->v[out++] = l->v[i];
 	}
 	l->n = out;
+	/* The model keeps it until the next report: no slack. */
+	l->cap = l->n;
+	l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
 }
 
 void
 srvlist_copy(struct server_list *dst, const struct server_list *src)
 {
 	srvlist_init(dst);
+	/* A snapshot keeps its copy: exactly as many as it holds. */
+	if (src->n > 0) {
+		dst->cap = src->n;
+		dst->v = xcalloc(dst->cap, sizeof(*dst->v));
+	}
 	for (size_t i = 0; i < src->n; i++) {
 		srvlist_add_weighted(dst, src->v[i].host, src->v[i].port,
 		    src->v[i].weight);

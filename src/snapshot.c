@@ -281,7 +281,8 @@ snapshot_render_service(const struct pm_config *cfg,
 	sbuf_free(&opts);
 	free(e->text);
 	e->nlines = r.line;
-	e->text = sbuf_take(&r.sb);
+	/* Kept for as long as the service is unchanged: no slack. */
+	e->text = xrealloc(r.sb.buf, r.sb.len + 1);
 }
 
 /* Where each section starts, now that all are rendered. */
