@@ -1,7 +1,9 @@
 /* Service-config source "file": a directory of NAME.json files, one per
  * service. The directory is watched (by path, see dirwatch.h), so an
  * added, edited, atomically replaced or removed file adds, changes or
- * removes its service. */
+ * removes its service. A file renamed in or closed after writing is read
+ * at once, alone; anything else (an in-place write not closed yet, a
+ * removal) reads the whole directory again once it has settled. */
 #include "config.h"
 
 #include <dirent.h>
@@ -40,6 +42,16 @@ scdir_load_file(struct svcsrc *src, struct scdir *d, const char *fname)
 	free(name);
 }
 
+/* Dot files are editors' and atomic writers' temp files. */
+static bool
+scdir_wanted(const char *fname)
+{
+	size_t len = strlen(fname);
+
+	return fname[0] != '.' && len > 5 &&
+	    strcmp(fname + len - 5, ".json") == 0;
+}
+
 static int
 scdir_scan(struct svcsrc *src)
 {
@@ -60,14 +72,9 @@ scdir_scan(struct svcsrc *src)
 	}
 	d->unreadable_logged = false;
 	svcsrc_set_begin(&d->set);
-	while ((de = readdir(dir)) != NULL) {
-		size_t len = strlen(de->d_name);
-		/* Dot files are editors' and atomic writers' temp files. */
-		if (de->d_name[0] == '.' || len <= 5 ||
-		    strcmp(de->d_name + len - 5, ".json") != 0)
-			continue;
-		scdir_load_file(src, d, de->d_name);
-	}
+	while ((de = readdir(dir)) != NULL)
+		if (scdir_wanted(de->d_name))
+			scdir_load_file(src, d, de->d_name);
 	closedir(dir);
 	svcsrc_set_end(src, &d->set);
 	watcher_health_ok(&src->health);
@@ -89,14 +96,27 @@ scdir_on_settle(uv_timer_t *t)
 }
 
 static void
-scdir_on_change(void *arg, const char *filename)
+scdir_on_change(void *arg, const char *filename, enum dirwatch_kind kind)
 {
 	struct svcsrc *src = arg;
 	struct scdir *d = src->priv;
 
-	(void)filename;
-	uv_timer_start(&d->settle, scdir_on_settle, (uint64_t)src->settle_ms,
-	    0);
+	if (filename != NULL && !scdir_wanted(filename))
+		return;
+	if (!dirwatch_complete(kind)) {
+		uv_timer_start(&d->settle, scdir_on_settle,
+		    (uint64_t)src->settle_ms, 0);
+		return;
+	}
+	if (filename == NULL) {
+		uv_timer_stop(&d->settle);
+		scdir_on_settle(&d->settle);
+		return;
+	}
+	/* The settle under way, if any, is for other files: it goes on. */
+	log_debug("service definitions: %s/%s read at once (%s)", src->path,
+	    filename, dirwatch_kind_name(kind));
+	scdir_load_file(src, d, filename);
 }
 
 static int
