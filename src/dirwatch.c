@@ -339,12 +339,34 @@ dirwatch_ino_put(struct dirwatch_ino *ino)
 	uv_close((uv_handle_t *)&ino->poll, dirwatch_ino_on_close);
 }
 
+static int
+dirwatch_attach(struct dirwatch *dw, char **err)
+{
+	if ((dw->ino = dirwatch_ino_get(dw->check.loop, err)) == NULL)
+		return -1;
+	dw->ino->users++;
+	dw->next = dw->ino->list;
+	if (dw->next != NULL)
+		dw->next->prev = dw;
+	dw->ino->list = dw;
+	return 0;
+}
+
 static void
 dirwatch_on_check(uv_timer_t *t)
 {
 	struct dirwatch *dw = t->data;
 	struct stat st;
 	bool gone = stat(dw->dir, &st) == -1 || !S_ISDIR(st.st_mode);
+	char *err = NULL;
+
+	/* No inotify instance at start (too many open files, or
+	 * fs.inotify.max_user_instances reached): try again. */
+	if (dw->ino == NULL && dirwatch_attach(dw, &err) == -1) {
+		log_debug("watching %s: %s", dw->dir, err);
+		free(err);
+		return;
+	}
 
 	if (gone) {
 		if (dw->wd >= 0) {
@@ -378,17 +400,8 @@ dirwatch_start(uv_loop_t *loop, const char *dir, dirwatch_cb cb, void *arg,
 	uv_timer_start(&dw->check, dirwatch_on_check, DIRWATCH_CHECK_MS,
 	    DIRWATCH_CHECK_MS);
 	*out = dw;
-	if ((dw->ino = dirwatch_ino_get(loop, err)) == NULL) {
-		/* Nothing to retry with: the timer alone cannot help. */
-		uv_timer_stop(&dw->check);
-		dw->stopped = true;
+	if (dirwatch_attach(dw, err) == -1)
 		return -1;
-	}
-	dw->ino->users++;
-	dw->next = dw->ino->list;
-	if (dw->next != NULL)
-		dw->next->prev = dw;
-	dw->ino->list = dw;
 	return dirwatch_arm(dw, err);
 }
 
@@ -409,7 +422,7 @@ dirwatch_stop(struct dirwatch *dw, void (*closed)(void *arg))
 	struct dirwatch_ino *ino = dw->ino;
 
 	dw->closed = closed;
-	if (ino != NULL && !dw->stopped) {
+	if (ino != NULL) {
 		dirwatch_disarm(dw);
 		/* Unlinked, but dw->next kept for a walk under way. */
 		if (dw->prev != NULL)

@@ -52,6 +52,14 @@ scdir_wanted(const char *fname)
 	    strcmp(fname + len - 5, ".json") == 0;
 }
 
+static void
+scdir_health_detail(struct svcsrc *src, struct scdir *d)
+{
+	watcher_health_detail(&src->health, json_pack("{s:s, s:I, s:I}",
+	    "path", src->path, "files", (json_int_t)d->set.n,
+	    "invalid", (json_int_t)svcsrc_set_invalid(&d->set)));
+}
+
 static int
 scdir_scan(struct svcsrc *src)
 {
@@ -78,9 +86,7 @@ scdir_scan(struct svcsrc *src)
 	closedir(dir);
 	svcsrc_set_end(src, &d->set);
 	watcher_health_ok(&src->health);
-	watcher_health_detail(&src->health, json_pack("{s:s, s:I, s:I}",
-	    "path", src->path, "files", (json_int_t)d->set.n,
-	    "invalid", (json_int_t)svcsrc_set_invalid(&d->set)));
+	scdir_health_detail(src, d);
 	return 0;
 }
 
@@ -117,6 +123,7 @@ scdir_on_change(void *arg, const char *filename, enum dirwatch_kind kind)
 	log_debug("service definitions: %s/%s read at once (%s)", src->path,
 	    filename, dirwatch_kind_name(kind));
 	scdir_load_file(src, d, filename);
+	scdir_health_detail(src, d);
 }
 
 static int
