@@ -19,6 +19,7 @@
 struct scdir {
 	struct dirwatch		*dw;
 	uv_timer_t		 settle;
+	uv_check_t		 rescan;	/* read all after this poll */
 	int			 open_handles;
 	struct svcsrc_set	 set;
 	bool			 unreadable_logged;
@@ -91,14 +92,26 @@ scdir_scan(struct svcsrc *src)
 }
 
 static void
-scdir_on_settle(uv_timer_t *t)
+scdir_rescan(struct svcsrc *src)
 {
-	struct svcsrc *src = t->data;
 	struct scdir *d = src->priv;
 
 	if (scdir_scan(src) == 0)
 		log_debug("service definitions: %zu files in %s, read again",
 		    d->set.n, src->path);
+}
+
+static void
+scdir_on_settle(uv_timer_t *t)
+{
+	scdir_rescan(t->data);
+}
+
+static void
+scdir_on_rescan(uv_check_t *c)
+{
+	uv_check_stop(c);
+	scdir_rescan(c->data);
 }
 
 static void
@@ -114,9 +127,10 @@ scdir_on_change(void *arg, const char *filename, enum dirwatch_kind kind)
 		    (uint64_t)src->settle_ms, 0);
 		return;
 	}
+	/* Once for all the events of this poll; a settle under way goes on,
+	 * for a writer that may not be done. */
 	if (filename == NULL) {
-		uv_timer_stop(&d->settle);
-		scdir_on_settle(&d->settle);
+		uv_check_start(&d->rescan, scdir_on_rescan);
 		return;
 	}
 	/* The settle under way, if any, is for other files: it goes on. */
@@ -134,8 +148,9 @@ scdir_start(struct svcsrc *src, char **err)
 
 	src->priv = d;
 	uv_timer_init(src->loop, &d->settle);
-	d->settle.data = src;
-	d->open_handles = 2;		/* settle, and the dirwatch */
+	uv_check_init(src->loop, &d->rescan);
+	d->settle.data = d->rescan.data = src;
+	d->open_handles = 3;		/* settle, rescan, and the dirwatch */
 	if (dirwatch_start(src->loop, src->path, scdir_on_change, src, &d->dw,
 	    &inner) == -1) {
 		set_err(err, "service_config.path: %s", inner);
@@ -180,6 +195,7 @@ scdir_stop(struct svcsrc *src)
 		return;
 	}
 	uv_close((uv_handle_t *)&d->settle, scdir_on_close);
+	uv_close((uv_handle_t *)&d->rescan, scdir_on_close);
 	if (d->dw != NULL)
 		dirwatch_stop(d->dw, scdir_release);
 	else

@@ -27,6 +27,8 @@ struct filew {
 	struct dirwatch	*dw;
 	uv_timer_t	 settle;
 	enum dirwatch_kind settling;	/* what armed settle, for the log */
+	uv_check_t	 now;		/* a whole file: read after this poll */
+	enum dirwatch_kind whole;	/* what started now, for the log */
 	int		 open_handles;
 	char		*read_error;	/* why the last read failed, logged */
 	size_t		 last_count;
@@ -114,9 +116,23 @@ filew_on_settle(uv_timer_t *t)
 	filew_read(w);
 }
 
-/* A whole file is read now, and a settle under way is not needed any
- * more; anything else waits for the writes to stop (or for the close
- * that ends them). */
+static void
+filew_on_now(uv_check_t *c)
+{
+	struct watcher *w = c->data;
+	struct filew *fw = w->priv;
+
+	uv_check_stop(c);
+	log_debug("hosts file %s: read at once (%s)", fw->path,
+	    dirwatch_kind_name(fw->whole));
+	filew_read(w);
+}
+
+/* A whole file is read in this loop turn, once however many events of
+ * this poll say so (a burst of renames is one read); its name's own
+ * event (renamed over, closed) ends a settle under way, a look at
+ * everything (NULL) does not. Anything else waits for the writes to stop
+ * (or for the close that ends them). */
 static void
 filew_on_change(void *arg, const char *filename, enum dirwatch_kind kind)
 {
@@ -126,10 +142,10 @@ filew_on_change(void *arg, const char *filename, enum dirwatch_kind kind)
 	if (filename != NULL && strcmp(filename, fw->base) != 0)
 		return;
 	if (dirwatch_complete(kind)) {
-		uv_timer_stop(&fw->settle);
-		log_debug("hosts file %s: read at once (%s)", fw->path,
-		    dirwatch_kind_name(kind));
-		filew_read(w);
+		if (filename != NULL)
+			uv_timer_stop(&fw->settle);
+		fw->whole = kind;
+		uv_check_start(&fw->now, filew_on_now);
 		return;
 	}
 	fw->settling = kind;
@@ -175,8 +191,9 @@ filew_start(struct watcher *w, char **err)
 	free(copy);
 
 	uv_timer_init(w->loop, &fw->settle);
-	fw->settle.data = w;
-	fw->open_handles = 2;		/* settle, and the dirwatch */
+	uv_check_init(w->loop, &fw->now);
+	fw->settle.data = fw->now.data = w;
+	fw->open_handles = 3;		/* settle, now, and the dirwatch */
 	if (dirwatch_start(w->loop, fw->dir, filew_on_change, w, &fw->dw,
 	    &inner) == -1) {
 		log_event(LOG_LVL_WARNING, "watcher_error", w->service, NULL,
@@ -197,6 +214,7 @@ filew_stop(struct watcher *w)
 		return;
 	}
 	uv_close((uv_handle_t *)&fw->settle, filew_on_close);
+	uv_close((uv_handle_t *)&fw->now, filew_on_close);
 	dirwatch_stop(fw->dw, filew_release);
 }
 
