@@ -96,12 +96,13 @@ wrapper_read(struct wrapper *w, const char *path)
  * reported only if the text differs: a swap of the volume's other keys
  * leaves haproxy.cfg as it was. */
 static void
-wrapper_on_dir(void *arg, const char *filename)
+wrapper_on_dir(void *arg, const char *filename, enum dirwatch_kind kind)
 {
 	struct wrapper *w = arg;
 	char *why, *before;
 	bool same;
 
+	(void)kind;
 	/* Editors' and atomic writers' temp files are not the config. */
 	if (filename != NULL && strcmp(filename, w->base) != 0)
 		return;
@@ -301,13 +302,14 @@ wrapper_hash_file(const char *path)
 }
 
 static void
-wrapper_on_xdir(void *arg, const char *filename)
+wrapper_on_xdir(void *arg, const char *filename, enum dirwatch_kind kind)
 {
 	struct wrapper_xwatch *x = arg;
 	struct wrapper *w = x->w;
 	unsigned long h;
 	char *why;
 
+	(void)kind;
 	if (x->base != NULL) {
 		if (filename != NULL && strcmp(filename, x->base) != 0)
 			return;

@@ -1,7 +1,9 @@
 /* Service-config source "file": a directory of NAME.json files, one per
  * service. The directory is watched (by path, see dirwatch.h), so an
  * added, edited, atomically replaced or removed file adds, changes or
- * removes its service. */
+ * removes its service. A file renamed in or closed after writing is read
+ * at once, alone; anything else (an in-place write not closed yet, a
+ * removal) reads the whole directory again once it has settled. */
 #include "config.h"
 
 #include <dirent.h>
@@ -17,6 +19,7 @@
 struct scdir {
 	struct dirwatch		*dw;
 	uv_timer_t		 settle;
+	uv_check_t		 rescan;	/* read all after this poll */
 	int			 open_handles;
 	struct svcsrc_set	 set;
 	bool			 unreadable_logged;
@@ -40,6 +43,24 @@ scdir_load_file(struct svcsrc *src, struct scdir *d, const char *fname)
 	free(name);
 }
 
+/* Dot files are editors' and atomic writers' temp files. */
+static bool
+scdir_wanted(const char *fname)
+{
+	size_t len = strlen(fname);
+
+	return fname[0] != '.' && len > 5 &&
+	    strcmp(fname + len - 5, ".json") == 0;
+}
+
+static void
+scdir_health_detail(struct svcsrc *src, struct scdir *d)
+{
+	watcher_health_detail(&src->health, json_pack("{s:s, s:I, s:I}",
+	    "path", src->path, "files", (json_int_t)d->set.n,
+	    "invalid", (json_int_t)svcsrc_set_invalid(&d->set)));
+}
+
 static int
 scdir_scan(struct svcsrc *src)
 {
@@ -60,27 +81,19 @@ scdir_scan(struct svcsrc *src)
 	}
 	d->unreadable_logged = false;
 	svcsrc_set_begin(&d->set);
-	while ((de = readdir(dir)) != NULL) {
-		size_t len = strlen(de->d_name);
-		/* Dot files are editors' and atomic writers' temp files. */
-		if (de->d_name[0] == '.' || len <= 5 ||
-		    strcmp(de->d_name + len - 5, ".json") != 0)
-			continue;
-		scdir_load_file(src, d, de->d_name);
-	}
+	while ((de = readdir(dir)) != NULL)
+		if (scdir_wanted(de->d_name))
+			scdir_load_file(src, d, de->d_name);
 	closedir(dir);
 	svcsrc_set_end(src, &d->set);
 	watcher_health_ok(&src->health);
-	watcher_health_detail(&src->health, json_pack("{s:s, s:I, s:I}",
-	    "path", src->path, "files", (json_int_t)d->set.n,
-	    "invalid", (json_int_t)svcsrc_set_invalid(&d->set)));
+	scdir_health_detail(src, d);
 	return 0;
 }
 
 static void
-scdir_on_settle(uv_timer_t *t)
+scdir_rescan(struct svcsrc *src)
 {
-	struct svcsrc *src = t->data;
 	struct scdir *d = src->priv;
 
 	if (scdir_scan(src) == 0)
@@ -89,14 +102,42 @@ scdir_on_settle(uv_timer_t *t)
 }
 
 static void
-scdir_on_change(void *arg, const char *filename)
+scdir_on_settle(uv_timer_t *t)
+{
+	scdir_rescan(t->data);
+}
+
+static void
+scdir_on_rescan(uv_check_t *c)
+{
+	uv_check_stop(c);
+	scdir_rescan(c->data);
+}
+
+static void
+scdir_on_change(void *arg, const char *filename, enum dirwatch_kind kind)
 {
 	struct svcsrc *src = arg;
 	struct scdir *d = src->priv;
 
-	(void)filename;
-	uv_timer_start(&d->settle, scdir_on_settle, (uint64_t)src->settle_ms,
-	    0);
+	if (filename != NULL && !scdir_wanted(filename))
+		return;
+	if (!dirwatch_complete(kind)) {
+		uv_timer_start(&d->settle, scdir_on_settle,
+		    (uint64_t)src->settle_ms, 0);
+		return;
+	}
+	/* Once for all the events of this poll; a settle under way goes on,
+	 * for a writer that may not be done. */
+	if (filename == NULL) {
+		uv_check_start(&d->rescan, scdir_on_rescan);
+		return;
+	}
+	/* The settle under way, if any, is for other files: it goes on. */
+	log_debug("service definitions: %s/%s read at once (%s)", src->path,
+	    filename, dirwatch_kind_name(kind));
+	scdir_load_file(src, d, filename);
+	scdir_health_detail(src, d);
 }
 
 static int
@@ -107,8 +148,9 @@ scdir_start(struct svcsrc *src, char **err)
 
 	src->priv = d;
 	uv_timer_init(src->loop, &d->settle);
-	d->settle.data = src;
-	d->open_handles = 2;		/* settle, and the dirwatch */
+	uv_check_init(src->loop, &d->rescan);
+	d->settle.data = d->rescan.data = src;
+	d->open_handles = 3;		/* settle, rescan, and the dirwatch */
 	if (dirwatch_start(src->loop, src->path, scdir_on_change, src, &d->dw,
 	    &inner) == -1) {
 		set_err(err, "service_config.path: %s", inner);
@@ -153,6 +195,7 @@ scdir_stop(struct svcsrc *src)
 		return;
 	}
 	uv_close((uv_handle_t *)&d->settle, scdir_on_close);
+	uv_close((uv_handle_t *)&d->rescan, scdir_on_close);
 	if (d->dw != NULL)
 		dirwatch_stop(d->dw, scdir_release);
 	else

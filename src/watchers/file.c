@@ -1,7 +1,10 @@
 /* Watcher "file": servers from a flat file of host:port lines. The file's
  * directory is watched rather than the file, so that an atomic replace
  * (write a temp file, rename it over) is seen like an in-place edit; and
- * by path (dirwatch.h), so that a directory made anew is followed too. */
+ * by path (dirwatch.h), so that a directory made anew is followed too.
+ * A file renamed in or closed after writing is read at once; one written
+ * in place by a writer that keeps it open is read once its writes have
+ * settled. */
 #include "config.h"
 
 #include <libgen.h>
@@ -13,7 +16,7 @@
 #include "watchers/hostfile.h"
 #include "watchers/watcher.h"
 
-#define FILEW_SETTLE_MS		20	/* let a burst of writes settle */
+#define FILEW_SETTLE_MS		20	/* let in-place writes settle */
 
 static const char *const filew_keys[] = { "file", NULL };
 
@@ -23,6 +26,9 @@ struct filew {
 	char		*base;
 	struct dirwatch	*dw;
 	uv_timer_t	 settle;
+	enum dirwatch_kind settling;	/* what armed settle, for the log */
+	uv_check_t	 now;		/* a whole file: read after this poll */
+	enum dirwatch_kind whole;	/* what started now, for the log */
 	int		 open_handles;
 	char		*read_error;	/* why the last read failed, logged */
 	size_t		 last_count;
@@ -102,17 +108,47 @@ filew_read(struct watcher *w)
 static void
 filew_on_settle(uv_timer_t *t)
 {
-	filew_read(t->data);
+	struct watcher *w = t->data;
+	struct filew *fw = w->priv;
+
+	log_debug("hosts file %s: read after settling (%s)", fw->path,
+	    dirwatch_kind_name(fw->settling));
+	filew_read(w);
 }
 
 static void
-filew_on_change(void *arg, const char *filename)
+filew_on_now(uv_check_t *c)
+{
+	struct watcher *w = c->data;
+	struct filew *fw = w->priv;
+
+	uv_check_stop(c);
+	log_debug("hosts file %s: read at once (%s)", fw->path,
+	    dirwatch_kind_name(fw->whole));
+	filew_read(w);
+}
+
+/* A whole file is read in this loop turn, once however many events of
+ * this poll say so (a burst of renames is one read); its name's own
+ * event (renamed over, closed) ends a settle under way, a look at
+ * everything (NULL) does not. Anything else waits for the writes to stop
+ * (or for the close that ends them). */
+static void
+filew_on_change(void *arg, const char *filename, enum dirwatch_kind kind)
 {
 	struct watcher *w = arg;
 	struct filew *fw = w->priv;
 
 	if (filename != NULL && strcmp(filename, fw->base) != 0)
 		return;
+	if (dirwatch_complete(kind)) {
+		if (filename != NULL)
+			uv_timer_stop(&fw->settle);
+		fw->whole = kind;
+		uv_check_start(&fw->now, filew_on_now);
+		return;
+	}
+	fw->settling = kind;
 	uv_timer_start(&fw->settle, filew_on_settle, FILEW_SETTLE_MS, 0);
 }
 
@@ -155,8 +191,9 @@ filew_start(struct watcher *w, char **err)
 	free(copy);
 
 	uv_timer_init(w->loop, &fw->settle);
-	fw->settle.data = w;
-	fw->open_handles = 2;		/* settle, and the dirwatch */
+	uv_check_init(w->loop, &fw->now);
+	fw->settle.data = fw->now.data = w;
+	fw->open_handles = 3;		/* settle, now, and the dirwatch */
 	if (dirwatch_start(w->loop, fw->dir, filew_on_change, w, &fw->dw,
 	    &inner) == -1) {
 		log_event(LOG_LVL_WARNING, "watcher_error", w->service, NULL,
@@ -177,6 +214,7 @@ filew_stop(struct watcher *w)
 		return;
 	}
 	uv_close((uv_handle_t *)&fw->settle, filew_on_close);
+	uv_close((uv_handle_t *)&fw->now, filew_on_close);
 	dirwatch_stop(fw->dw, filew_release);
 }
 

@@ -13,11 +13,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
@@ -30,26 +32,32 @@
 
 static char dir[] = "/tmp/pm-dirwatch.XXXXXX";
 
-/* What the callback was told, as "|name|name|*" (* for NULL). */
+/* What the callback was told, as "|name:kind|*:kind" (* for NULL). */
 struct seen {
 	char	 log[8192];
 	int	 all;
+	int	 complete;	/* events that said the file is whole */
+	int	 rescan;	/* NULL events of kind DIRWATCH_RESCAN */
 	bool	 data_named;	/* "..data" reached the callback */
 	bool	 closed;
 };
 
 static void
-on_change(void *arg, const char *filename)
+on_change(void *arg, const char *filename, enum dirwatch_kind kind)
 {
 	struct seen *s = arg;
 	size_t len = strlen(s->log);
 
+	if (dirwatch_complete(kind))
+		s->complete++;
+	if (filename == NULL && kind == DIRWATCH_RESCAN)
+		s->rescan++;
 	if (filename == NULL)
 		s->all++;
 	else if (strcmp(filename, "..data") == 0)
 		s->data_named = true;
-	snprintf(s->log + len, sizeof(s->log) - len, "|%s",
-	    filename ? filename : "*");
+	snprintf(s->log + len, sizeof(s->log) - len, "|%s:%s",
+	    filename ? filename : "*", dirwatch_kind_name(kind));
 }
 
 static void
@@ -277,6 +285,139 @@ test_made_again(void **state)
 	free(sub);
 }
 
+/* Which events say the file is whole: the pure part. */
+static void
+test_classify(void **state)
+{
+	(void)state;
+	assert_int_equal(dirwatch_classify(IN_MOVED_TO, 0), DIRWATCH_MOVED_IN);
+	assert_int_equal(dirwatch_classify(IN_CLOSE_WRITE, 0),
+	    DIRWATCH_CLOSED);
+	assert_int_equal(dirwatch_classify(IN_MODIFY, 0), DIRWATCH_WRITING);
+	assert_int_equal(dirwatch_classify(IN_ATTRIB, 0), DIRWATCH_ATTRIB);
+	assert_int_equal(dirwatch_classify(IN_DELETE, 0), DIRWATCH_GONE);
+	assert_int_equal(dirwatch_classify(IN_MOVED_FROM, 0), DIRWATCH_GONE);
+	assert_int_equal(dirwatch_classify(IN_CREATE, S_IFREG | 0644),
+	    DIRWATCH_CREATED);
+	assert_int_equal(dirwatch_classify(IN_CREATE, 0), DIRWATCH_CREATED);
+	assert_int_equal(dirwatch_classify(IN_CREATE, S_IFLNK | 0777),
+	    DIRWATCH_MADE);
+	assert_int_equal(dirwatch_classify(IN_CREATE | IN_ISDIR, 0),
+	    DIRWATCH_MADE);
+	assert_int_equal(dirwatch_classify(IN_CREATE, S_IFIFO | 0600),
+	    DIRWATCH_MADE);
+	assert_int_equal(dirwatch_classify(IN_MOVED_TO | IN_ISDIR, 0),
+	    DIRWATCH_MOVED_IN);
+	assert_int_equal(dirwatch_classify(IN_DELETE_SELF, 0), DIRWATCH_SELF);
+	assert_int_equal(dirwatch_classify(IN_MOVE_SELF, 0), DIRWATCH_SELF);
+	assert_int_equal(dirwatch_classify(IN_IGNORED, 0), DIRWATCH_SELF);
+	assert_int_equal(dirwatch_classify(IN_Q_OVERFLOW, 0), DIRWATCH_RESCAN);
+	assert_int_equal(dirwatch_classify(IN_OPEN, 0), DIRWATCH_IGNORE);
+	assert_int_equal(dirwatch_classify(IN_CLOSE_NOWRITE, 0),
+	    DIRWATCH_IGNORE);
+
+	assert_true(dirwatch_complete(DIRWATCH_MOVED_IN));
+	assert_true(dirwatch_complete(DIRWATCH_CLOSED));
+	assert_true(dirwatch_complete(DIRWATCH_MADE));
+	assert_true(dirwatch_complete(DIRWATCH_RESCAN));
+	assert_false(dirwatch_complete(DIRWATCH_WRITING));
+	assert_false(dirwatch_complete(DIRWATCH_CREATED));
+	assert_false(dirwatch_complete(DIRWATCH_ATTRIB));
+	assert_false(dirwatch_complete(DIRWATCH_GONE));
+}
+
+/* A rename over the file says "moved in" (whole) and nothing about the
+ * file being written; a writer that keeps the file open is "written in
+ * place" until it closes it. */
+static void
+test_kinds(void **state)
+{
+	struct seen s = { 0 };
+	struct dirwatch *dw;
+	uv_loop_t loop;
+	char *err = NULL, *tmp, *path;
+	int fd;
+
+	(void)state;
+	tmp = xasprintf("%s/.kinds.tmp", dir);
+	path = xasprintf("%s/kinds", dir);
+	put(path, "zero");
+	assert_int_equal(uv_loop_init(&loop), 0);
+	assert_int_equal(dirwatch_start(&loop, dir, on_change, &s, &dw, &err),
+	    0);
+	put(tmp, "one");
+	assert_int_equal(rename(tmp, path), 0);
+	run_until(&loop, &s, "|kinds:moved in", 0);
+	assert_null(strstr(s.log, "|kinds:written"));
+
+	s.log[0] = '\0';
+	s.complete = 0;
+	assert_true((fd = open(path, O_WRONLY | O_APPEND)) >= 0);
+	assert_int_equal(write(fd, "two\n", 4), 4);
+	run_until(&loop, &s, "|kinds:written in place", 0);
+	assert_int_equal(s.complete, 0);
+	assert_int_equal(close(fd), 0);
+	run_until(&loop, &s, "|kinds:closed after writing", 0);
+
+	s.log[0] = '\0';
+	assert_int_equal(symlink("kinds", tmp), 0);
+	run_until(&loop, &s, "|.kinds.tmp:made whole", 0);
+	assert_int_equal(unlink(tmp), 0);
+	run_until(&loop, &s, "|.kinds.tmp:removed or moved away", 0);
+	stop(&loop, dw, &s);
+	unlink(path);
+	free(tmp);
+	free(path);
+}
+
+/* More events than the inotify queue holds: the kernel drops the rest
+ * and says so once, and every dirwatch is told to look at everything
+ * again, by NULL. */
+static void
+test_overflow(void **state)
+{
+	struct seen s = { 0 }, t = { 0 };
+	struct dirwatch *dw, *dw2;
+	uv_loop_t loop;
+	char *err = NULL, *sub, *path;
+	long max = 0;
+	FILE *f;
+
+	(void)state;
+	if ((f = fopen("/proc/sys/fs/inotify/max_queued_events", "r")) !=
+	    NULL) {
+		if (fscanf(f, "%ld", &max) != 1)
+			max = 0;
+		fclose(f);
+	}
+	if (max <= 0 || max > 4 * 1024 * 1024)
+		skip();		/* unknown, or too many to make here */
+	sub = xasprintf("%s/flood", dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	assert_int_equal(uv_loop_init(&loop), 0);
+	assert_int_equal(dirwatch_start(&loop, sub, on_change, &s, &dw, &err),
+	    0);
+	assert_int_equal(dirwatch_start(&loop, dir, on_change, &t, &dw2,
+	    &err), 0);
+	/* Three events a file: created, closed after writing, removed. */
+	path = xasprintf("%s/f", sub);
+	for (long i = 0; i < max / 3 + 16; i++) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		assert_true(fd >= 0);
+		assert_int_equal(close(fd), 0);
+		assert_int_equal(unlink(path), 0);
+	}
+	run_until(&loop, &s, NULL, 1);
+	run_until(&loop, &t, NULL, 1);
+	/* (The log is cut short by the flood's events.) */
+	assert_true(s.rescan >= 1);
+	assert_true(t.rescan >= 1);
+	dirwatch_stop(dw2, NULL);
+	stop(&loop, dw, &s);
+	free(path);
+	free(sub);
+}
+
 static int
 rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -308,6 +449,9 @@ main(void)
 		cmocka_unit_test(test_data_swap),
 		cmocka_unit_test(test_nested_follow),
 		cmocka_unit_test(test_made_again),
+		cmocka_unit_test(test_classify),
+		cmocka_unit_test(test_kinds),
+		cmocka_unit_test(test_overflow),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
