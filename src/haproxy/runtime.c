@@ -46,6 +46,7 @@ struct rt_conn {
 	size_t		 n_pre;		/* "prompt", "show info" on a new link */
 	size_t		 n_total;
 	size_t		 n_got;
+	unsigned	 timeout_ms;	/* without a reply: no answer */
 	int		 want_pid;
 	char		*out;		/* to write once connected */
 	rt_done_cb	 cb;
@@ -250,6 +251,8 @@ rt_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 /* Check replies as they come; the batch ends at its last reply or at the
  * first one that differs. */
+static void rt_on_timeout(uv_timer_t *t);
+
 static void
 rt_check(struct rt_conn *c, struct rt_link *l)
 {
@@ -291,6 +294,11 @@ rt_check(struct rt_conn *c, struct rt_link *l)
 		}
 		if (c->link != l)
 			return;		/* dropped: buffers go with it */
+		/* A batch of 100,000 commands takes HAProxy seconds: the
+		 * timeout is for a HAProxy that stopped answering. */
+		if (c->busy)
+			uv_timer_start(&c->timer, rt_on_timeout, c->timeout_ms,
+			    0);
 		memmove(l->in.buf, l->in.buf + used, l->in.len - used);
 		l->in.len -= used;
 		l->in.buf[l->in.len] = '\0';
@@ -374,6 +382,7 @@ rt_send(struct rt_conn *c, const char *path, int pid,
 	c->cb = cb;
 	c->arg = arg;
 	c->want_pid = pid;
+	c->timeout_ms = timeout_ms;
 	c->n_pre = c->link == NULL ? 2 : 0;
 	c->n_total = c->n_pre + n;
 	c->n_got = 0;

@@ -29,7 +29,8 @@ typedef void (*rt_done_cb)(void *arg, enum rt_status st, size_t applied,
 
 struct rt_conn *rt_new(uv_loop_t *loop);
 /* Send n commands to the HAProxy with this pid on path; cb is called once.
- * One batch at a time: returns -1 if one is in flight. */
+ * One batch at a time: returns -1 if one is in flight. timeout_ms bounds
+ * the wait for the next reply, not the whole batch. */
 int rt_send(struct rt_conn *c, const char *path, int pid,
     const struct plan_cmd *cmds, size_t n, unsigned timeout_ms,
     rt_done_cb cb, void *arg);
