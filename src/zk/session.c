@@ -19,6 +19,11 @@
 /* How often to repeat that ZooKeeper is still out of reach. */
 #define ZKS_REMIND_FIRST_MS	5000
 #define ZKS_REMIND_EVERY_MS	30000
+/* Requests sent and not answered yet, at most: the rest wait their turn
+ * in the session's queue. A first sync of 100,000 server nodes otherwise
+ * sends them all at once, and the client's buffers and the replies
+ * waiting for the loop grow with the fleet. */
+#define ZKS_MAX_SENT		1000
 
 enum zks_msg_kind {
 	ZKS_MSG_SESSION,
@@ -37,6 +42,7 @@ struct zks_msg {
 	enum zks_op	 op;		/* reply */
 	int		 rc;
 	long long	 session_id;	/* session, when connected */
+	bool		 unsent;	/* reply: never left the queue */
 	char		*path;
 	char		**children;
 	char		*data;
@@ -75,6 +81,11 @@ struct zks {
 	struct zks_msg	*head;
 	struct zks_msg	**tail;
 	struct zks_tag	*inflight;
+	/* Loop thread: requests waiting for a slot (linked by next), and
+	 * how many of this handle's were sent and not yet answered. */
+	struct zks_tag	*queue;
+	struct zks_tag	**queue_tail;
+	size_t		 nsent;
 	uv_async_t	 wake;
 	uv_timer_t	 retry;		/* new session after a failure */
 	uv_timer_t	 remind;	/* "still unreachable" */
@@ -88,6 +99,7 @@ struct zks {
 static struct zks *zks_all;
 
 static void zks_open(struct zks *s);
+static void zks_drain(struct zks *s);
 
 /* ZooKeeper threads. */
 
@@ -241,6 +253,36 @@ zks_jitter(int ms)
 	return ms * 3 / 4 + (int)((unsigned)rand() % (unsigned)(ms / 2 + 1));
 }
 
+/* The reply to a request that was never sent (req is freed). */
+static struct zks_msg *
+zks_unsent_msg(struct zks_tag *req, int rc)
+{
+	struct zks_msg *m = xcalloc(1, sizeof(*m));
+
+	m->kind = ZKS_MSG_REPLY;
+	m->gen = req->gen;
+	m->sub_id = req->sub_id;
+	m->op = req->op;
+	m->rc = rc;
+	m->unsent = true;
+	m->path = req->path;
+	free(req);
+	return m;
+}
+
+/* A request that never left the queue gets its one reply too. */
+static void
+zks_flush_queue(struct zks *s, int rc)
+{
+	struct zks_tag *req;
+
+	while ((req = s->queue) != NULL) {
+		s->queue = req->next;
+		zks_post(s, zks_unsent_msg(req, rc));
+	}
+	s->queue_tail = &s->queue;
+}
+
 /* Close the handle. Blocks until its threads are joined; only a closing
  * request to a live server takes time, and only at shutdown. */
 static void
@@ -261,6 +303,8 @@ zks_close_handle(struct zks *s)
 			break;
 		zks_post(s, zks_reply_msg(ZCLOSING, req));
 	}
+	zks_flush_queue(s, ZCLOSING);
+	s->nsent = 0;
 	s->zh = NULL;
 	free(s->zh_tag);
 	s->zh_tag = NULL;
@@ -366,6 +410,9 @@ zks_session_event(struct zks *s, const struct zks_msg *m)
 			s->state_since_ms = wall_ms();
 		}
 		s->connected = false;
+		/* The client answers what was sent (connection loss); what
+		 * waits here is answered alike. */
+		zks_flush_queue(s, ZCONNECTIONLOSS);
 		zks_lost(s);
 		return;
 	}
@@ -398,6 +445,8 @@ zks_dispatch(struct zks *s, struct zks_msg *m)
 			sub->on_watch(sub->ctx, m->type, m->path);
 		return;
 	}
+	if (!stale && !m->unsent && s->nsent > 0)
+		s->nsent--;
 	/* Every request gets its reply, even from a closed handle (as a
 	 * failure), so that subscribers can count what is in flight. */
 	struct zks_reply r = {
@@ -435,6 +484,8 @@ zks_on_wake(uv_async_t *a)
 			zks_dispatch(s, m);
 		zks_msg_free(m);
 	}
+	if (s->refs > 1)
+		zks_drain(s);
 	zks_release(s);
 }
 
@@ -458,6 +509,7 @@ zks_acquire(uv_loop_t *loop, const char *servers)
 	s->state_since_ms = wall_ms();
 	s->backoff_ms = ZKS_BACKOFF_MIN_MS;
 	s->tail = &s->head;
+	s->queue_tail = &s->queue;
 	s->gen = 1;
 	uv_mutex_init(&s->lock);
 	uv_async_init(loop, &s->wake, zks_on_wake);
@@ -570,13 +622,70 @@ zks_servers(const struct zks *s)
 	return s->servers;
 }
 
+/* Send req (not queued, not listed): 0, or -1 with req as it was. */
+static int
+zks_send(struct zks *s, struct zks_tag *req)
+{
+	void *watch_ctx = (void *)(uintptr_t)req->sub_id;
+	int rc;
+
+	/* Listed before it is sent: its completion may run at once. */
+	uv_mutex_lock(&s->lock);
+	req->prev = NULL;
+	req->next = s->inflight;
+	if (s->inflight != NULL)
+		s->inflight->prev = req;
+	s->inflight = req;
+	uv_mutex_unlock(&s->lock);
+	switch (req->op) {
+	case ZKS_CHILDREN:
+		rc = zoo_awget_children(s->zh, req->path, zks_on_watch,
+		    watch_ctx, zks_on_children, req);
+		break;
+	case ZKS_DATA:
+		rc = zoo_awget(s->zh, req->path, zks_on_watch, watch_ctx,
+		    zks_on_data, req);
+		break;
+	default:
+		rc = zoo_awexists(s->zh, req->path, zks_on_watch, watch_ctx,
+		    zks_on_stat, req);
+		break;
+	}
+	if (rc != ZOK) {
+		/* Not sent, so no completion will free it. */
+		log_debug("ZooKeeper %s: cannot ask for %s: %s", s->servers,
+		    req->path, zerror(rc));
+		uv_mutex_lock(&s->lock);
+		zks_inflight_remove(s, req);
+		uv_mutex_unlock(&s->lock);
+		return -1;
+	}
+	s->nsent++;
+	return 0;
+}
+
+/* Send what waits, as slots free up. One the client refuses now is
+ * answered as lost, as it would be if sent. */
+static void
+zks_drain(struct zks *s)
+{
+	struct zks_tag *req;
+
+	while (s->zh != NULL && s->connected && s->nsent < ZKS_MAX_SENT &&
+	    (req = s->queue) != NULL) {
+		s->queue = req->next;
+		if (s->queue == NULL)
+			s->queue_tail = &s->queue;
+		if (zks_send(s, req) == -1)
+			zks_post(s, zks_unsent_msg(req, ZCONNECTIONLOSS));
+	}
+}
+
 int
 zks_request(struct zks *s, struct zks_sub *sub, enum zks_op op,
     const char *path)
 {
 	struct zks_tag *req;
-	void *watch_ctx = (void *)(uintptr_t)sub->id;
-	int rc;
 
 	if (s->zh == NULL || !s->connected)
 		return -1;
@@ -586,37 +695,15 @@ zks_request(struct zks *s, struct zks_sub *sub, enum zks_op op,
 	req->sub_id = sub->id;
 	req->op = op;
 	req->path = xstrdup(path);
-	/* Listed before it is sent: its completion may run at once. */
-	uv_mutex_lock(&s->lock);
-	req->next = s->inflight;
-	if (s->inflight != NULL)
-		s->inflight->prev = req;
-	s->inflight = req;
-	uv_mutex_unlock(&s->lock);
-	switch (op) {
-	case ZKS_CHILDREN:
-		rc = zoo_awget_children(s->zh, path, zks_on_watch, watch_ctx,
-		    zks_on_children, req);
-		break;
-	case ZKS_DATA:
-		rc = zoo_awget(s->zh, path, zks_on_watch, watch_ctx,
-		    zks_on_data, req);
-		break;
-	default:
-		rc = zoo_awexists(s->zh, path, zks_on_watch, watch_ctx,
-		    zks_on_stat, req);
-		break;
-	}
-	if (rc != ZOK) {
-		/* Not sent, so no completion will free it. */
-		log_debug("ZooKeeper %s: cannot ask for %s: %s", s->servers,
-		    path, zerror(rc));
-		uv_mutex_lock(&s->lock);
-		zks_inflight_remove(s, req);
-		uv_mutex_unlock(&s->lock);
+	if (s->nsent < ZKS_MAX_SENT && s->queue == NULL) {
+		if (zks_send(s, req) == 0)
+			return 0;
 		free(req->path);
 		free(req);
 		return -1;
 	}
+	req->next = NULL;
+	*s->queue_tail = req;
+	s->queue_tail = &req->next;
 	return 0;
 }
