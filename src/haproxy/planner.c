@@ -194,12 +194,10 @@ plan_reuse(struct plan *p, const char *be, const struct server *ls,
 		    "only at start", be, ns->name, ns->host);
 		return false;
 	}
-	if (!server_host_same(ls->host, ns->host) || ls->port != ns->port) {
-		expect = plan_addr_expect(ls, ip, ns->port);
-		plan_add(p, expect, "set server %s/%s addr %s port %d", be,
-		    ns->name, ip, ns->port);
-		free(expect);
-	}
+	expect = plan_addr_expect(ls, ip, ns->port);
+	plan_add(p, expect, "set server %s/%s addr %s port %d", be, ns->name,
+	    ip, ns->port);
+	free(expect);
 	plan_add_later(&p->ready, &p->nready, "set server %s/%s state ready",
 	    be, ns->name);
 	if (check)

@@ -363,6 +363,44 @@ test_slot_reuse_oldest(void **state)
 	pmconfig_unref(cfg);
 }
 
+/* No add server: a backend that refuses dynamic servers (balance source)
+ * or whose server_options add server refuses takes a new address into a
+ * retired slot at runtime too. An IPv6 address goes as inet_ntop writes
+ * it, as HAProxy prints it back. */
+static void
+test_slot_reuse_static(void **state)
+{
+	struct pm_config *cfg = config("");
+	const char *extra = "\"listen_options\": [\"balance source\"], "
+	    "\"server_options\": [\"cookie c1\"]";
+	struct svc a = { "s", 8003, extra, "2001:db8::1:80 2001:db8::2:80" };
+	struct svc b = { "s", 8003, extra, "2001:db8::1:80" };
+	struct svc c = { "s", 8003, extra, "2001:db8::1:80 2001:db8:0::9:80" };
+	struct snapshot *s1, *s2, *s3;
+	struct plan p;
+	static const char *const want[] = {
+		"set server s/2001:db8::2:80 addr 2001:db8::9 port 80",
+		    "IP changed from '*' to '2001:db8::9'* by 'stats socket "
+		    "command'",
+		"set server s/2001:db8::2:80 state ready", "",
+		NULL,
+	};
+
+	(void)state;
+	s1 = build(cfg, NULL, false, &a, 1);
+	s2 = build(cfg, s1, false, &b, 1);
+	s3 = build(cfg, s2, false, &c, 1);
+	plan_build(&p, s2, s3);
+	assert_cmds(&p, want);
+	plan_free(&p);
+	assert_non_null(strstr(s3->text, "server 2001:db8::2:80 "
+	    "[2001:db8:0::9]:80 id 2 cookie c1\n"));
+	snapshot_free(s1);
+	snapshot_free(s2);
+	snapshot_free(s3);
+	pmconfig_unref(cfg);
+}
+
 /* An address comes back after its slot went to another one: a new slot,
  * HOST:PORT-2 (HAProxy refuses '~' in a name), the smallest free; names
  * and ids stay through a reload, which also keeps the reused slot. */
@@ -1107,6 +1145,7 @@ main(void)
 		cmocka_unit_test(test_carry_many_retired),
 		cmocka_unit_test(test_slot_reuse),
 		cmocka_unit_test(test_slot_reuse_oldest),
+		cmocka_unit_test(test_slot_reuse_static),
 		cmocka_unit_test(test_slot_names),
 		cmocka_unit_test(test_state_file_reused_slot),
 		cmocka_unit_test(test_snapshot_diff),
