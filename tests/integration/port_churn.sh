@@ -6,8 +6,9 @@
 # backends, with health checks: no reload, traffic reaches exactly the
 # servers of the host file, HAProxy has no more slots than the servers
 # plus a retired one, proxymgrctl shows each address beside its slot's
-# name, and a reload afterwards (SIGHUP) keeps every slot's name, id and
-# address. Ports 27300-27320.
+# name, a reload afterwards (SIGHUP) keeps every slot's name, id and
+# address, and an upgrade (SIGUSR2) names slots after their addresses
+# again with one reload. Ports 27300-27320.
 set -euo pipefail
 . "$PM_SRCDIR/tests/lib.sh"
 pm_setup
@@ -120,6 +121,25 @@ done
 pm_wait_idle
 pm_assert_eq "$reloads" "$(pm_reload_count)" "after the reload, 10 more new ports: no reload"
 pm_expect_bodies "$url" "$(names "${active[@]}")"
+
+# ---- an upgrade after slots moved ------------------------------------------------
+
+# The new proxymgrd names every slot after its address again: what it
+# builds is not what runs, so an ordinary reload follows, and the lines of
+# the state file whose slot now names another address are left out.
+reloads=$(pm_reload_count)
+kill -USR2 "$PM_PID"
+pm_wait_for pm_log_has 'runs another configuration than the one built now: reloading it' ||
+	pm_fail "SIGUSR2: the new proxymgrd did not reload the HAProxy whose slots moved"
+pm_wait_reloads $((reloads + 1)) || pm_fail "SIGUSR2: no reload"
+pm_wait_idle
+pm_expect_bodies "$url" "$(names "${active[@]}")"
+for p in "${active[@]}"; do
+	pm_stats "show servers state web" |
+		awk -v p="$p" '$4 == "127.0.0.1:" p && $5 == "127.0.0.1" && $19 == p && $7 % 2 == 0 {f = 1} END {exit !f}' ||
+		pm_fail "after the upgrade, 127.0.0.1:$p is not served by a slot of its name: $(pm_stats "show servers state web")"
+done
+pm_pass "an upgrade (SIGUSR2) after slots moved: one reload, each address in a slot of its name, traffic follows"
 
 pm_stop_proxymgrd
 pm_assert_eq 0 "$PM_RC" "proxymgrd exits 0"
