@@ -381,10 +381,11 @@ ctlcmd_find_row(json_t *rows, const char *name)
 	size_t i;
 	json_t *row;
 
-	json_array_foreach(rows, i, row)
-		if (strcmp(json_string_value(json_object_get(row, "name")),
-		    name) == 0)
+	json_array_foreach(rows, i, row) {
+		const char *n = json_string_value(json_object_get(row, "name"));
+		if (n != NULL && strcmp(n, name) == 0)
 			return row;
+	}
 	return NULL;
 }
 
@@ -403,25 +404,37 @@ ctlcmd_on_servers_state(int status, const char *reply, void *arg)
 		ctl_fail(cs->call, "no service %s", cs->service);
 		goto out;
 	}
-	/* What proxymgrd wants: the model's servers are to serve; what
-	 * the running HAProxy has besides is retired (maint), or waits for
-	 * the model's change to go live. */
+	/* What proxymgrd wants: the model's servers are to serve, each in
+	 * the slot (HAProxy server) that serves its address, named after
+	 * the address it was created for; one with no slot yet has no name.
+	 * What the running HAProxy has besides is retired (maint), or waits
+	 * for the model's change to go live. */
+	struct server_index ix = { NULL, 0 };
+	bool *seen = NULL;
+	if (le != NULL) {
+		srvindex_build(&ix, &le->servers);
+		seen = xcalloc(le->servers.n + 1, sizeof(*seen));
+	}
 	for (size_t i = 0; ms != NULL && i < ms->servers.n; i++) {
 		const struct server *sv = &ms->servers.v[i];
-		const struct server *ls = le ? srvlist_find(&le->servers,
-		    sv->name) : NULL;
-		json_array_append_new(rows, ctlcmd_server_row(sv->name,
-		    sv->host, sv->port, sv->weight, ls == NULL ? "pending" :
-		    ls->disabled ? "ready (pending)" : "ready"));
+		const struct server *ls = le ? srvindex_find(&ix, sv->host,
+		    sv->port) : NULL;
+		if (ls != NULL)
+			seen[ls - le->servers.v] = true;
+		json_array_append_new(rows, ctlcmd_server_row(ls ? ls->name :
+		    NULL, sv->host, sv->port, sv->weight, ls == NULL ?
+		    "pending" : ls->disabled ? "ready (pending)" : "ready"));
 	}
 	for (size_t i = 0; le != NULL && i < le->servers.n; i++) {
 		const struct server *sv = &le->servers.v[i];
-		if (ctlcmd_find_row(rows, sv->name) != NULL)
+		if (seen[i])
 			continue;
 		json_array_append_new(rows, ctlcmd_server_row(sv->name,
 		    sv->host, sv->port, sv->weight, sv->disabled ? "retired" :
 		    "removed (pending)"));
 	}
+	srvindex_free(&ix);
+	free(seen);
 	if (status != 0)
 		herr = json_string(uv_strerror(status));
 	else if (strncmp(reply, "1\n", 2) != 0) {
@@ -445,8 +458,9 @@ ctlcmd_on_servers_state(int status, const char *reply, void *arg)
 				json_array_append_new(rows, row);
 			}
 			json_object_set_new(row, "haproxy", json_pack("{s:i, "
-			    "s:s, s:s, s:i, s:i, s:s, s:i}",
+			    "s:o, s:i, s:s, s:s, s:i, s:i, s:s, s:i}",
 			    "id", st.id,
+			    "address", ctlcmd_str(st.addr), "port", st.port,
 			    "op_state", ctlcmd_op_state_name(st.op_state),
 			    "admin_state", ctlcmd_admin_name(st.admin_state),
 			    "admin_flags", st.admin_state,

@@ -438,7 +438,8 @@ show_servers(json_t *r)
 		else
 			snprintf(id, sizeof(id), "-");
 		bool hn = h == NULL || json_is_null(h);
-		table_row(&t, jstr(s, "name"), jstr(s, "address"), port,
+		table_row(&t, jnull(s, "name") ? "-" : jstr(s, "name"),
+		    jstr(s, "address"), port,
 		    jnull(s, "weight") ? "-" : w, jstr(s, "wanted"), id,
 		    hn ? "-" : jstr(h, "op_state"),
 		    hn ? "-" : jstr(h, "admin_state"),

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,36 @@ static char *
 server_make_name(const char *host, int port)
 {
 	return xasprintf("%s:%d", host, port);
+}
+
+char *
+server_slot_name(const char *host, int port, unsigned n)
+{
+	if (n <= 1)
+		return server_make_name(host, port);
+	return xasprintf("%s:%d-%u", host, port, n);
+}
+
+bool
+server_ip_canonical(const char *host, char *buf, size_t len)
+{
+	unsigned char a[sizeof(struct in6_addr)];
+	int af = inet_pton(AF_INET, host, a) == 1 ? AF_INET :
+	    inet_pton(AF_INET6, host, a) == 1 ? AF_INET6 : AF_UNSPEC;
+
+	return af != AF_UNSPEC && inet_ntop(af, a, buf, (socklen_t)len) !=
+	    NULL;
+}
+
+bool
+server_host_same(const char *host, const char *other)
+{
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+
+	if (strcmp(host, other) == 0)
+		return true;
+	return server_ip_canonical(host, a, sizeof(a)) &&
+	    server_ip_canonical(other, b, sizeof(b)) && strcmp(a, b) == 0;
 }
 
 bool
@@ -127,10 +158,20 @@ srvlist_copy(struct server_list *dst, const struct server_list *src)
 	for (size_t i = 0; i < src->n; i++) {
 		srvlist_add_weighted(dst, src->v[i].host, src->v[i].port,
 		    src->v[i].weight);
+		srvlist_rename(dst, i, src->v[i].name);
 		dst->v[i].id = src->v[i].id;
 		dst->v[i].disabled = src->v[i].disabled;
 		dst->v[i].retired_seq = src->v[i].retired_seq;
 	}
+}
+
+void
+srvlist_rename(struct server_list *l, size_t i, const char *name)
+{
+	if (strcmp(l->v[i].name, name) == 0)
+		return;
+	free(l->v[i].name);
+	l->v[i].name = xstrdup(name);
 }
 
 void
@@ -147,6 +188,8 @@ srvlist_equal(const struct server_list *a, const struct server_list *b)
 		return false;
 	for (size_t i = 0; i < a->n; i++)
 		if (strcmp(a->v[i].name, b->v[i].name) != 0 ||
+		    a->v[i].port != b->v[i].port ||
+		    strcmp(a->v[i].host, b->v[i].host) != 0 ||
 		    a->v[i].weight != b->v[i].weight ||
 		    a->v[i].disabled != b->v[i].disabled)
 			return false;
@@ -185,4 +228,60 @@ const struct server *
 srvlist_find(const struct server_list *l, const char *name)
 {
 	return srvlist_find_n(l, l->n, name);
+}
+
+static int
+srvindex_cmp(const char *host, int port, const struct server *s)
+{
+	int c = strcmp(host, s->host);
+
+	if (c != 0)
+		return c;
+	return (port > s->port) - (port < s->port);
+}
+
+static int
+srvindex_sort_cmp(const void *a, const void *b)
+{
+	const struct server *x = *(const struct server *const *)a;
+	const struct server *y = *(const struct server *const *)b;
+
+	return srvindex_cmp(x->host, x->port, y);
+}
+
+void
+srvindex_build(struct server_index *ix, const struct server_list *l)
+{
+	ix->n = l->n;
+	ix->v = xcalloc(l->n ? l->n : 1, sizeof(*ix->v));
+	for (size_t i = 0; i < l->n; i++)
+		ix->v[i] = &l->v[i];
+	if (ix->n > 1)
+		qsort(ix->v, ix->n, sizeof(*ix->v), srvindex_sort_cmp);
+}
+
+const struct server *
+srvindex_find(const struct server_index *ix, const char *host, int port)
+{
+	size_t lo = 0, hi = ix->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = srvindex_cmp(host, port, ix->v[mid]);
+		if (c == 0)
+			return ix->v[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+void
+srvindex_free(struct server_index *ix)
+{
+	free(ix->v);
+	ix->v = NULL;
+	ix->n = 0;
 }

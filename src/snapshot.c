@@ -15,6 +15,7 @@
 #include "service.h"
 #include "snapshot.h"
 #include "util.h"
+#include "validate.h"
 
 struct snapshot *
 snapshot_new(struct pm_config *cfg)
@@ -450,6 +451,12 @@ snapshot_cmp_retired(const void *a, const void *b)
 }
 
 static int
+snapshot_cmp_oldest(const void *a, const void *b)
+{
+	return snapshot_cmp_retired(b, a);
+}
+
+static int
 snapshot_cmp_name(const void *a, const void *b)
 {
 	const struct server *x = a, *y = b;
@@ -460,41 +467,111 @@ snapshot_cmp_name(const void *a, const void *b)
 /* Process-wide order of retirements; only compared, never shown. */
 static uint64_t snapshot_retire_seq;
 
+/* The name of a new slot: HOST:PORT, unless a slot of live that serves
+ * another address has it (it was created for this one and given another
+ * since): then HOST:PORT-2, -3, ..., the first free. */
+static char *
+snapshot_slot_name(const struct snapshot_service *live, const struct server *s)
+{
+	for (unsigned n = 1;; n++) {
+		char *name = server_slot_name(s->host, s->port, n);
+		if (live == NULL || srvlist_find(&live->servers, name) == NULL)
+			return name;
+		free(name);
+	}
+}
+
+/* Retired slots that may serve a new address, oldest retirement first:
+ * its connections are the most likely gone. Only slots at an IP literal:
+ * HAProxy may resolve a host name again over the address given. */
+static size_t
+snapshot_spare_slots(const struct snapshot_service *live, const bool *taken,
+    const struct server **spare)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < live->servers.n; i++) {
+		const struct server *o = &live->servers.v[i];
+		if (o->disabled && o->id > 0 && !taken[i] && val_ip(o->host))
+			spare[n++] = o;
+	}
+	if (n > 1)
+		qsort(spare, n, sizeof(*spare), snapshot_cmp_oldest);
+	return n;
+}
+
 void
 snapshot_carry(struct snapshot_service *e,
     const struct snapshot_service *live, bool trim, int max_disabled)
 {
 	struct server_list *l = &e->servers;
+	struct server_index ix;
+	const struct server **spare;
+	bool *taken;
 	int next_id = 1;
-	size_t keep = SIZE_MAX, first_new;
+	size_t keep = SIZE_MAX, first_new, nspare, next_spare = 0;
 
-	if (live != NULL)
-		for (size_t i = 0; i < live->servers.n; i++)
-			if (live->servers.v[i].id >= next_id)
-				next_id = live->servers.v[i].id + 1;
 	for (size_t i = 0; i < l->n; i++) {
-		const struct server *o = live ? srvlist_find_n(
-		    &live->servers, live->servers.n, l->v[i].name) : NULL;
 		l->v[i].disabled = false;
 		l->v[i].retired_seq = 0;
-		l->v[i].id = o != NULL && o->id > 0 ? o->id : next_id++;
+		l->v[i].id = 0;
 	}
-	if (live == NULL)
+	if (live == NULL) {
+		for (size_t i = 0; i < l->n; i++)
+			l->v[i].id = next_id++;
 		return;
-	/* Retired servers: in live, not wanted now. */
+	}
+	for (size_t i = 0; i < live->servers.n; i++)
+		if (live->servers.v[i].id >= next_id)
+			next_id = live->servers.v[i].id + 1;
+	/* Slots are matched by address: a slot keeps its name and id while
+	 * it lives, whatever address it was created for. */
+	srvindex_build(&ix, &live->servers);
+	taken = xcalloc(live->servers.n + 1, sizeof(*taken));
+	for (size_t i = 0; i < l->n; i++) {
+		const struct server *o = srvindex_find(&ix, l->v[i].host,
+		    l->v[i].port);
+		if (o == NULL || o->id <= 0)
+			continue;
+		taken[o - live->servers.v] = true;
+		l->v[i].id = o->id;
+		srvlist_rename(l, i, o->name);
+	}
+	srvindex_free(&ix);
+	/* A new address takes a retired slot (set server addr at runtime,
+	 * as HAProxy's server-template does), or a new one (add server). */
+	spare = xcalloc(live->servers.n + 1, sizeof(*spare));
+	nspare = snapshot_spare_slots(live, taken, spare);
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->v[i].id != 0)
+			continue;
+		if (next_spare < nspare && val_ip(l->v[i].host)) {
+			const struct server *o = spare[next_spare++];
+			taken[o - live->servers.v] = true;
+			l->v[i].id = o->id;
+			srvlist_rename(l, i, o->name);
+			continue;
+		}
+		char *name = snapshot_slot_name(live, &l->v[i]);
+		l->v[i].id = next_id++;
+		srvlist_rename(l, i, name);
+		free(name);
+	}
+	free(spare);
+	/* Retired slots: in live, serving nothing wanted now. */
 	first_new = l->n;
 	for (size_t i = 0; i < live->servers.n; i++) {
 		const struct server *o = &live->servers.v[i];
-		/* Only the wanted ones are sorted: search those. */
-		if (o->id <= 0 || srvlist_find_n(l, first_new,
-		    o->name) != NULL)
+		if (o->id <= 0 || taken[i])
 			continue;
 		srvlist_add_weighted(l, o->host, o->port, o->weight);
+		srvlist_rename(l, l->n - 1, o->name);
 		l->v[l->n - 1].id = o->id;
 		l->v[l->n - 1].disabled = true;
 		l->v[l->n - 1].retired_seq = o->disabled ? o->retired_seq :
 		    ++snapshot_retire_seq;
 	}
+	free(taken);
 	if (trim)
 		keep = max_disabled > 0 ? (size_t)max_disabled / 2 : 0;
 	if (l->n - first_new > keep) {

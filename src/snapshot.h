@@ -97,13 +97,18 @@ struct snapshot *snapshot_hold(struct snapshot *s);
  * in haproxy.global or in a global section of the hand-written file. */
 bool snapshot_sets_identity(const struct snapshot *s);
 
-/* Give e's servers their HAProxy ids and keep retired ones: a server
- * the live entry has keeps its id; a new one gets one above every id the
- * live entry used (an id is never reused for another server while a
- * state file may name it). A server of live that e lacks stays, rendered
- * "disabled", so that it can come back without a reload; for a reload
- * (trim) only the max_disabled/2 most recently retired stay, so that the
- * next reload for the same reason is not the very next retirement. */
+/* Give e's servers their slots (HAProxy servers: name and id) and keep
+ * retired ones. Slots are matched by address: an address a slot of the
+ * live entry serves keeps that slot, its name and id. A new IP address
+ * takes the retired slot retired longest ago, if any (the planner sends
+ * `set server addr`), else a new slot named HOST:PORT (HOST:PORT-2, ...
+ * if a slot serving another address has that name) with an id above
+ * every id the live entry used (an id is never given to another slot
+ * while a state file may name it). A slot of live that serves nothing
+ * wanted stays, rendered "disabled", so that it can come back or be
+ * reused without a reload; for a reload (trim) only the max_disabled/2
+ * most recently retired stay, so that the next reload for the same
+ * reason is not the very next retirement. */
 void snapshot_carry(struct snapshot_service *e,
     const struct snapshot_service *live, bool trim, int max_disabled);
 /* Number of retired (disabled) servers of e. */

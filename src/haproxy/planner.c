@@ -78,15 +78,26 @@ plan_add(struct plan *p, const char *expect, const char *fmt, ...)
 	p->n++;
 }
 
-/* Retirements wait in their own list until plan_build puts them last. */
+static void plan_add_later(struct plan_cmd **v, size_t *n, const char *fmt,
+    ...) PM_PRINTF(3, 4);
+
+/* Second-phase commands (expecting an empty reply) wait in their own
+ * lists until plan_build puts them last: slots given a new address are
+ * made ready, then servers are retired. */
 static void
-plan_add_retirement(struct plan *p, const char *be, const char *server)
+plan_add_later(struct plan_cmd **v, size_t *n, const char *fmt, ...)
 {
-	p->retire = xrealloc(p->retire, (p->nretire + 1) * sizeof(*p->retire));
-	p->retire[p->nretire].cmd = xasprintf("set server %s/%s state maint",
-	    be, server);
-	p->retire[p->nretire].expect = xstrdup("");
-	p->nretire++;
+	va_list ap;
+	struct sbuf sb;
+
+	sbuf_init(&sb);
+	va_start(ap, fmt);
+	sbuf_vprintf(&sb, fmt, ap);
+	va_end(ap);
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[*n].cmd = sbuf_take(&sb);
+	(*v)[*n].expect = xstrdup("");
+	(*n)++;
 }
 
 static void
@@ -103,6 +114,7 @@ void
 plan_free(struct plan *p)
 {
 	plan_cmds_free(p->v, p->n);
+	plan_cmds_free(p->ready, p->nready);
 	plan_cmds_free(p->retire, p->nretire);
 	free(p->why);
 	memset(p, 0, sizeof(*p));
@@ -143,6 +155,57 @@ plan_check(struct plan *p, const char *be, const struct plan_cmd *v,
 			    "command would hold %s", be, why);
 }
 
+/* What HAProxy answers `set server B/S addr IP port P` with when it
+ * moved the slot from where it was to IP:P: 2.6 says "IP changed from
+ * 'X' to 'IP'" or "no need to change the addr", then ", port changed from
+ * 'Y' to 'P'" or ", no need to change the port", then " by 'stats socket
+ * command'"; 3.0 leaves out what did not change. Both print the new
+ * address as inet_ntop does (2.6 as given: ip is given so). Any other
+ * reply (Invalid addr, a family it cannot change) is a refusal. */
+static char *
+plan_addr_expect(const struct server *from, const char *ip, int port)
+{
+	bool ip_change = !server_host_same(from->host, ip);
+
+	if (ip_change && from->port != port)
+		return xasprintf("IP changed from '*' to '%s', port changed "
+		    "from '*' to '%d' by 'stats socket command'", ip, port);
+	if (ip_change)
+		return xasprintf("IP changed from '*' to '%s'* by 'stats "
+		    "socket command'", ip);
+	return xasprintf("*port changed from '*' to '%d' by 'stats socket "
+	    "command'", port);
+}
+
+/* A retired slot serves a new address (snapshot_carry): its new address
+ * in the first phase; made ready, and its checks enabled, in the second,
+ * once HAProxy said it took the address (a refused one must not bring
+ * the slot up where it was, and 3.0 applies an address a moment after it
+ * answers). False if it cannot be done at runtime. */
+static bool
+plan_reuse(struct plan *p, const char *be, const struct server *ls,
+    const struct server *ns, bool check)
+{
+	char ip[64], *expect;
+
+	if (!server_ip_canonical(ns->host, ip, sizeof(ip))) {
+		plan_reload(p, PLAN_NOT_DYNAMIC, "service %s: retired server "
+		    "%s would serve %s, a host name, which HAProxy resolves "
+		    "only at start", be, ns->name, ns->host);
+		return false;
+	}
+	expect = plan_addr_expect(ls, ip, ns->port);
+	plan_add(p, expect, "set server %s/%s addr %s port %d", be, ns->name,
+	    ip, ns->port);
+	free(expect);
+	plan_add_later(&p->ready, &p->nready, "set server %s/%s state ready",
+	    be, ns->name);
+	if (check)
+		plan_add_later(&p->ready, &p->nready, "enable health %s/%s",
+		    be, ns->name);
+	return true;
+}
+
 /* New, returned and reweighted servers go in the first phase,
  * retirements in the second, sent only once every reply of the first was
  * right: HAProxy runs each command whatever became of the one before, so
@@ -158,7 +221,8 @@ plan_service(struct plan *p, const struct snapshot_service *l,
 	    n->def->listen_options, &why);
 	bool check = hkw_has_word(n->def->server_options, "check");
 	bool fixed_weight = hkw_has_word(n->def->server_options, "weight");
-	size_t ndisabled = 0, first = p->n, first_retire = p->nretire;
+	size_t ndisabled = 0, first = p->n, first_retire = p->nretire,
+	    first_ready = p->nready;
 
 	for (size_t i = 0; i < l->servers.n; i++)
 		if (srvlist_find(&n->servers, l->servers.v[i].name) == NULL)
@@ -167,6 +231,9 @@ plan_service(struct plan *p, const struct snapshot_service *l,
 	for (size_t i = 0; i < n->servers.n; i++) {
 		const struct server *ns = &n->servers.v[i];
 		const struct server *ls = srvlist_find(&l->servers, ns->name);
+		/* The same slot (by name) at another address. */
+		bool moved = ls != NULL && (ls->port != ns->port ||
+		    !server_host_same(ls->host, ns->host));
 
 		if (ns->disabled) {
 			ndisabled++;
@@ -174,6 +241,9 @@ plan_service(struct plan *p, const struct snapshot_service *l,
 				plan_reload(p, PLAN_DEFINITION, "service %s: "
 				    "server %s is new and retired", be,
 				    ns->name);
+			else if (moved)
+				plan_reload(p, PLAN_DEFINITION, "service %s: "
+				    "retired server %s moved", be, ns->name);
 			continue;
 		}
 		if (ls != NULL && ls->id != ns->id) {
@@ -221,7 +291,17 @@ plan_service(struct plan *p, const struct snapshot_service *l,
 			p->servers_added++;
 			continue;
 		}
-		if (ls->disabled) {
+		if (moved && !ls->disabled) {
+			/* snapshot_carry moves only retired slots. */
+			plan_reload(p, PLAN_DEFINITION, "service %s: server %s "
+			    "moved while it serves", be, ns->name);
+			continue;
+		}
+		if (moved) {
+			if (!plan_reuse(p, be, ls, ns, check))
+				continue;
+			p->servers_added++;
+		} else if (ls->disabled) {
 			plan_add(p, "", "set server %s/%s state ready", be,
 			    ns->name);
 			p->servers_returned++;
@@ -247,7 +327,8 @@ plan_service(struct plan *p, const struct snapshot_service *l,
 		const struct server *ls = srvlist_find(&l->servers, ns->name);
 
 		if (ns->disabled && ls != NULL && !ls->disabled) {
-			plan_add_retirement(p, be, ns->name);
+			plan_add_later(&p->retire, &p->nretire, "set server "
+			    "%s/%s state maint", be, ns->name);
 			p->servers_retired++;
 		}
 	}
@@ -256,6 +337,7 @@ plan_service(struct plan *p, const struct snapshot_service *l,
 		    "more than haproxy.max_disabled_servers (%d)", be,
 		    ndisabled, cfg->max_disabled_servers);
 	plan_check(p, be, p->v, first, p->n);
+	plan_check(p, be, p->ready, first_ready, p->nready);
 	plan_check(p, be, p->retire, first_retire, p->nretire);
 }
 
@@ -293,6 +375,20 @@ plan_compare_wrapper(struct plan *p, const struct snapshot *next,
 	/* Or a watched file the snapshot does not hold (--watch). */
 	if (diff & SNAPSHOT_DIFF_GENERATION)
 		plan_reload(p, PLAN_SETTINGS, "SIGHUP or a watched path");
+}
+
+/* Move the commands of a list built aside to the end of p->v. */
+static void
+plan_append(struct plan *p, struct plan_cmd **v, size_t *n)
+{
+	if (*n == 0)
+		return;
+	p->v = xrealloc(p->v, (p->n + *n) * sizeof(*p->v));
+	memcpy(&p->v[p->n], *v, *n * sizeof(*p->v));
+	p->n += *n;
+	free(*v);
+	*v = NULL;
+	*n = 0;
 }
 
 void
@@ -355,14 +451,8 @@ plan_build(struct plan *p, const struct snapshot *live,
 		return;
 	}
 	p->first_phase = p->n;
-	if (p->nretire == 0)
-		return;
-	p->v = xrealloc(p->v, (p->n + p->nretire) * sizeof(*p->v));
-	memcpy(&p->v[p->n], p->retire, p->nretire * sizeof(*p->v));
-	p->n += p->nretire;
-	free(p->retire);
-	p->retire = NULL;
-	p->nretire = 0;
+	plan_append(p, &p->ready, &p->nready);
+	plan_append(p, &p->retire, &p->nretire);
 }
 
 static const struct snapshot_service *
@@ -478,9 +568,10 @@ plan_state_line(char *line, const struct snapshot *live,
 		f[3] = name;
 	if (ns == NULL)
 		return NULL;
+	/* The slot's address now: one given another since (a retired slot
+	 * that serves a new address) starts from the config. */
 	if (atoi(f[18]) != ns->port ||
-	    (val_ip(ns->host) && !val_ipv6(ns->host) &&
-	    strcmp(f[4], ns->host) != 0))
+	    (val_ip(ns->host) && !server_host_same(f[4], ns->host)))
 		return NULL;
 	admin = strtol(f[6], &end, 10);
 	if (*end != '\0' || admin < 0)

@@ -41,9 +41,12 @@ struct plan {
 	char			*why;	/* reload: in words; NULL otherwise */
 	struct plan_cmd		*v;
 	size_t			 n;
-	/* v[0, first_phase) adds, returns and weights; the rest, the
+	/* v[0, first_phase) adds, returns, weights and the new addresses of
+	 * retired slots; the rest, those slots made ready and then the
 	 * retirements, go out only once all of those were answered right. */
 	size_t			 first_phase;
+	struct plan_cmd		*ready;		/* while building */
+	size_t			 nready;
 	struct plan_cmd		*retire;	/* while building */
 	size_t			 nretire;
 	size_t			 servers_added, servers_retired,

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,12 +86,29 @@ rt_split_replies(const char *buf, size_t len, char **replies, size_t max,
 bool
 rt_reply_ok(const char *expect, const char *reply)
 {
-	size_t le = strlen(expect), lr = strlen(reply);
+	size_t lr = strlen(reply), e = 0, r = 0, star_e = SIZE_MAX, star_r = 0;
 
 	while (lr > 0 && (reply[lr - 1] == '\n' || reply[lr - 1] == ' ' ||
 	    reply[lr - 1] == '\r'))
 		lr--;
-	return le == lr && memcmp(expect, reply, le) == 0;
+	/* '*' matches any run of characters but a newline: backtrack to
+	 * the last one on a mismatch. */
+	while (r < lr) {
+		if (expect[e] == '*') {
+			star_e = e++;
+			star_r = r;
+		} else if (expect[e] != '\0' && expect[e] == reply[r]) {
+			e++;
+			r++;
+		} else if (star_e != SIZE_MAX && reply[star_r] != '\n') {
+			e = star_e + 1;
+			r = ++star_r;
+		} else
+			return false;
+	}
+	while (expect[e] == '*')
+		e++;
+	return expect[e] == '\0';
 }
 
 /* What the planner sends, each verb followed by BACKEND/SERVER. */

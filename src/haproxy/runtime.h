@@ -46,7 +46,9 @@ void rt_free(struct rt_conn *c);
  * the number of complete replies; *used is the bytes they took. */
 size_t rt_split_replies(const char *buf, size_t len, char **replies,
     size_t max, size_t *used);
-/* A reply matches the expected one, trailing whitespace aside. */
+/* A reply matches the expected one, trailing whitespace aside; a '*' in
+ * expect stands for any text within a line (replies that quote what
+ * HAProxy had before, such as `set server addr`'s). */
 bool rt_reply_ok(const char *expect, const char *reply);
 /* NULL if cmd is one line of a shape proxymgrd sends (a known verb on
  * BACKEND/SERVER, printable, no ';', no "<<", no trailing '\\'), else

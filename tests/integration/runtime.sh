@@ -281,7 +281,8 @@ pm_assert_eq "$reloads" "$(pm_reload_count)" \
 	"$changes membership changes in $((t1 - t0)) ms: no reload"
 same_pid "$changes membership changes"
 for svc in m1 m2; do
-	active=$(pm_stats "show servers state $svc" | awk '$1 ~ /^[0-9]+$/ && NF > 20 && $7 % 2 == 0 {print $4}' | sort | tr '\n' ' ')
+	# By address: a slot may serve another address than its name's.
+	active=$(pm_stats "show servers state $svc" | awk '$1 ~ /^[0-9]+$/ && NF > 20 && $7 % 2 == 0 {print $5 ":" $19}' | sort | tr '\n' ' ')
 	[[ $active == "127.0.0.1:1981"[34]" " ]] ||
 		pm_fail "$svc: HAProxy's active servers are '$active'"
 done

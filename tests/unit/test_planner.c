@@ -246,6 +246,210 @@ test_carry_many_retired(void **state)
 	pmconfig_unref(cfg);
 }
 
+/* ---- slots: a retired server serves a new address ---- */
+
+/* A server of svc at host:port (whatever its slot's name), or NULL. */
+static const struct server *
+srv_at(const struct snapshot *s, const char *svc, const char *host, int port)
+{
+	const struct snapshot_service *e = snapshot_find(s, svc);
+
+	assert_non_null(e);
+	for (size_t i = 0; i < e->servers.n; i++)
+		if (strcmp(e->servers.v[i].host, host) == 0 &&
+		    e->servers.v[i].port == port)
+			return &e->servers.v[i];
+	return NULL;
+}
+
+/* A new port takes the retired slot, with its name and id: its address
+ * changes in the first phase, it comes up in the second (with its
+ * checks), before the retirements. */
+static void
+test_slot_reuse(void **state)
+{
+	struct pm_config *cfg = config("");
+	struct svc a = { "web", 8000, RR ", " CHECK,
+	    "10.0.0.1:80 10.0.0.1:81 10.0.0.1:83" };
+	struct svc b = { "web", 8000, RR ", " CHECK, "10.0.0.1:80 10.0.0.1:83" };
+	struct svc c = { "web", 8000, RR ", " CHECK, "10.0.0.1:80 10.0.0.1:82" };
+	struct snapshot *s1, *s2, *s3;
+	const struct server *sv;
+	struct plan p;
+	static const char *const want[] = {
+		"set server web/10.0.0.1:81 addr 10.0.0.1 port 82",
+		    "*port changed from '*' to '82' by 'stats socket command'",
+		"set server web/10.0.0.1:81 state ready", "",
+		"enable health web/10.0.0.1:81", "",
+		"set server web/10.0.0.1:83 state maint", "",
+		NULL,
+	};
+
+	(void)state;
+	s1 = build(cfg, NULL, false, &a, 1);
+	s2 = build(cfg, s1, false, &b, 1);
+	s3 = build(cfg, s2, false, &c, 1);
+	sv = srv_at(s3, "web", "10.0.0.1", 82);
+	assert_non_null(sv);
+	assert_string_equal(sv->name, "10.0.0.1:81");
+	assert_int_equal(sv->id, 2);
+	assert_false(sv->disabled);
+	assert_true(srv(s3, "web", "10.0.0.1:83")->disabled);
+	assert_int_equal(snapshot_find(s3, "web")->servers.n, 3);
+	assert_non_null(strstr(s3->text,
+	    "server 10.0.0.1:81 10.0.0.1:82 id 2 check inter 2000\n"));
+	plan_build(&p, s2, s3);
+	assert_cmds(&p, want);
+	assert_int_equal(p.first_phase, 1);
+	assert_int_equal(p.servers_added, 1);
+	assert_int_equal(p.servers_retired, 1);
+	plan_free(&p);
+	snapshot_free(s1);
+	snapshot_free(s2);
+	snapshot_free(s3);
+	pmconfig_unref(cfg);
+}
+
+/* Of several retired slots, the one retired longest ago; a new IP (the
+ * same port) says so in its expected reply. A host name takes no slot. */
+static void
+test_slot_reuse_oldest(void **state)
+{
+	struct pm_config *cfg = config("");
+	struct svc a = { "w", 8001, RR, "10.0.0.1:80 10.0.0.2:80 10.0.0.3:80" };
+	struct svc b = { "w", 8001, RR, "10.0.0.1:80 10.0.0.3:80" };
+	struct svc c = { "w", 8001, RR, "10.0.0.1:80" };
+	struct svc d = { "w", 8001, RR, "10.0.0.1:80 10.0.0.9:80" };
+	struct svc e = { "w", 8001, RR,
+	    "10.0.0.1:80 10.0.0.9:80 db.example:80" };
+	struct snapshot *s1, *s2, *s3, *s4, *s5;
+	struct plan p;
+	static const char *const want[] = {
+		"set server w/10.0.0.2:80 addr 10.0.0.9 port 80",
+		    "IP changed from '*' to '10.0.0.9'* by 'stats socket "
+		    "command'",
+		"set server w/10.0.0.2:80 state ready", "",
+		NULL,
+	};
+
+	(void)state;
+	s1 = build(cfg, NULL, false, &a, 1);
+	s2 = build(cfg, s1, false, &b, 1);	/* .2 retired */
+	s3 = build(cfg, s2, false, &c, 1);	/* .3 retired after it */
+	s4 = build(cfg, s3, false, &d, 1);
+	assert_string_equal(srv_at(s4, "w", "10.0.0.9", 80)->name,
+	    "10.0.0.2:80");
+	assert_int_equal(srv_at(s4, "w", "10.0.0.9", 80)->id, 2);
+	assert_true(srv(s4, "w", "10.0.0.3:80")->disabled);
+	plan_build(&p, s3, s4);
+	assert_cmds(&p, want);
+	plan_free(&p);
+	/* A host name: a new slot of its own, which needs a reload; the
+	 * retired slot stays retired where it is. */
+	s5 = build(cfg, s4, false, &e, 1);
+	assert_string_equal(srv_at(s5, "w", "db.example", 80)->name,
+	    "db.example:80");
+	assert_int_equal(srv_at(s5, "w", "db.example", 80)->id, 4);
+	assert_true(srv(s5, "w", "10.0.0.3:80")->disabled);
+	assert_string_equal(srv(s5, "w", "10.0.0.3:80")->host, "10.0.0.3");
+	plan_build(&p, s4, s5);
+	assert_reload(&p, PLAN_NOT_DYNAMIC, "host name");
+	plan_free(&p);
+	snapshot_free(s1);
+	snapshot_free(s2);
+	snapshot_free(s3);
+	snapshot_free(s4);
+	snapshot_free(s5);
+	pmconfig_unref(cfg);
+}
+
+/* No add server: a backend that refuses dynamic servers (balance source)
+ * or whose server_options add server refuses takes a new address into a
+ * retired slot at runtime too. An IPv6 address goes as inet_ntop writes
+ * it, as HAProxy prints it back. */
+static void
+test_slot_reuse_static(void **state)
+{
+	struct pm_config *cfg = config("");
+	const char *extra = "\"listen_options\": [\"balance source\"], "
+	    "\"server_options\": [\"cookie c1\"]";
+	struct svc a = { "s", 8003, extra, "2001:db8::1:80 2001:db8::2:80" };
+	struct svc b = { "s", 8003, extra, "2001:db8::1:80" };
+	struct svc c = { "s", 8003, extra, "2001:db8::1:80 2001:db8:0::9:80" };
+	struct snapshot *s1, *s2, *s3;
+	struct plan p;
+	static const char *const want[] = {
+		"set server s/2001:db8::2:80 addr 2001:db8::9 port 80",
+		    "IP changed from '*' to '2001:db8::9'* by 'stats socket "
+		    "command'",
+		"set server s/2001:db8::2:80 state ready", "",
+		NULL,
+	};
+
+	(void)state;
+	s1 = build(cfg, NULL, false, &a, 1);
+	s2 = build(cfg, s1, false, &b, 1);
+	s3 = build(cfg, s2, false, &c, 1);
+	plan_build(&p, s2, s3);
+	assert_cmds(&p, want);
+	plan_free(&p);
+	assert_non_null(strstr(s3->text, "server 2001:db8::2:80 "
+	    "[2001:db8:0::9]:80 id 2 cookie c1\n"));
+	snapshot_free(s1);
+	snapshot_free(s2);
+	snapshot_free(s3);
+	pmconfig_unref(cfg);
+}
+
+/* An address comes back after its slot went to another one: a new slot,
+ * HOST:PORT-2 (HAProxy refuses '~' in a name), the smallest free; names
+ * and ids stay through a reload, which also keeps the reused slot. */
+static void
+test_slot_names(void **state)
+{
+	struct pm_config *cfg = config("");
+	struct svc a = { "w", 8002, RR, "10.0.0.1:80 10.0.0.1:81" };
+	struct svc b = { "w", 8002, RR, "10.0.0.1:81" };
+	struct svc c = { "w", 8002, RR, "10.0.0.1:81 10.0.0.1:82" };
+	struct svc d = { "w", 8002, RR, "10.0.0.1:80 10.0.0.1:81 10.0.0.1:82" };
+	struct snapshot *s1, *s2, *s3, *s4, *s5;
+	struct plan p;
+	static const char *const want[] = {
+		"add server w/10.0.0.1:80-2 10.0.0.1:80 id 3",
+		    "New server registered.",
+		"enable server w/10.0.0.1:80-2", "",
+		NULL,
+	};
+	const char *lines = "    server 10.0.0.1:80 10.0.0.1:82 id 1\n"
+	    "    server 10.0.0.1:80-2 10.0.0.1:80 id 3\n"
+	    "    server 10.0.0.1:81 10.0.0.1:81 id 2\n";
+
+	(void)state;
+	s1 = build(cfg, NULL, false, &a, 1);
+	s2 = build(cfg, s1, false, &b, 1);
+	s3 = build(cfg, s2, false, &c, 1);
+	assert_string_equal(srv_at(s3, "w", "10.0.0.1", 82)->name,
+	    "10.0.0.1:80");
+	s4 = build(cfg, s3, false, &d, 1);
+	assert_string_equal(srv_at(s4, "w", "10.0.0.1", 80)->name,
+	    "10.0.0.1:80-2");
+	assert_int_equal(srv_at(s4, "w", "10.0.0.1", 80)->id, 3);
+	assert_non_null(strstr(s4->text, lines));
+	plan_build(&p, s3, s4);
+	assert_cmds(&p, want);
+	plan_free(&p);
+	/* A reload (trim) builds the same slots. */
+	s5 = build(cfg, s4, true, &d, 1);
+	assert_true(snapshot_same(s4, s5));
+	assert_non_null(strstr(s5->text, lines));
+	snapshot_free(s1);
+	snapshot_free(s2);
+	snapshot_free(s3);
+	snapshot_free(s4);
+	snapshot_free(s5);
+	pmconfig_unref(cfg);
+}
+
 /* ---- snapshot_diff: one definition of what a HAProxy runs ---- */
 
 static void
@@ -651,6 +855,57 @@ test_state_file(void **state)
 	pmconfig_unref(cfg);
 }
 
+/* The state file follows a slot's address: a slot given its new
+ * address at runtime keeps its line (HAProxy's dump has the new one);
+ * one given it by this very reload starts from the config. */
+static void
+test_state_file_reused_slot(void **state)
+{
+	struct pm_config *cfg = config("");
+	struct svc a = { "w", 8007, RR, "10.0.0.1:80 10.0.0.2:80 10.0.0.3:80" };
+	struct svc b = { "w", 8007, RR, "10.0.0.1:80 10.0.0.3:80" };
+	struct svc c = { "w", 8007, RR, "10.0.0.1:80 10.0.0.3:90" };
+	struct svc d = { "w", 8007, RR, "10.0.0.1:80 10.0.0.5:80" };
+	struct snapshot *s1, *s2, *s3, *s4, *s5;
+	char *out;
+	/* After s3 went live at runtime: the slot 10.0.0.2:80 serves
+	 * 10.0.0.3:90, the slot 10.0.0.3:80 is retired. */
+	const char *dump = "1\n" HDR
+	    LINE("1 10.0.0.1:80", "10.0.0.1", "0", "80")
+	    LINE("2 10.0.0.2:80", "10.0.0.3", "0", "90")
+	    LINE("3 10.0.0.3:80", "10.0.0.3", "1", "80");
+
+	(void)state;
+	s1 = build(cfg, NULL, false, &a, 1);
+	s2 = build(cfg, s1, false, &b, 1);
+	s3 = build(cfg, s2, false, &c, 1);
+	assert_string_equal(srv_at(s3, "w", "10.0.0.3", 90)->name,
+	    "10.0.0.2:80");
+	/* A reload of s3 as it is: every line stays (the retired one with
+	 * its maint flag). */
+	s4 = build(cfg, s3, true, &c, 1);
+	out = plan_state_file(dump, s3, NULL, s4);
+	assert_string_equal(out, dump);
+	free(out);
+	/* A reload that moves the retired slot 10.0.0.3:80 to 10.0.0.5:80:
+	 * its line names the old address and goes. */
+	s5 = build(cfg, s3, true, &d, 1);
+	assert_string_equal(srv_at(s5, "w", "10.0.0.5", 80)->name,
+	    "10.0.0.3:80");
+	assert_int_equal(srv_at(s5, "w", "10.0.0.5", 80)->id, 3);
+	out = plan_state_file(dump, s3, NULL, s5);
+	assert_string_equal(out, "1\n" HDR
+	    LINE("1 10.0.0.1:80", "10.0.0.1", "0", "80")
+	    LINE("2 10.0.0.2:80", "10.0.0.3", "1", "90"));
+	free(out);
+	snapshot_free(s1);
+	snapshot_free(s2);
+	snapshot_free(s3);
+	snapshot_free(s4);
+	snapshot_free(s5);
+	pmconfig_unref(cfg);
+}
+
 /* After an upgrade from a proxymgrd that named servers HOST_PORT: the
  * lines of the running HAProxy are renamed, with a live snapshot (a
  * reload) and without one (the HAProxy taken over, whose haproxy.cfg
@@ -888,6 +1143,11 @@ main(void)
 		cmocka_unit_test(test_legacy_name),
 		cmocka_unit_test(test_carry_empty),
 		cmocka_unit_test(test_carry_many_retired),
+		cmocka_unit_test(test_slot_reuse),
+		cmocka_unit_test(test_slot_reuse_oldest),
+		cmocka_unit_test(test_slot_reuse_static),
+		cmocka_unit_test(test_slot_names),
+		cmocka_unit_test(test_state_file_reused_slot),
 		cmocka_unit_test(test_snapshot_diff),
 		cmocka_unit_test(test_plan_runtime),
 		cmocka_unit_test(test_plan_fixed_weight),

@@ -102,6 +102,56 @@ test_reply_ok(void **state)
 	assert_false(rt_reply_ok("", "Require 'backend/server'."));
 }
 
+/* `set server addr` quotes what the server had: '*' stands for it. The
+ * replies of 2.6.12 and of 3.0 (which leaves out what did not change),
+ * and its refusals. */
+static void
+test_reply_ok_wildcard(void **state)
+{
+	const char *port = "*port changed from '*' to '82' by 'stats socket "
+	    "command'";
+	const char *both = "IP changed from '*' to '10.0.0.9', port changed "
+	    "from '*' to '82' by 'stats socket command'";
+	const char *ip = "IP changed from '*' to '10.0.0.9'* by 'stats socket "
+	    "command'";
+
+	(void)state;
+	assert_true(rt_reply_ok(port, "no need to change the addr, port "
+	    "changed from '81' to '82' by 'stats socket command'\n"));
+	assert_true(rt_reply_ok(port, "port changed from '81' to '82' by "
+	    "'stats socket command'"));
+	assert_false(rt_reply_ok(port, "no need to change the addr, port "
+	    "changed from '81' to '83' by 'stats socket command'"));
+	assert_false(rt_reply_ok(port, "Invalid addr '10.0.0.1' by 'stats "
+	    "socket command'"));
+	assert_false(rt_reply_ok(port, "No such server."));
+	assert_false(rt_reply_ok(port, "port changed from '81' to '82' by "
+	    "'stats socket command'\nsomething else"));
+	assert_true(rt_reply_ok(both, "IP changed from '10.0.0.1' to "
+	    "'10.0.0.9', port changed from '81' to '82' by 'stats socket "
+	    "command'"));
+	assert_false(rt_reply_ok(both, "IP changed from '10.0.0.1' to "
+	    "'10.0.0.8', port changed from '81' to '82' by 'stats socket "
+	    "command'"));
+	assert_true(rt_reply_ok(ip, "IP changed from '10.0.0.1' to "
+	    "'10.0.0.9', no need to change the port by 'stats socket "
+	    "command'"));
+	assert_true(rt_reply_ok(ip, "IP changed from '10.0.0.1' to "
+	    "'10.0.0.9' by 'stats socket command'"));
+	assert_false(rt_reply_ok(ip, "Update for the current server address "
+	    "family is only supported through configuration file."));
+	assert_false(rt_reply_ok(ip, "nothing changed"));
+	/* A '*' of its own, at either end. */
+	assert_true(rt_reply_ok("*", "anything"));
+	assert_true(rt_reply_ok("*", ""));
+	assert_true(rt_reply_ok("a*", "abc"));
+	assert_false(rt_reply_ok("*c", "abd"));
+	assert_false(rt_reply_ok("a*", "ba"));
+	/* No '*': the whole reply, as before. */
+	assert_false(rt_reply_ok("abc", "abcd"));
+	assert_false(rt_reply_ok("abcd", "abc"));
+}
+
 /* The shapes the planner sends pass; anything that HAProxy 2.6's CLI
  * would read otherwise does not (issue 11, finding 7). */
 static void
@@ -158,6 +208,7 @@ main(void)
 		cmocka_unit_test(test_split_real),
 		cmocka_unit_test(test_split_partial_and_max),
 		cmocka_unit_test(test_reply_ok),
+		cmocka_unit_test(test_reply_ok_wildcard),
 		cmocka_unit_test(test_cmd_shape),
 	};
 
