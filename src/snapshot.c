@@ -500,6 +500,44 @@ snapshot_spare_slots(const struct snapshot_service *live, const bool *taken,
 	return n;
 }
 
+/* Slots whose address leaves in this very change, that new addresses
+ * of it may take (appended to leaving, which has room): only as many as
+ * keep the retired slots within max_disabled once the nspare retired
+ * ones are taken. A change that replaces many servers at once (a host
+ * file rewritten, a ZooKeeper session back after a partition) then
+ * moves slots instead of retiring more than the bound allows, which
+ * would be a reload; an everyday change retires and adds as before, so
+ * that a server that returns finds its slot. */
+static size_t
+snapshot_leaving_slots(const struct snapshot_service *e,
+    const struct snapshot_service *live, const bool *taken, size_t nspare,
+    int max_disabled, const struct server **leaving)
+{
+	size_t nnew = 0, nretire = 0, n = 0, want;
+
+	for (size_t i = 0; i < e->servers.n; i++)
+		if (e->servers.v[i].id == 0 && val_ip(e->servers.v[i].host))
+			nnew++;
+	for (size_t i = 0; i < live->servers.n; i++)
+		if (live->servers.v[i].id > 0 && !taken[i])
+			nretire++;
+	/* nretire counts the retired slots and those that leave now. */
+	if (nnew <= nspare)
+		return 0;
+	nretire -= nspare;
+	if (nretire <= (size_t)(max_disabled > 0 ? max_disabled : 0))
+		return 0;
+	want = nretire - (size_t)(max_disabled > 0 ? max_disabled : 0);
+	if (want > nnew - nspare)
+		want = nnew - nspare;
+	for (size_t i = 0; i < live->servers.n && n < want; i++) {
+		const struct server *o = &live->servers.v[i];
+		if (!o->disabled && o->id > 0 && !taken[i] && val_ip(o->host))
+			leaving[n++] = o;
+	}
+	return n;
+}
+
 void
 snapshot_carry(struct snapshot_service *e,
     const struct snapshot_service *live, bool trim, int max_disabled)
@@ -542,6 +580,8 @@ snapshot_carry(struct snapshot_service *e,
 	 * as HAProxy's server-template does), or a new one (add server). */
 	spare = xcalloc(live->servers.n + 1, sizeof(*spare));
 	nspare = snapshot_spare_slots(live, taken, spare);
+	nspare += snapshot_leaving_slots(e, live, taken, nspare, max_disabled,
+	    spare + nspare);
 	for (size_t i = 0; i < l->n; i++) {
 		if (l->v[i].id != 0)
 			continue;

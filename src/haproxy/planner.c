@@ -181,10 +181,13 @@ plan_addr_expect(const struct server *from, const char *ip, int port)
  * in the first phase; made ready, and its checks enabled, in the second,
  * once HAProxy said it took the address (a refused one must not bring
  * the slot up where it was, and 3.0 applies an address a moment after it
- * answers). False if it cannot be done at runtime. */
+ * answers). A slot that served until this change (serving: its address
+ * left as the new one came, in a change that replaces more servers than
+ * haproxy.max_disabled_servers) only gets its new address: it is ready,
+ * and its checks run. False if it cannot be done at runtime. */
 static bool
 plan_reuse(struct plan *p, const char *be, const struct server *ls,
-    const struct server *ns, bool check)
+    const struct server *ns, bool check, bool serving)
 {
 	char ip[64], *expect;
 
@@ -198,6 +201,8 @@ plan_reuse(struct plan *p, const char *be, const struct server *ls,
 	plan_add(p, expect, "set server %s/%s addr %s port %d", be, ns->name,
 	    ip, ns->port);
 	free(expect);
+	if (serving)
+		return true;
 	plan_add_later(&p->ready, &p->nready, "set server %s/%s state ready",
 	    be, ns->name);
 	if (check)
@@ -291,16 +296,12 @@ plan_service(struct plan *p, const struct snapshot_service *l,
 			p->servers_added++;
 			continue;
 		}
-		if (moved && !ls->disabled) {
-			/* snapshot_carry moves only retired slots. */
-			plan_reload(p, PLAN_DEFINITION, "service %s: server %s "
-			    "moved while it serves", be, ns->name);
-			continue;
-		}
 		if (moved) {
-			if (!plan_reuse(p, be, ls, ns, check))
+			if (!plan_reuse(p, be, ls, ns, check, !ls->disabled))
 				continue;
 			p->servers_added++;
+			if (!ls->disabled)
+				p->servers_retired++;	/* its old address */
 		} else if (ls->disabled) {
 			plan_add(p, "", "set server %s/%s state ready", be,
 			    ns->name);

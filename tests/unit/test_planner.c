@@ -310,6 +310,58 @@ test_slot_reuse(void **state)
 	pmconfig_unref(cfg);
 }
 
+/* A change that replaces more servers than max_disabled_servers allows
+ * to retire (a host file rewritten) moves just enough of the leaving
+ * slots to the new addresses: no reload, and the retired ones stay at the
+ * bound. An everyday change retires and adds (test_plan_runtime). */
+static void
+test_slot_move_in_burst(void **state)
+{
+	struct pm_config *cfg = config("haproxy:\n  max_disabled_servers: 2\n");
+	struct svc a = { "web", 8000, RR,
+	    "10.0.0.1:80 10.0.0.2:80 10.0.0.3:80 10.0.0.4:80 10.0.0.5:80" };
+	struct svc b = { "web", 8000, RR,
+	    "10.0.0.1:80 10.0.1.2:80 10.0.1.3:80 10.0.1.4:80 10.0.1.5:80" };
+	struct snapshot *s1, *s2;
+	size_t moved = 0, added = 0, retired = 0;
+	struct plan p;
+
+	(void)state;
+	s1 = build(cfg, NULL, false, &a, 1);
+	s2 = build(cfg, s1, false, &b, 1);
+	plan_build(&p, s1, s2);
+	assert_null(p.why);
+	for (size_t i = 0; i < p.n; i++) {
+		if (strstr(p.v[i].cmd, " addr 10.0.1.") != NULL)
+			moved++;
+		else if (strncmp(p.v[i].cmd, "add server ", 11) == 0)
+			added++;
+		else if (strstr(p.v[i].cmd, " state maint") != NULL)
+			retired++;
+		else if (strstr(p.v[i].cmd, " state ready") != NULL)
+			fail_msg("a moved slot serves already: %s", p.v[i].cmd);
+	}
+	/* 4 leave: 2 may stay retired, so 2 slots move and 2 are added. */
+	assert_int_equal(moved, 2);
+	assert_int_equal(added, 2);
+	assert_int_equal(retired, 2);
+	assert_int_equal(snapshot_disabled_count(snapshot_find(s2, "web")), 2);
+	assert_int_equal(p.servers_added, 4);
+	assert_int_equal(p.servers_retired, 4);
+	for (int k = 2; k <= 5; k++) {
+		const struct server *sv;
+		char host[32];
+		snprintf(host, sizeof(host), "10.0.1.%d", k);
+		sv = srv_at(s2, "web", host, 80);
+		assert_non_null(sv);
+		assert_false(sv->disabled);
+	}
+	plan_free(&p);
+	snapshot_free(s1);
+	snapshot_free(s2);
+	pmconfig_unref(cfg);
+}
+
 /* Of several retired slots, the one retired longest ago; a new IP (the
  * same port) says so in its expected reply. A host name takes no slot. */
 static void
@@ -1144,6 +1196,7 @@ main(void)
 		cmocka_unit_test(test_carry_empty),
 		cmocka_unit_test(test_carry_many_retired),
 		cmocka_unit_test(test_slot_reuse),
+		cmocka_unit_test(test_slot_move_in_burst),
 		cmocka_unit_test(test_slot_reuse_oldest),
 		cmocka_unit_test(test_slot_reuse_static),
 		cmocka_unit_test(test_slot_names),
