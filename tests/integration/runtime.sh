@@ -312,8 +312,10 @@ pm_pass "a HAProxy that does not answer on its socket: the change goes live by a
 kill -USR1 "$PM_PID"
 pm_wait_for pm_log_has 'counters: runtime batches [1-9][0-9]*, commands [0-9]+, failed batches 1;' ||
 	pm_fail "SIGUSR1: no counters line"
-pm_log_has 'reloads [0-9]+ \(start 1, services [0-9]+, .*refused 1, no-answer 1,' ||
-	pm_fail "SIGUSR1: reloads by reason not as expected"
+# At least the one no-answer above: on a busy machine HAProxy may miss
+# the 500 ms bound once more, which is what the bound is for.
+pm_log_has 'reloads [0-9]+ \(start 1, services [0-9]+, .*refused 1, no-answer [1-9][0-9]*,' ||
+	pm_fail "SIGUSR1: reloads by reason not as expected: $(grep -o 'reloads [0-9]* ([^)]*)' "$PM_TMP/proxymgrd.log" | tail -n 1)"
 pm_pass "SIGUSR1 logs the counters: $(grep -o 'counters: .*' "$PM_TMP/proxymgrd.log" | tail -n 1)"
 
 pm_stop_proxymgrd
