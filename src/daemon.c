@@ -772,7 +772,8 @@ daemon_find_program(const char *prog)
 }
 
 /* After an upgrade or a takeover: how long discovery may settle before
- * the adopted HAProxy is compared with the model, and when to say that a
+ * the adopted HAProxy is compared with the model (then again each time,
+ * until the source and the watchers answered), and when to say that a
  * source (ZooKeeper) has not answered yet. */
 #define DAEMON_ADOPT_SETTLE_MS	300
 #define DAEMON_ADOPT_WARN_MS	10000
@@ -791,6 +792,14 @@ daemon_on_adopt_wait(uv_timer_t *t)
 			log_warnx("%s: no answer from the service-config "
 			    "source yet; the adopted HAProxy serves on as it "
 			    "is until there is one", d->adopted_by);
+		uv_timer_start(t, daemon_on_adopt_wait, DAEMON_ADOPT_SETTLE_MS,
+		    0);
+		return;
+	}
+	/* Nor before the watchers answered (bounded as the first start): a
+	 * model without their servers would differ, and cost a reload. */
+	if (watcher_unanswered() > 0 &&
+	    d->adopt_waited_ms < d->cfg->initial_sync_timeout_ms) {
 		uv_timer_start(t, daemon_on_adopt_wait, DAEMON_ADOPT_SETTLE_MS,
 		    0);
 		return;
