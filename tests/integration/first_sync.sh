@@ -12,6 +12,8 @@
 # 5. A takeover (proxymgrd SIGKILLed, started again) adopts the running
 #    HAProxy at once, and compares it with the model only once every
 #    watcher answered: no reload.
+# 6. 50 services that arrive while a reload's `haproxy -c` is in flight
+#    are one more reload.
 # Services listen on 127.0.0.2-127.0.0.8, ports 27100-27149; ZooKeeper on
 # 127.0.0.1:27181; nothing listens on 127.0.0.1:27199 (the dead one).
 # No traffic goes to the servers: HAProxy's state is what is checked.
@@ -174,4 +176,51 @@ pm_assert_eq "$syncs" "$(pm_log_count 'first sync')" "first sync lines after the
 pm_assert_eq "$before" "$(pm_reload_count)" "HAProxy generations after the takeover"
 pm_assert_eq "$hap" "$(pm_hap_pid)" "the HAProxy serving after the takeover"
 pm_pass "a takeover adopts the running HAProxy at once, and keeps it: the watchers answered before the comparison"
+pm_stop_proxymgrd
+
+# ---- 6. a burst while a reload is in flight -----------------------------------
+# HAProxy behind a wrapper that holds `haproxy -c` while hold-check exists
+# (at most 30 s): 50 services arrive while a reload's check is held, and
+# are one more reload once it is over.
+cat >"$PM_TMP/haproxy" <<EOF
+#!/bin/sh
+case " \$* " in
+*" -c "*)
+	touch "$PM_TMP/check-started"
+	i=0
+	while [ -e "$PM_TMP/hold-check" ] && [ \$i -lt 600 ]; do
+		sleep 0.05
+		i=\$((i + 1))
+	done ;;
+esac
+exec ${HAPROXY:-haproxy} "\$@"
+EOF
+chmod +x "$PM_TMP/haproxy"
+static_svc() {
+	printf '{"type": "static", "port": %d, "bind_address": "127.0.0.9", "servers": [{"address": "127.0.1.1", "port": 27100}]}\n' "$1"
+}
+rm -rf "$PM_TMP/services"
+mkdir -p "$PM_TMP/services"
+static_svc 27100 >"$PM_TMP/services/b0.json"
+unset PM_SERVICE_CONFIG
+HAPROXY=$PM_TMP/haproxy pm_write_pmconfig
+mv "$PM_TMP/proxymgrd.log" "$PM_TMP/proxymgrd-takeover.log"
+pm_start_proxymgrd
+pm_wait_idle
+before=$(pm_reload_count)
+touch "$PM_TMP/hold-check"
+rm -f "$PM_TMP/check-started"
+static_svc 27101 | pm_write_atomic "$PM_TMP/services/b1.json"
+wait_file() { [[ -e $1 ]]; }
+pm_wait_for wait_file "$PM_TMP/check-started" || pm_fail "no reload for b1"
+for ((i = 2; i <= 51; i++)); do
+	static_svc $((27100 + i)) | pm_write_atomic "$PM_TMP/services/b$i.json"
+done
+pm_wait_for pm_log_has 'service b51: added' || pm_fail "b51 not seen"
+rm -f "$PM_TMP/hold-check"
+pm_wait_reloads $((before + 2)) || pm_fail "the burst was not reloaded"
+pm_wait_idle
+pm_assert_eq $((before + 2)) "$(pm_reload_count)" "a burst during a reload's check: HAProxy generations"
+pm_assert_eq 52 "$(last_serves)" "a burst during a reload's check: services HAProxy serves"
+pm_pass "50 services arriving while a reload is in flight: one more reload"
 pm_stop_proxymgrd
