@@ -557,8 +557,14 @@ daemon_start_source(struct daemon *d, char **err)
 	 * reports its own as it starts: a stale one would show a service
 	 * that serves as rejected. */
 	model_forget_invalid(&d->model);
-	if ((src = svcsrc_start(d->loop, d->cfg, &cbs, err)) == NULL)
+	/* A new source has listed nothing yet: the first start and an
+	 * adoption wait for it, not for the one it replaces. */
+	bool was_synced = d->synced;
+	d->synced = false;
+	if ((src = svcsrc_start(d->loop, d->cfg, &cbs, err)) == NULL) {
+		d->synced = was_synced;
 		return -1;
+	}
 	svcsrc_stop(d->source);
 	d->source = src;
 	return 0;
