@@ -31,6 +31,7 @@
 #include "snapshot.h"
 #include "upgrade.h"
 #include "util.h"
+#include "watchers/watcher.h"
 #include "wrapper.h"
 
 struct daemon {
@@ -55,6 +56,13 @@ struct daemon {
 	const char		*adopted_by;	/* "upgrade", "takeover" */
 	bool			 stopping;
 	bool			 synced;	/* the source reported once */
+	/* The first start waits for every source to answer once
+	 * (reload.initial_sync_timeout_ms): until then changes are
+	 * collected, not planned. */
+	bool			 holding;
+	uv_timer_t		 first_sync;	/* its bound */
+	uv_idle_t		 first_sync_check;	/* after an answer */
+	uint64_t		 hold_since_us;
 	struct wrapper		*wrapper;	/* named listeners, user cfg */
 	const char		*pidfile;
 	bool			 ready_sent;	/* sd_notify READY=1 */
@@ -172,6 +180,14 @@ daemon_on_debounce(uv_timer_t *t)
  * planned;
  * the supervisor debounces and rate-limits the reloads. */
 static void
+daemon_plan_later(struct daemon *d)
+{
+	if (!uv_is_active((uv_handle_t *)&d->debounce))
+		uv_timer_start(&d->debounce, daemon_on_debounce,
+		    (uint64_t)d->cfg->runtime_debounce_ms, 0);
+}
+
+static void
 daemon_on_change(void *ctx, const char *why)
 {
 	struct daemon *d = ctx;
@@ -183,12 +199,11 @@ daemon_on_change(void *ctx, const char *why)
 	}
 	d->pending_count++;
 	/* After an upgrade, nothing is planned until discovery has answered:
-	 * a half-read model must not replace the adopted HAProxy. */
-	if (d->adopting)
+	 * a half-read model must not replace the adopted HAProxy. Nor before
+	 * the first start: it starts once, with everything. */
+	if (d->adopting || d->holding)
 		return;
-	if (!uv_is_active((uv_handle_t *)&d->debounce))
-		uv_timer_start(&d->debounce, daemon_on_debounce,
-		    (uint64_t)d->cfg->runtime_debounce_ms, 0);
+	daemon_plan_later(d);
 }
 
 static void
@@ -216,6 +231,8 @@ daemon_src_invalid(void *ctx, const char *name, const char *where,
 	model_set_invalid(&d->model, name, where, err);
 }
 
+static void daemon_first_sync_poke(void *ctx);
+
 static void
 daemon_src_synced(void *ctx)
 {
@@ -223,6 +240,89 @@ daemon_src_synced(void *ctx)
 
 	d->synced = true;
 	model_sweep_unseen(&d->model);
+	daemon_first_sync_poke(d);
+}
+
+/* The first start goes ahead: the changes collected meanwhile are
+ * planned as one. */
+static void
+daemon_first_sync_release(struct daemon *d)
+{
+	d->holding = false;
+	watcher_on_answer(NULL, NULL);
+	uv_timer_stop(&d->first_sync);
+	uv_idle_stop(&d->first_sync_check);
+	if (!d->stopping)
+		daemon_plan_later(d);
+}
+
+static void
+daemon_on_first_sync_check(uv_idle_t *h)
+{
+	struct daemon *d = h->data;
+	size_t servers = 0, watchers = 0;
+
+	uv_idle_stop(h);
+	if (!d->holding || !d->synced || watcher_unanswered() > 0)
+		return;
+	for (size_t i = 0; i < d->model.n; i++) {
+		servers += d->model.v[i]->servers.n;
+		watchers += d->model.v[i]->watcher != NULL;
+	}
+	log_event(LOG_LVL_INFO, "first_sync", NULL, NULL, "first sync: %zu "
+	    "services, %zu servers from %zu watchers in %.0f ms", d->model.n,
+	    servers, watchers,
+	    (double)(now_us() - d->hold_since_us) / 1000.0);
+	daemon_first_sync_release(d);
+}
+
+/* A source answered: whether that was the last one is seen once what it
+ * reported has been taken in (an idle handle: at the end of this turn
+ * of the loop, after every report it brought). */
+static void
+daemon_first_sync_poke(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	if (d->holding && d->synced && watcher_unanswered() == 0)
+		uv_idle_start(&d->first_sync_check,
+		    daemon_on_first_sync_check);
+}
+
+/* The bound passed: HAProxy starts with what has answered; the others
+ * come in the normal way when they do. */
+static void
+daemon_on_first_sync_bound(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+	struct sbuf sb;
+	size_t named = 0, more = 0;
+
+	sbuf_init(&sb);
+	if (!d->synced) {
+		sbuf_printf(&sb, "service_config %s", d->cfg->sc_servers ?
+		    d->cfg->sc_servers : d->cfg->sc_path);
+		named++;
+	}
+	for (size_t i = 0; i < d->model.n; i++) {
+		const struct model_service *ms = d->model.v[i];
+		if (ms->watcher == NULL || ms->watcher->answered)
+			continue;
+		if (named < 10)
+			sbuf_printf(&sb, "%s%s", named++ > 0 ? ", " : "",
+			    ms->name);
+		else
+			more++;
+	}
+	if (more > 0)
+		sbuf_printf(&sb, " (and %zu more)", more);
+	log_event(LOG_LVL_INFO, "first_sync", NULL, "bound", "first sync: "
+	    "bound of %d ms reached; still waiting on: %s; starting HAProxy "
+	    "with the %zu services known, the others follow as they answer",
+	    d->cfg->initial_sync_timeout_ms, sb.len > 0 ? sb.buf : "nothing",
+	    d->model.n);
+	sbuf_free(&sb);
+	daemon_first_sync_release(d);
 }
 
 /* The desired state built with cfg, with no side effect: ports are
@@ -431,6 +531,8 @@ daemon_stopped(void *ctx)
 	uv_close((uv_handle_t *)&d->adopt_wait, daemon_on_close);
 	uv_close((uv_handle_t *)&d->stray_check, daemon_on_close);
 	uv_close((uv_handle_t *)&d->port_retry, daemon_on_close);
+	uv_close((uv_handle_t *)&d->first_sync, daemon_on_close);
+	uv_close((uv_handle_t *)&d->first_sync_check, daemon_on_close);
 	metrics_http_stop(d->metrics);
 	d->metrics = NULL;
 	uv_close((uv_handle_t *)&d->metrics_retry, daemon_on_close);
@@ -457,8 +559,14 @@ daemon_start_source(struct daemon *d, char **err)
 	 * reports its own as it starts: a stale one would show a service
 	 * that serves as rejected. */
 	model_forget_invalid(&d->model);
-	if ((src = svcsrc_start(d->loop, d->cfg, &cbs, err)) == NULL)
+	/* A new source has listed nothing yet: the first start and an
+	 * adoption wait for it, not for the one it replaces. */
+	bool was_synced = d->synced;
+	d->synced = false;
+	if ((src = svcsrc_start(d->loop, d->cfg, &cbs, err)) == NULL) {
+		d->synced = was_synced;
 		return -1;
+	}
 	svcsrc_stop(d->source);
 	d->source = src;
 	return 0;
@@ -498,6 +606,9 @@ daemon_pending(const struct daemon *d)
 	if (d->adopting)
 		return "waiting for discovery before comparing the adopted "
 		    "HAProxy";
+	if (d->holding)
+		return "waiting for every source to answer before the first "
+		    "start";
 	if (d->pending_count > 0)
 		return "changes being collected";
 	return NULL;
@@ -641,6 +752,8 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 	uv_timer_stop(&d->debounce);
 	uv_timer_stop(&d->stray_check);
 	uv_timer_stop(&d->port_retry);
+	if (d->holding)
+		daemon_first_sync_release(d);
 	sup_stop(&d->sup);
 }
 
@@ -667,7 +780,8 @@ daemon_find_program(const char *prog)
 }
 
 /* After an upgrade or a takeover: how long discovery may settle before
- * the adopted HAProxy is compared with the model, and when to say that a
+ * the adopted HAProxy is compared with the model (then again each time,
+ * until the source and the watchers answered), and when to say that a
  * source (ZooKeeper) has not answered yet. */
 #define DAEMON_ADOPT_SETTLE_MS	300
 #define DAEMON_ADOPT_WARN_MS	10000
@@ -686,6 +800,14 @@ daemon_on_adopt_wait(uv_timer_t *t)
 			log_warnx("%s: no answer from the service-config "
 			    "source yet; the adopted HAProxy serves on as it "
 			    "is until there is one", d->adopted_by);
+		uv_timer_start(t, daemon_on_adopt_wait, DAEMON_ADOPT_SETTLE_MS,
+		    0);
+		return;
+	}
+	/* Nor before the watchers answered (bounded as the first start): a
+	 * model without their servers would differ, and cost a reload. */
+	if (watcher_unanswered() > 0 &&
+	    d->adopt_waited_ms < d->cfg->initial_sync_timeout_ms) {
 		uv_timer_start(t, daemon_on_adopt_wait, DAEMON_ADOPT_SETTLE_MS,
 		    0);
 		return;
@@ -822,6 +944,10 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 	d.port_retry.data = &d;
 	uv_timer_init(d.loop, &d.metrics_retry);
 	d.metrics_retry.data = &d;
+	uv_timer_init(d.loop, &d.first_sync);
+	d.first_sync.data = &d;
+	uv_idle_init(d.loop, &d.first_sync_check);
+	d.first_sync_check.data = &d;
 	d.sig_term.data = d.sig_int.data = d.sig_hup.data = &d;
 	d.sig_usr1.data = &d;
 	uv_signal_start(&d.sig_term, daemon_on_signal, SIGTERM);
@@ -844,9 +970,24 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 	daemon_log_identity(d.cfg);
 	daemon_metrics_configure(&d);
 	d.adopting = adopted;
+	/* A takeover or an upgrade adopts the running HAProxy at once; a
+	 * hand-written haproxy.cfg alone (the wrapper) has nothing to wait
+	 * for. */
+	if (!adopted && d.config_file != NULL &&
+	    d.cfg->initial_sync_timeout_ms > 0) {
+		d.holding = true;
+		d.hold_since_us = now_us();
+		watcher_on_answer(daemon_first_sync_poke, &d);
+		/* Start HAProxy even with no service: planned on release. */
+		daemon_on_change(&d, "start");
+	}
 	if (daemon_start_source(&d, &err) == -1)
 		fatalx("%s: %s", config_file, err);
-	if (adopted) {
+	if (d.holding) {
+		uv_timer_start(&d.first_sync, daemon_on_first_sync_bound,
+		    (uint64_t)d.cfg->initial_sync_timeout_ms, 0);
+		daemon_first_sync_poke(&d);
+	} else if (adopted) {
 		sup_adopt(&d.sup, &handoff);
 		free(handoff.old);
 		/* Compare with what HAProxy runs once discovery has told

@@ -94,6 +94,7 @@ static const struct cfg_key cfg_reload_keys[] = {
 	INT("debounce_ms", debounce_ms, 0, 60000),
 	INT("min_interval_ms", min_interval_ms, 0, 600000),
 	INT("runtime_debounce_ms", runtime_debounce_ms, 0, 60000),
+	INT("initial_sync_timeout_ms", initial_sync_timeout_ms, 0, 600000),
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
 };
 
@@ -474,6 +475,7 @@ pmconfig_defaults(const char *source)
 	cfg->debounce_ms = 20;
 	cfg->min_interval_ms = 500;
 	cfg->runtime_debounce_ms = 0;
+	cfg->initial_sync_timeout_ms = 10000;
 	cfg->log_format = xstrdup("text");
 	cfg->log_facility = xstrdup("daemon");
 	cfg->sc_type = xstrdup("file");

@@ -52,6 +52,9 @@ struct pm_config {
 	int	 debounce_ms;
 	int	 min_interval_ms;
 	int	 runtime_debounce_ms;	/* changes applied at runtime */
+	/* The first HAProxy start waits this long at most for every source
+	 * to answer once (0: it does not wait). */
+	int	 initial_sync_timeout_ms;
 
 	/* Hand-written HAProxy config (haproxy.managed: false, or -s on the
 	 * command line): HAProxy runs with -f user_config -f config_path,

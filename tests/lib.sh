@@ -436,7 +436,8 @@ pm_hap_pids_for() {
 # from $PM_TMP/services (or the section in $PM_SERVICE_CONFIG); more
 # defaults lines in $PM_DEFAULTS_EXTRA (YAML flow items: "a", "b"). Extra
 # arguments are appended as lines (e.g. a whole "reload:" section must then
-# not be repeated: use PM_RELOAD_MIN_MS / PM_DEBOUNCE_MS instead).
+# not be repeated: use PM_RELOAD_MIN_MS / PM_DEBOUNCE_MS /
+# PM_INITIAL_SYNC_MS instead).
 pm_write_pmconfig() {
     mkdir -p "$PM_TMP/services" "$PM_TMP/run"
     {
@@ -452,6 +453,7 @@ pm_write_pmconfig() {
         echo "reload:"
         echo "  debounce_ms: ${PM_DEBOUNCE_MS:-10}"
         echo "  min_interval_ms: ${PM_RELOAD_MIN_MS:-100}"
+        [[ -n ${PM_INITIAL_SYNC_MS:-} ]] && echo "  initial_sync_timeout_ms: $PM_INITIAL_SYNC_MS"
         if [[ -n ${PM_SERVICE_CONFIG:-} ]]; then
             printf '%s\n' "$PM_SERVICE_CONFIG"
         else

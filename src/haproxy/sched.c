@@ -183,6 +183,7 @@ sched_change(struct supervisor *s, const char *why, uint64_t since_us)
 {
 	sched_log_add(&s->sched, PLAN_RUNTIME, why, since_us);
 	s->sched.change_wanted = true;
+	s->sched.last_change_ms = now_ms();
 	sched_kick(s);
 }
 
@@ -234,25 +235,41 @@ sched_on_timer(uv_timer_t *t)
 		applier_apply(s);
 }
 
+uint64_t
+sched_reload_due(const struct sched_times *t, uint64_t debounce,
+    uint64_t interval, uint64_t jitter)
+{
+	uint64_t last = t->last_change > t->since ? t->last_change : t->since;
+	uint64_t cap = t->since + (debounce > interval ? debounce : interval);
+	uint64_t at = last + debounce;
+
+	if (at > cap)
+		at = cap;
+	if (t->running && t->last_reload + interval > at)
+		at = t->last_reload + interval + jitter;
+	return at;
+}
+
 void
 sched_kick(struct supervisor *s)
 {
 	struct sched *sc = &s->sched;
-	uint64_t now = now_ms(), at, delay = 0;
+	uint64_t now = now_ms(), delay = 0;
 	uint64_t interval = (uint64_t)s->cfg->min_interval_ms;
 
 	if (!sup_idle(s) || (!sc->reload_wanted && !sc->change_wanted))
 		return;
 	if (sc->reload_wanted) {
-		at = sc->reload_since_ms + (uint64_t)s->cfg->debounce_ms;
+		struct sched_times t = {
+			.since = sc->reload_since_ms,
+			.last_change = sc->last_change_ms,
+			.last_reload = sc->last_reload_ms,
+			.running = s->live != NULL,
+		};
+		uint64_t at = sched_reload_due(&t, (uint64_t)s->cfg->debounce_ms,
+		    interval, (uint64_t)rand() % (interval / 10 + 1));
 		if (at > now)
 			delay = at - now;
-		if (s->live != NULL) {
-			at = sc->last_reload_ms + interval;
-			if (at > now && at - now > delay)
-				delay = at - now + (uint64_t)rand() %
-				    (interval / 10 + 1);
-		}
 		sc->reload_due_ms = now + delay;
 	}
 	if (uv_is_active((uv_handle_t *)&sc->timer) &&

@@ -1,9 +1,11 @@
 /* Reload scheduling, a part of the supervisor: when the next runtime
  * batch or reload happens, and why. Changes that may need no reload are
- * planned at the next turn of the loop (applier.c). A reload waits
- * debounce_ms from the first change that needs one (a burst is one
- * reload), and at most one happens per min_interval_ms, with up to 10% of
- * jitter so that a fleet does not reload in lockstep.
+ * planned at the next turn of the loop (applier.c). A reload waits until
+ * no change has come for debounce_ms (a burst is one reload, also one
+ * that arrives while a reload is in flight), but no longer than
+ * min_interval_ms (or debounce_ms, if longer) from the first change that
+ * needs one; and at most one happens per min_interval_ms, with up to 10%
+ * of jitter so that a fleet does not reload in lockstep.
  *
  * The change log says why: each entry is a change of the model that was
  * seen, or the reason a reload is wanted. It is pending until a runtime
@@ -45,6 +47,7 @@ struct sched {
 	bool			 change_wanted;	/* plan at the next turn */
 	bool			 reload_wanted;
 	uint64_t		 reload_since_ms;	/* first wanted at */
+	uint64_t		 last_change_ms;	/* the last change seen */
 	uint64_t		 reload_due_ms;
 	uint64_t		 last_reload_ms;
 	struct sched_entry	*log;		/* oldest first */
@@ -68,6 +71,19 @@ void sched_want_reload(struct supervisor *s, enum plan_reason r,
     const char *why);
 /* Arm the timer for what is wanted, if nothing is in flight. */
 void sched_kick(struct supervisor *s);
+
+/* When a wanted reload is due, from these times (ms): debounce after the
+ * last change, capped at the larger of debounce and interval after it
+ * was first wanted; with a HAProxy running, not before interval (plus
+ * jitter) after the previous reload began. Pure, for the unit test. */
+struct sched_times {
+	uint64_t	 since;		/* the reload was first wanted */
+	uint64_t	 last_change;	/* the last change seen, or 0 */
+	uint64_t	 last_reload;	/* the previous one began */
+	bool		 running;	/* a HAProxy serves */
+};
+uint64_t sched_reload_due(const struct sched_times *t, uint64_t debounce,
+    uint64_t interval, uint64_t jitter);
 
 /* Whatever is pending goes out, in a runtime batch or a reload: returns
  * when the oldest change of it was seen (now if there is none). */

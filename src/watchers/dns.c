@@ -473,6 +473,9 @@ dnsw_round_done(struct watcher *w)
 	else
 		srvlist_free(&all);
 	dnsw_round_health(w);
+	/* A whole round, even a failed one (timeouts, NXDOMAIN), is an
+	 * answer: the first start does not wait for the next. */
+	watcher_answered(w);
 }
 
 /* One name is fully answered (SRV targets included): take the answer, or

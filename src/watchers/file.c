@@ -80,6 +80,7 @@ filew_read(struct watcher *w)
 		    "cannot read %s: %s", fw->path, why);
 		free(fw->read_error);
 		fw->read_error = why;
+		watcher_answered(w);
 		return;
 	}
 	free(fw->read_error);
@@ -95,6 +96,7 @@ filew_read(struct watcher *w)
 		watcher_health_fail(&w->health, WATCHER_ERROR,
 		    "no valid line in %s (%d bad)", fw->path, bad);
 		srvlist_free(&list);
+		watcher_answered(w);
 		return;
 	}
 	fw->last_count = list.n;

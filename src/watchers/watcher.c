@@ -19,6 +19,10 @@ static const struct watcher_ops *const watcher_registry[] = {
 
 #define WATCHER_COUNT (sizeof(watcher_registry) / sizeof(watcher_registry[0]))
 
+static size_t watcher_nunanswered;
+static void (*watcher_answer_cb)(void *);
+static void *watcher_answer_ctx;
+
 const struct watcher_ops *
 watcher_ops_find(const char *type)
 {
@@ -57,7 +61,10 @@ watcher_start(uv_loop_t *loop, const struct service_def *def,
 	w->on_update = on_update;
 	w->ctx = ctx;
 	watcher_health_init(&w->health);
+	watcher_nunanswered++;
 	if (w->ops->start(w, err) == -1) {
+		if (!w->answered)
+			watcher_nunanswered--;
 		w->stopped = true;
 		w->ops->stop(w);
 		return NULL;
@@ -70,9 +77,42 @@ watcher_stop(struct watcher *w)
 {
 	if (w == NULL || w->stopped)
 		return;
+	if (!w->answered)
+		watcher_nunanswered--;	/* no answer will come: not waited for */
 	w->stopped = true;
 	w->on_update = NULL;
 	w->ops->stop(w);
+}
+
+/* Counts w's first answer; true if it was the first. */
+static bool
+watcher_count_answer(struct watcher *w)
+{
+	if (w->stopped || w->answered)
+		return false;
+	w->answered = true;
+	watcher_nunanswered--;
+	return true;
+}
+
+void
+watcher_answered(struct watcher *w)
+{
+	if (watcher_count_answer(w) && watcher_answer_cb != NULL)
+		watcher_answer_cb(watcher_answer_ctx);
+}
+
+size_t
+watcher_unanswered(void)
+{
+	return watcher_nunanswered;
+}
+
+void
+watcher_on_answer(void (*cb)(void *), void *ctx)
+{
+	watcher_answer_cb = cb;
+	watcher_answer_ctx = ctx;
 }
 
 void
@@ -82,9 +122,14 @@ watcher_report(struct watcher *w, struct server_list *servers)
 		srvlist_free(servers);
 		return;
 	}
+	bool first = watcher_count_answer(w);
+
 	watcher_health_ok(&w->health);
 	w->on_update(w->ctx, w->service, servers);
 	srvlist_free(servers);
+	/* Told once the model has the servers (w is not used again). */
+	if (first && watcher_answer_cb != NULL)
+		watcher_answer_cb(watcher_answer_ctx);
 }
 
 void

@@ -106,6 +106,8 @@ struct watcher {
 	void			*ctx;
 	void			*priv;
 	bool			 stopped;
+	/* It reported once, or failed for good (watcher_answered). */
+	bool			 answered;
 	struct watcher_health	 health;
 };
 
@@ -119,9 +121,22 @@ struct watcher *watcher_start(uv_loop_t *loop, const struct service_def *def,
 void watcher_stop(struct watcher *w);
 /* w's health, brought up to date; valid until the next loop turn. */
 const struct watcher_health *watcher_health(struct watcher *w);
+/* How many running watchers have not answered once yet: the first
+ * HAProxy start waits for them (reload.initial_sync_timeout_ms). There
+ * is one model per process, so the count is the process's. */
+size_t watcher_unanswered(void);
+/* Call cb(ctx) each time a watcher answers for the first time (NULL:
+ * nobody); after its report has reached the model. */
+void watcher_on_answer(void (*cb)(void *), void *ctx);
 
-/* For implementations. A report is a successful read (health OK). */
+/* For implementations. A report is a successful read (health OK), and
+ * an answer. */
 void watcher_report(struct watcher *w, struct server_list *servers);
+/* The source answered with something it will not take back soon (an
+ * unreadable file, NXDOMAIN, a DNS timeout, no valid entry): waiting
+ * longer for a first answer is pointless. Not for a source still out of
+ * reach that may come any moment (ZooKeeper connecting). */
+void watcher_answered(struct watcher *w);
 void watcher_free(struct watcher *w);
 
 extern const struct watcher_ops watcher_dns_ops;

@@ -127,6 +127,7 @@ zkw_on_report(void *ctx, const struct zk_child *kids, size_t n, bool exists)
 		    "node in %s (%zu bad)",
 		    json_string_value(json_object_get(w->blob, "path")), nbad);
 		srvlist_free(&list);
+		watcher_answered(w);
 		return;
 	}
 	z->keeping_logged = false;

@@ -11,7 +11,10 @@
  *   pm-zk -s HOST:PORT [-a] -          read commands from stdin, one a
  *                                      line ("put PATH DATA..."), all on
  *                                      one session; with -a, print "ok"
- *                                      or "failed" after each
+ *                                      or "failed" after each;
+ *                                      "multi" ... "end" around mk lines
+ *                                      creates them in one transaction
+ *                                      (zoo_multi): all at once, or none
  *   pm-zk -s HOST:PORT -b -            the same, for bulk writes: mk and
  *                                      del are sent without waiting for
  *                                      their replies (up to 1,000 in
@@ -272,11 +275,59 @@ pmzk_run(zhandle_t *zh, const char *cmd, const char *path, const char *data)
 	return -1;
 }
 
+/* The mk lines between "multi" and "end". */
+struct pmzk_multi {
+	bool	 open;
+	int	 n;
+	char	**paths, **datas;
+};
+
+static void
+pmzk_multi_add(struct pmzk_multi *m, const char *path, const char *data)
+{
+	m->paths = realloc(m->paths, (size_t)(m->n + 1) * sizeof(char *));
+	m->datas = realloc(m->datas, (size_t)(m->n + 1) * sizeof(char *));
+	if (m->paths == NULL || m->datas == NULL) {
+		fprintf(stderr, "pm-zk: out of memory\n");
+		exit(1);
+	}
+	m->paths[m->n] = strdup(path);
+	m->datas[m->n] = strdup(data != NULL ? data : "");
+	m->n++;
+}
+
+static int
+pmzk_multi_run(zhandle_t *zh, struct pmzk_multi *m)
+{
+	zoo_op_t *ops = calloc((size_t)m->n + 1, sizeof(*ops));
+	zoo_op_result_t *res = calloc((size_t)m->n + 1, sizeof(*res));
+	int rc;
+
+	for (int i = 0; i < m->n; i++)
+		zoo_create_op_init(&ops[i], m->paths[i], m->datas[i],
+		    (int)strlen(m->datas[i]), &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+	rc = m->n > 0 ? zoo_multi(zh, m->n, ops, res) : ZOK;
+	if (rc != ZOK)
+		fprintf(stderr, "pm-zk: multi of %d creates: %s\n", m->n,
+		    zerror(rc));
+	for (int i = 0; i < m->n; i++) {
+		free(m->paths[i]);
+		free(m->datas[i]);
+	}
+	free(m->paths);
+	free(m->datas);
+	free(ops);
+	free(res);
+	memset(m, 0, sizeof(*m));
+	return rc == ZOK ? 0 : -1;
+}
+
 /* Lines of "CMD PATH [DATA...]"; DATA is the rest of the line. */
 static int
 pmzk_script(zhandle_t *zh, bool ack, bool bulk)
 {
 	char line[65536];
+	struct pmzk_multi multi = { false, 0, NULL, NULL };
 	int failed = 0;
 
 	while (fgets(line, sizeof(line), stdin) != NULL) {
@@ -288,6 +339,20 @@ pmzk_script(zhandle_t *zh, bool ack, bool bulk)
 		cmd = line;
 		if (*cmd == '\0' || *cmd == '#')
 			continue;
+		if (strcmp(cmd, "multi") == 0 || strcmp(cmd, "end") == 0) {
+			rc = 0;
+			if (strcmp(cmd, "end") == 0)
+				rc = pmzk_multi_run(zh, &multi);
+			else
+				multi.open = true;
+			if (rc == -1)
+				failed = 1;
+			if (ack) {
+				puts(rc == 0 ? "ok" : "failed");
+				fflush(stdout);
+			}
+			continue;
+		}
 		if ((path = strchr(cmd, ' ')) == NULL) {
 			fprintf(stderr, "pm-zk: bad line '%s'\n", line);
 			failed = 1;
@@ -300,6 +365,10 @@ pmzk_script(zhandle_t *zh, bool ack, bool bulk)
 		*path++ = '\0';
 		if ((data = strchr(path, ' ')) != NULL)
 			*data++ = '\0';
+		if (multi.open && strcmp(cmd, "mk") == 0) {
+			pmzk_multi_add(&multi, path, data);
+			continue;
+		}
 		if (bulk && (strcmp(cmd, "mk") == 0 ||
 		    strcmp(cmd, "del") == 0))
 			rc = pmzk_bulk_send(zh, cmd, path,

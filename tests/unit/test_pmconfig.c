@@ -107,6 +107,7 @@ assert_defaults(const struct pm_config *cfg)
 	assert_int_equal(cfg->debounce_ms, 20);
 	assert_int_equal(cfg->min_interval_ms, 500);
 	assert_int_equal(cfg->runtime_debounce_ms, 0);
+	assert_int_equal(cfg->initial_sync_timeout_ms, 10000);
 	assert_true(cfg->runtime_api);
 	assert_int_equal(cfg->max_disabled_servers, 16);
 	assert_int_equal(cfg->runtime_timeout_ms, 2000);
@@ -124,7 +125,9 @@ test_runtime_settings(void **state)
 	(void)state;
 	cfg = parse_ok("haproxy:\n  runtime_api: false\n"
 	    "  max_disabled_servers: 0\n  runtime_timeout_ms: 500\n"
-	    "reload:\n  runtime_debounce_ms: 5\n");
+	    "reload:\n  runtime_debounce_ms: 5\n"
+	    "  initial_sync_timeout_ms: 0\n");
+	assert_int_equal(cfg->initial_sync_timeout_ms, 0);
 	assert_false(cfg->runtime_api);
 	assert_int_equal(cfg->max_disabled_servers, 0);
 	assert_int_equal(cfg->runtime_timeout_ms, 500);
@@ -587,6 +590,11 @@ test_err_integer(void **state)
 	    "reload.debounce_ms: expected an integer", NULL);
 	expect_err("reload:\n  debounce_ms: 99999999999999999999999\n", 2,
 	    "reload.debounce_ms: expected an integer", NULL);
+	expect_err("reload:\n  initial_sync_timeout_ms: 600001\n", 2,
+	    "reload.initial_sync_timeout_ms: expected an integer from 0 to "
+	    "600000", NULL);
+	expect_err("reload:\n  initial_sync_timeout_ms: 10s\n", 2,
+	    "reload.initial_sync_timeout_ms: expected an integer", NULL);
 	expect_err("reload:\n  min_interval_ms: [1]\n", 2,
 	    "reload.min_interval_ms: expected an integer from 0 to 600000",
 	    NULL);
@@ -733,6 +741,7 @@ static const struct {
 	{ "haproxy", "rendered_path" },
 	{ "reload", "debounce_ms" }, { "reload", "min_interval_ms" },
 	{ "reload", "runtime_debounce_ms" },
+	{ "reload", "initial_sync_timeout_ms" },
 	{ "service_config", "type" }, { "service_config", "path" },
 	{ "service_config", "servers" },
 	{ "listeners", "APP_2" },
