@@ -24,6 +24,12 @@
  * sends them all at once, and the client's buffers and the replies
  * waiting for the loop grow with the fleet. */
 #define ZKS_MAX_SENT		1000
+/* The client resolves its server list again at every turn of its I/O
+ * thread by default (getaddrinfo, with a netlink dump each time): at a
+ * first sync that was a quarter of proxymgrd's CPU (perf), and it costs
+ * every change. A name's new addresses are seen within this long; a lost
+ * connection resolves at once anyway. */
+#define ZKS_RESOLVE_EVERY_MS	10000
 
 enum zks_msg_kind {
 	ZKS_MSG_SESSION,
@@ -339,6 +345,9 @@ zks_open(struct zks *s)
 	s->zh_tag->gen = s->gen;
 	s->zh = zookeeper_init(s->servers, zks_on_session_event,
 	    ZKS_SESSION_TIMEOUT_MS, NULL, s->zh_tag, 0);
+	if (s->zh != NULL)
+		(void)zoo_set_servers_resolution_delay(s->zh,
+		    ZKS_RESOLVE_EVERY_MS);
 	if (s->zh == NULL) {
 		/* It resolves every name of the list at once. */
 		char *why = xasprintf("cannot start a client (does every "
