@@ -32,6 +32,7 @@ struct applier {
 	uv_timer_t		 write_timer;	/* haproxy.cfg after a batch */
 	bool			 write_wanted;
 	struct applier_write	*writing;	/* on a worker thread */
+	uint64_t		 write_cost_ms;	/* the last one took */
 	bool			 closed;
 };
 
