@@ -506,7 +506,9 @@ model_live_entries(const struct model *m, const struct snapshot *live)
 	size_t j = 0;
 
 	for (size_t i = 0; live != NULL && i < m->n && j < live->n;) {
-		int c = strcmp(m->v[i]->name, live->v[j]->def->name);
+		/* Mostly the same definition: no need to compare names. */
+		int c = m->v[i]->def == live->v[j]->def ? 0 :
+		    strcmp(m->v[i]->name, live->v[j]->def->name);
 		if (c == 0)
 			le[i++] = live->v[j++];
 		else if (c < 0)
@@ -525,6 +527,7 @@ model_snapshot(struct model *m, struct pm_config *cfg,
 	struct model_pick *picks = xcalloc(m->n ? m->n : 1, sizeof(*picks));
 	const struct snapshot_service **lv = model_live_entries(m, live);
 
+	snapshot_reserve(snap, m->n);
 	model_pick_held(m, picks, cfg, lv);
 	model_pick_new(m, picks, cfg, lv);
 	for (size_t i = 0; i < m->n; i++) {

@@ -34,6 +34,13 @@ snapshot_hold(struct snapshot *s)
 	return s;
 }
 
+static void
+snapshot_grow(struct snapshot *s)
+{
+	if (s->n == s->cap)
+		snapshot_reserve(s, s->cap ? 2 * s->cap : 16);
+}
+
 struct snapshot_service *
 snapshot_add(struct snapshot *s, struct service_def *def,
     const struct server_list *servers, struct listener *listener)
@@ -45,7 +52,7 @@ snapshot_add(struct snapshot *s, struct service_def *def,
 	srvlist_copy(&e->servers, servers);
 	e->listener = listener_ref(listener);
 	e->child_fd = SNAPSHOT_FIRST_FD + (int)s->n;
-	s->v = xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
+	snapshot_grow(s);
 	s->v[s->n++] = e;
 	return e;
 }
@@ -61,8 +68,17 @@ void
 snapshot_share(struct snapshot *s, struct snapshot_service *e)
 {
 	e->refs++;
-	s->v = xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
+	snapshot_grow(s);
 	s->v[s->n++] = e;
+}
+
+void
+snapshot_reserve(struct snapshot *s, size_t n)
+{
+	if (n > s->cap) {
+		s->cap = n;
+		s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
+	}
 }
 
 static void

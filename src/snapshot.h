@@ -47,6 +47,7 @@ struct snapshot {
 	struct pm_config	*cfg;	/* built from it (a reference) */
 	struct snapshot_service	**v;	/* sorted by name */
 	size_t			 n;
+	size_t			 cap;
 	struct snapshot_named	*named;
 	size_t			 nnamed;
 	char			*user_config;	/* path, or NULL (managed) */
@@ -73,6 +74,9 @@ bool snapshot_can_share(const struct snapshot *s,
     const struct snapshot_service *e);
 /* Add e, rendered, as it is (a reference). */
 void snapshot_share(struct snapshot *s, struct snapshot_service *e);
+/* Room for n entries, so that adding them one by one reallocates
+ * nothing. */
+void snapshot_reserve(struct snapshot *s, size_t n);
 /* Takes a ref on listener. Call after the last snapshot_add. */
 void snapshot_add_named(struct snapshot *s, const char *name,
     struct listener *listener);

@@ -88,6 +88,27 @@ applier_write_work(uv_work_t *req)
 static void applier_on_write_timer(uv_timer_t *t);
 
 static void
+applier_on_unlinked(uv_fs_t *req)
+{
+	uv_fs_req_cleanup(req);
+	free(req->data);
+	free(req);
+}
+
+/* Removing megabytes frees their blocks: not on the loop's thread. */
+static void
+applier_unlink_later(uv_loop_t *loop, char *path)
+{
+	uv_fs_t *req = xcalloc(1, sizeof(*req));
+
+	req->data = path;
+	if (uv_fs_unlink(loop, req, path, applier_on_unlinked) != 0) {
+		free(path);
+		free(req);
+	}
+}
+
+static void
 applier_write_done(uv_work_t *req, int status)
 {
 	struct applier_write *w = req->data;
@@ -103,7 +124,8 @@ applier_write_done(uv_work_t *req, int status)
 			    uv_strerror(status));
 	} else if (a->closed || s->live != w->snap) {
 		/* A reload or a later batch wrote or will write its own. */
-		unlink(w->tmp);
+		applier_unlink_later(s->loop, w->tmp);
+		w->tmp = NULL;
 	} else if (rename_durable(w->tmp, w->snap->cfg->config_path,
 	    &err) == -1) {
 		log_warnx("runtime: %s", err);
