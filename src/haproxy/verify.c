@@ -174,7 +174,10 @@ verify_servers_state(const char *p, struct verify_row **rows, size_t *n,
 	if (strncmp(p, "1\n# ", 4) != 0)
 		return set_err(err, "text after the table, and not a servers "
 		    "state dump of version 1");
-	p = strchr(p + 2, '\n') + 1;
+	if ((p = strchr(p + 2, '\n')) == NULL)
+		return set_err(err, "the servers state dump is cut short in "
+		    "its header");
+	p++;
 	while (*p != '\n') {
 		const char *w[4], *eol = strchr(p, '\n');
 		size_t len[4];

@@ -272,6 +272,9 @@ test_servers_state(void **state)
 	    "text after the servers state dump");
 	parse_err(HDR "web,FRONTEND,0,OPEN,0,,\n\n2\n# be_id\n\n",
 	    "not a servers state dump of version 1");
+	/* Found by fuzz_stats: a header with no end. */
+	parse_err(HDR "web,FRONTEND,0,OPEN,0,,\n\n1\n# be_id",
+	    "cut short in its header");
 }
 
 /* Rows HAProxy could not have written are left out: they can only make
