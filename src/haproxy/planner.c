@@ -59,6 +59,21 @@ plan_reload(struct plan *p, enum plan_reason r, const char *fmt, ...)
 	p->reason = r;
 }
 
+/* Append a command, formatted, with the reply it expects. */
+static void
+plan_push(struct plan_cmd **v, size_t *n, const char *expect,
+    const char *fmt, va_list ap)
+{
+	struct sbuf sb;
+
+	sbuf_init(&sb);
+	sbuf_vprintf(&sb, fmt, ap);
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[*n].cmd = sbuf_take(&sb);
+	(*v)[*n].expect = xstrdup(expect);
+	(*n)++;
+}
+
 static void plan_add(struct plan *p, const char *expect, const char *fmt,
     ...) PM_PRINTF(3, 4);
 
@@ -66,16 +81,10 @@ static void
 plan_add(struct plan *p, const char *expect, const char *fmt, ...)
 {
 	va_list ap;
-	struct sbuf sb;
 
-	sbuf_init(&sb);
 	va_start(ap, fmt);
-	sbuf_vprintf(&sb, fmt, ap);
+	plan_push(&p->v, &p->n, expect, fmt, ap);
 	va_end(ap);
-	p->v = xrealloc(p->v, (p->n + 1) * sizeof(*p->v));
-	p->v[p->n].cmd = sbuf_take(&sb);
-	p->v[p->n].expect = xstrdup(expect);
-	p->n++;
 }
 
 static void plan_add_later(struct plan_cmd **v, size_t *n, const char *fmt,
@@ -88,16 +97,10 @@ static void
 plan_add_later(struct plan_cmd **v, size_t *n, const char *fmt, ...)
 {
 	va_list ap;
-	struct sbuf sb;
 
-	sbuf_init(&sb);
 	va_start(ap, fmt);
-	sbuf_vprintf(&sb, fmt, ap);
+	plan_push(v, n, "", fmt, ap);
 	va_end(ap);
-	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
-	(*v)[*n].cmd = sbuf_take(&sb);
-	(*v)[*n].expect = xstrdup("");
-	(*n)++;
 }
 
 static void

@@ -271,19 +271,6 @@ config(void)
 	return cfg;
 }
 
-static void
-set_service(struct model *m, const char *name, int port)
-{
-	char *json = xasprintf("{\"type\": \"static\", \"port\": %d, "
-	    "\"servers\": [{\"address\": \"127.0.0.1\", \"port\": 1}]}", port);
-	struct service_def *def = NULL;
-	char *err = NULL;
-
-	if (svcdef_parse(name, json, strlen(json), "test", &def, &err) != 0)
-		fail_msg("%s: %s", json, err);
-	free(json);
-	model_set_def(m, def);
-}
 
 /* name on port, one server 127.0.0.1:SERVER_PORT. */
 static void
@@ -306,6 +293,12 @@ set_service_server(struct model *m, const char *name, int port,
  * the others' entries are the live ones, shared; a reload builds every
  * entry anew; and the text assembled from shared sections is the text a
  * build from scratch renders. */
+static void
+set_service(struct model *m, const char *name, int port)
+{
+	set_service_server(m, name, port, 1);
+}
+
 static void
 test_build_shares_unchanged(void **state)
 {
