@@ -758,25 +758,26 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 }
 
 /* Where the binary is, for a clear message at start rather than an
- * endless series of failed reloads. */
-static bool
+ * endless series of failed reloads. Returns 0, or why not (an errno). */
+static int
 daemon_find_program(const char *prog)
 {
 	const char *path = getenv("PATH");
 	char *copy, *dir, *save = NULL;
-	bool found = false;
+	int why = ENOENT;
 
 	if (strchr(prog, '/') != NULL)
-		return access(prog, X_OK) == 0;
+		return access(prog, X_OK) == 0 ? 0 : errno;
 	copy = xstrdup(path ? path : "/usr/local/bin:/usr/bin:/bin");
-	for (dir = strtok_r(copy, ":", &save); dir != NULL && !found;
+	for (dir = strtok_r(copy, ":", &save); dir != NULL && why != 0;
 	    dir = strtok_r(NULL, ":", &save)) {
 		char *full = xasprintf("%s/%s", dir, prog);
-		found = access(full, X_OK) == 0;
+		if (access(full, X_OK) == 0)
+			why = 0;
 		free(full);
 	}
 	free(copy);
-	return found;
+	return why;
 }
 
 /* After an upgrade or a takeover: how long discovery may settle before
@@ -886,6 +887,7 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 	struct sup_handoff handoff;
 	bool adopted;
 	char *err = NULL;
+	int why;
 
 	memset(&d, 0, sizeof(d));
 	d.loop = uv_default_loop();
@@ -899,10 +901,10 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 	if (config_file == NULL)
 		config_file = d.cfg->file;
 	daemon_configure_log(d.cfg);
-	if (!daemon_find_program(d.cfg->haproxy_path))
-		fatalx("%s: haproxy.path: '%s' is not an executable program "
-		    "(install haproxy, or set haproxy.path)", config_file,
-		    d.cfg->haproxy_path);
+	if ((why = daemon_find_program(d.cfg->haproxy_path)) != 0)
+		fatalx("%s: haproxy.path: '%s' is not a program uid %u can run: "
+		    "%s (install haproxy, or set haproxy.path)", config_file,
+		    d.cfg->haproxy_path, (unsigned)getuid(), strerror(why));
 	if (mkdir_parents(d.cfg->config_path, &err) == -1 ||
 	    mkdir_parents(d.cfg->socket_path, &err) == -1)
 		fatalx("%s", err);

@@ -70,7 +70,7 @@ HAPROXY=/nonexistent/haproxy pm_write_pmconfig
 rc=0
 "$PROXYMGRD" -c "$PM_TMP/proxymgr.yml" 2>"$PM_TMP/err" || rc=$?
 pm_assert_eq 1 "$rc" "a missing HAProxy binary stops the start with exit 1"
-grep -q "haproxy.path: '/nonexistent/haproxy' is not an executable program" "$PM_TMP/err" ||
+grep -q "haproxy.path: '/nonexistent/haproxy' is not a program uid [0-9]* can run: No such file or directory" "$PM_TMP/err" ||
 	pm_fail "missing binary not named: $(cat "$PM_TMP/err")"
 
 cp "$PM_TMP/good.yml" "$PM_TMP/proxymgr.yml"

@@ -217,6 +217,14 @@ pm_pass "wrapper mode: HAProxy drops to haproxy by default; the file's own user/
 mv "$PM_TMP/proxymgrd.log" "$PM_TMP/wrapper-proxymgrd.log"
 np=$PM_TMP/np
 mkdir -p "$np/services" "$np/run"
+chmod 711 "$PM_TMP"
+# A HAProxy built by scripts/build-haproxy-3.0 lives under root's home
+# (mode 700): the proxymgr user runs a copy of it, as a package would
+# install it where every user can run it.
+if ! as_user proxymgr test -x "$haproxy_bin"; then
+	cp "$haproxy_bin" "$np/haproxy"
+	haproxy_bin=$np/haproxy
+fi
 cat >"$np/proxymgr.yml" <<YAML
 haproxy:
   path: $haproxy_bin
@@ -235,7 +243,6 @@ cat >"$np/services/web.json" <<JSON
 {"type": "static", "port": 80, "servers": [{"address": "127.0.0.1", "port": 26502}]}
 JSON
 chown -R proxymgr:proxymgr "$np"
-chmod 711 "$PM_TMP"
 setpriv --reuid=proxymgr --regid=proxymgr --init-groups \
 	--inh-caps=-all,+net_bind_service --ambient-caps=-all,+net_bind_service \
 	--bounding-set=-all,+net_bind_service \

@@ -79,6 +79,9 @@ pm_pass "nothing on stderr"
 pm_write_pmconfig "log:" "  syslog: true" "  facility: local5" "  format: json"
 kill -HUP "$PM_PID"
 wait_syslog "^<158>.* proxymgrd\[$PM_PID\]: info: SIGHUP: re-reading "
+# SIGHUP reloads: wait for that reload to finish, or the host file's
+# change below rides along with it instead of taking the runtime path.
+wait_syslog "^<174>.* proxymgrd\[$PM_PID\]: \{.*\"event\":\"reload_done\""
 printf '127.0.0.1:25312\n' | pm_write_atomic "$PM_TMP/web.hosts"
 pm_expect_bodies http://127.0.0.1:25300/ "b2"
 wait_syslog "^<174>.* proxymgrd\[$PM_PID\]: \{\"time\":\"[0-9T:.-]+Z\",\"level\":\"info\",\"event\":\"runtime_batch\",\"service\":null,\"reason\":null,\"msg\":\"haproxy\["
