@@ -1015,10 +1015,9 @@ daemon_run_with(const char *config_file, struct pm_config *cfg,
 	return 0;
 }
 
-/* How long --check waits for a source that answers later (ZooKeeper),
- * and then for the watchers' first server lists. */
+/* How long --check waits for a source that answers later (ZooKeeper)
+ * and for the watchers' first server lists, in all. */
 #define DAEMON_CHECK_SYNC_MS	10000
-#define DAEMON_CHECK_SETTLE_MS	500
 
 static void
 daemon_check_on_timer(uv_timer_t *t)
@@ -1026,8 +1025,9 @@ daemon_check_on_timer(uv_timer_t *t)
 	*(bool *)t->data = true;
 }
 
-/* Run the loop until the source has reported once, then a little longer
- * for the watchers. Returns -1 if the source did not report in time. */
+/* Run the loop until the source and then every watcher has answered
+ * once. Returns -1 if the source did not answer in time; watchers that
+ * did not are named, and their services rendered with no server. */
 static int
 daemon_check_wait(struct daemon *d)
 {
@@ -1040,18 +1040,21 @@ daemon_check_wait(struct daemon *d)
 	uv_timer_start(&timer, daemon_check_on_timer, DAEMON_CHECK_SYNC_MS, 0);
 	while (!d->synced && !fired)
 		uv_run(d->loop, UV_RUN_ONCE);
+	while (d->synced && watcher_unanswered() > 0 && !fired)
+		uv_run(d->loop, UV_RUN_ONCE);
 	if (!d->synced) {
 		log_warnx("service_config: no answer from %s within %d s",
 		    d->cfg->sc_servers ? d->cfg->sc_servers : d->cfg->sc_path,
 		    DAEMON_CHECK_SYNC_MS / 1000);
 		rc = -1;
-	} else {
-		fired = false;
-		uv_timer_start(&timer, daemon_check_on_timer,
-		    DAEMON_CHECK_SETTLE_MS, 0);
-		while (!fired)
-			uv_run(d->loop, UV_RUN_ONCE);
-	}
+	} else
+		for (size_t i = 0; i < d->model.n; i++) {
+			const struct model_service *ms = d->model.v[i];
+			if (ms->watcher != NULL && !ms->watcher->answered)
+				log_info("service %s: no server list within "
+				    "%d s: rendered with none", ms->name,
+				    DAEMON_CHECK_SYNC_MS / 1000);
+		}
 	uv_close((uv_handle_t *)&timer, NULL);
 	uv_run(d->loop, UV_RUN_NOWAIT);
 	return rc;
@@ -1083,7 +1086,7 @@ daemon_check(const char *config_file)
 	struct daemon d;
 	struct snapshot *snap;
 	struct hap_proc *p;
-	char *err = NULL, *tmp;
+	char *err = NULL, *tmp, *tmpdir;
 	int warnings, rc = 1;
 
 	memset(&d, 0, sizeof(d));
@@ -1105,7 +1108,7 @@ daemon_check(const char *config_file)
 		free(err);
 		goto out;
 	}
-	if (!d.synced && daemon_check_wait(&d) == -1)
+	if (daemon_check_wait(&d) == -1)
 		goto out;
 	d.wrapper = wrapper_new(d.loop, NULL, NULL);
 	(void)wrapper_configure(d.wrapper, cfg, NULL);
@@ -1113,8 +1116,15 @@ daemon_check(const char *config_file)
 	snap = daemon_claim(&d, daemon_snapshot(&d, cfg, NULL, true), NULL);
 	fputs(snapshot_text(snap), stdout);
 	fflush(stdout);
-	tmp = xasprintf("/tmp/proxymgrd-check.%ld.cfg", (long)getpid());
-	if (snapshot_write(snap, tmp, &err) == -1)
+	/* In a directory of its own: a name guessable in /tmp could be a
+	 * link planted by another user for root to write through. */
+	tmpdir = xasprintf("%s/proxymgrd-check.XXXXXX", getenv("TMPDIR") &&
+	    *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	tmp = NULL;
+	if (mkdtemp(tmpdir) == NULL)
+		log_warnx("%s: %s", tmpdir, strerror(errno));
+	else if (snapshot_write(snap, (tmp = xasprintf("%s/haproxy.cfg",
+	    tmpdir)), &err) == -1)
 		log_warnx("%s", err);
 	else if ((p = hap_proc_spawn(d.loop, HAP_PROC_CHECK, cfg->haproxy_path,
 	    tmp, snap, NULL, daemon_check_done, &st, &err)) == NULL)
@@ -1133,8 +1143,12 @@ daemon_check(const char *config_file)
 		    log_warning_count() - warnings);
 	free(err);
 	free(st.output);
-	unlink(tmp);
+	if (tmp != NULL) {
+		unlink(tmp);
+		rmdir(tmpdir);
+	}
 	free(tmp);
+	free(tmpdir);
 	snapshot_free(snap);
 	wrapper_free(d.wrapper);
 out:

@@ -32,13 +32,32 @@ grep -q "cannot read $PM_TMP/missing.yml: No such file" "$PM_TMP/err" ||
 # --check on a good configuration prints haproxy.cfg and exits 0.
 echo '{"type": "static", "port": 19100, "listen_options": ["balance roundrobin"], "servers": [{"address": "127.0.0.1", "port": 19111}]}' \
 	>"$PM_TMP/services/web.json"
-"$PROXYMGRD" --check -c "$PM_TMP/proxymgr.yml" >"$PM_TMP/out" 2>"$PM_TMP/err" ||
+printf '127.0.0.1:19112\n' >"$PM_TMP/api.hosts"
+echo '{"type": "file", "port": 19101, "file": "'"$PM_TMP"'/api.hosts"}' >"$PM_TMP/services/api.json"
+# The real HAProxy, through a script that says which file it was given.
+mkdir "$PM_TMP/tmpdir"
+cat >"$PM_TMP/haproxy-said" <<SH
+#!/bin/sh
+echo "\$*" >>"$PM_TMP/haproxy-args"
+exec $(command -v "${HAPROXY:-haproxy}") "\$@"
+SH
+chmod +x "$PM_TMP/haproxy-said"
+cp "$PM_TMP/proxymgr.yml" "$PM_TMP/plain.yml"
+HAPROXY=$PM_TMP/haproxy-said pm_write_pmconfig
+TMPDIR=$PM_TMP/tmpdir "$PROXYMGRD" --check -c "$PM_TMP/proxymgr.yml" >"$PM_TMP/out" 2>"$PM_TMP/err" ||
 	pm_fail "--check refused a good configuration: $(cat "$PM_TMP/err")"
+cp "$PM_TMP/plain.yml" "$PM_TMP/proxymgr.yml"
+grep -qE -- "-c .*-f $PM_TMP/tmpdir/proxymgrd-check\.[A-Za-z0-9]{6}/haproxy\.cfg" "$PM_TMP/haproxy-args" ||
+	pm_fail "--check did not give HAProxy a file in a directory of its own under TMPDIR: $(cat "$PM_TMP/haproxy-args")"
 grep -q '^listen web$' "$PM_TMP/out" || pm_fail "--check printed no listen section"
 grep -q 'server 127.0.0.1:19111 127.0.0.1:19111' "$PM_TMP/out" ||
 	pm_fail "--check printed no server line"
+grep -q 'server 127.0.0.1:19112 127.0.0.1:19112' "$PM_TMP/out" ||
+	pm_fail "--check did not wait for the host file's servers"
 grep -q 'configuration OK' "$PM_TMP/err" || pm_fail "--check did not say OK"
-pm_pass "--check prints haproxy.cfg and validates it with HAProxy"
+pm_assert_eq "" "$(ls -A "$PM_TMP/tmpdir")" "--check leaves nothing in TMPDIR"
+rm "$PM_TMP/services/api.json"
+pm_pass "--check prints haproxy.cfg (with every watcher's servers) and validates it with HAProxy"
 
 # --check fails on each kind of bad input, naming file, line and key.
 check_fails() {	# MESSAGE-REGEX
