@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <search.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,23 +31,45 @@
 /* One inotify instance per loop, shared by every dirwatch as libuv
  * shares its own: one per directory would meet
  * fs.inotify.max_user_instances (128 by default) at the 128th host file.
- * A directory watched twice has one watch descriptor, and each event on
- * it goes to every dirwatch holding that descriptor. */
+ * A directory watched twice has one watch descriptor, held by a
+ * dirwatch_wd. */
 struct dirwatch_ino {
 	uv_loop_t		*loop;
 	uv_poll_t		 poll;
 	int			 fd;
 	int			 users;
 	bool			 closing;
-	struct dirwatch		*list;
+	struct dirwatch		*list;		/* every dirwatch */
+	void			*wds;		/* tsearch: dirwatch_wd by wd */
 	struct dirwatch_ino	*next;
+};
+
+/* The dirwatches holding one watch descriptor, by the file name each
+ * wants: an event naming a file goes to that name's dirwatches and to
+ * those of every name, so that a directory of a thousand host files
+ * costs one lookup per event, not a thousand callbacks. */
+struct dirwatch_wd {
+	int			 wd;
+	char			*dir;		/* as its first holder named it */
+	size_t			 n;		/* dirwatches holding it */
+	struct dirwatch		*any;		/* those of every name */
+	void			*names;		/* tsearch: dirwatch_name */
+};
+
+struct dirwatch_name {
+	char			*name;
+	struct dirwatch		*list;
 };
 
 struct dirwatch {
 	struct dirwatch_ino	*ino;
-	struct dirwatch		*next, *prev;
+	struct dirwatch		*next, *prev;	/* in ino->list */
+	struct dirwatch_wd	*held;		/* NULL: not armed */
+	struct dirwatch_name	*bucket;	/* NULL: in held->any */
+	struct dirwatch		*hnext, *hprev;	/* in held->any or bucket */
 	uv_timer_t		 check;
 	char			*dir;
+	char			*name;		/* NULL: every name */
 	dirwatch_cb		 cb;
 	void			*arg;
 	void			(*closed)(void *arg);
@@ -123,25 +146,104 @@ dirwatch_kind_name(enum dirwatch_kind kind)
 
 static void	dirwatch_on_self(struct dirwatch *);
 
-/* Whether another armed dirwatch of the instance holds wd. */
-static bool
-dirwatch_wd_used(struct dirwatch_ino *ino, struct dirwatch *self, int wd)
+static int
+dirwatch_wd_cmp(const void *a, const void *b)
 {
-	for (struct dirwatch *o = ino->list; o != NULL; o = o->next)
-		if (o != self && o->wd == wd)
-			return true;
-	return false;
+	int x = ((const struct dirwatch_wd *)a)->wd;
+	int y = ((const struct dirwatch_wd *)b)->wd;
+
+	return (x > y) - (x < y);
 }
 
-static void
-dirwatch_disarm(struct dirwatch *dw)
+static int
+dirwatch_name_cmp(const void *a, const void *b)
 {
-	int wd = dw->wd;
+	return strcmp(((const struct dirwatch_name *)a)->name,
+	    ((const struct dirwatch_name *)b)->name);
+}
 
+static struct dirwatch_wd *
+dirwatch_wd_find(struct dirwatch_ino *ino, int wd)
+{
+	struct dirwatch_wd key = { .wd = wd };
+	void *found = tfind(&key, &ino->wds, dirwatch_wd_cmp);
+
+	return found != NULL ? *(struct dirwatch_wd **)found : NULL;
+}
+
+static struct dirwatch_name *
+dirwatch_name_find(struct dirwatch_wd *held, const char *name)
+{
+	struct dirwatch_name key = { .name = (char *)name };
+	void *found = tfind(&key, &held->names, dirwatch_name_cmp);
+
+	return found != NULL ? *(struct dirwatch_name **)found : NULL;
+}
+
+/* dw now holds wd, as one of those of its name. */
+static void
+dirwatch_hold(struct dirwatch *dw, int wd)
+{
+	struct dirwatch_ino *ino = dw->ino;
+	struct dirwatch_wd *held = dirwatch_wd_find(ino, wd);
+	struct dirwatch **head;
+
+	if (held == NULL) {
+		held = xcalloc(1, sizeof(*held));
+		held->wd = wd;
+		held->dir = xstrdup(dw->dir);
+		(void)tsearch(held, &ino->wds, dirwatch_wd_cmp);
+	}
+	held->n++;
+	dw->held = held;
+	dw->wd = wd;
+	dw->bucket = NULL;
+	if (dw->name != NULL &&
+	    (dw->bucket = dirwatch_name_find(held, dw->name)) == NULL) {
+		dw->bucket = xcalloc(1, sizeof(*dw->bucket));
+		dw->bucket->name = xstrdup(dw->name);
+		(void)tsearch(dw->bucket, &held->names, dirwatch_name_cmp);
+	}
+	head = dw->bucket != NULL ? &dw->bucket->list : &held->any;
+	dw->hprev = NULL;
+	dw->hnext = *head;
+	if (*head != NULL)
+		(*head)->hprev = dw;
+	*head = dw;
+}
+
+/* dw lets go of its watch descriptor, which is removed with the last
+ * dirwatch holding it (EINVAL when the kernel dropped it already: the
+ * directory is gone). */
+static void
+dirwatch_release(struct dirwatch *dw)
+{
+	struct dirwatch_wd *held = dw->held;
+	struct dirwatch **head;
+
+	if (held == NULL)
+		return;
+	head = dw->bucket != NULL ? &dw->bucket->list : &held->any;
+	if (dw->hprev != NULL)
+		dw->hprev->hnext = dw->hnext;
+	else
+		*head = dw->hnext;
+	if (dw->hnext != NULL)
+		dw->hnext->hprev = dw->hprev;
+	if (dw->bucket != NULL && dw->bucket->list == NULL) {
+		(void)tdelete(dw->bucket, &held->names, dirwatch_name_cmp);
+		free(dw->bucket->name);
+		free(dw->bucket);
+	}
+	dw->held = NULL;
+	dw->bucket = NULL;
 	dw->wd = -1;
-	/* EINVAL when the kernel dropped it already (directory gone). */
-	if (wd >= 0 && !dirwatch_wd_used(dw->ino, dw, wd))
-		(void)inotify_rm_watch(dw->ino->fd, wd);
+	if (--held->n > 0)
+		return;
+	(void)tdelete(held, &dw->ino->wds, dirwatch_wd_cmp);
+	(void)inotify_rm_watch(dw->ino->fd, held->wd);
+	free(held->dir);
+	free(held);
 }
 
 static int
@@ -151,20 +253,21 @@ dirwatch_arm(struct dirwatch *dw, char **err)
 	int wd;
 
 	if (stat(dw->dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		dirwatch_disarm(dw);
+		dirwatch_release(dw);
 		return set_err(err, "cannot watch %s: not a directory, or "
 		    "missing", dw->dir);
 	}
 	if ((wd = inotify_add_watch(dw->ino->fd, dw->dir, DIRWATCH_MASK)) ==
 	    -1) {
 		int saved = errno;
-		dirwatch_disarm(dw);
+		dirwatch_release(dw);
 		return set_err(err, "cannot watch %s: %s", dw->dir,
 		    strerror(saved));
 	}
-	if (wd != dw->wd)
-		dirwatch_disarm(dw);
-	dw->wd = wd;
+	if (wd != dw->wd) {
+		dirwatch_release(dw);
+		dirwatch_hold(dw, wd);
+	}
 	dw->dev = st.st_dev;
 	dw->ino_nr = st.st_ino;
 	return 0;
@@ -198,12 +301,41 @@ dirwatch_on_self(struct dirwatch *dw)
 	dw->cb(dw->arg, NULL, DIRWATCH_RESCAN);
 }
 
-/* One event to every dirwatch holding its descriptor. A callback may
- * stop any dirwatch: a stopped one is unlinked but freed only when its
- * timer closes, after this loop turn, so the walk stays valid. */
+/* Who gets an event: collected before any callback runs, since a
+ * callback may stop or re-arm any dirwatch (a stopped one is freed only
+ * when its timer closes, after this loop turn). */
+struct dirwatch_to {
+	struct dirwatch	**v;
+	size_t		  n, cap;
+};
+
+static void
+dirwatch_to_add(struct dirwatch_to *to, struct dirwatch *list)
+{
+	for (struct dirwatch *dw = list; dw != NULL; dw = dw->hnext) {
+		if (to->n == to->cap) {
+			to->cap = to->cap ? 2 * to->cap : 16;
+			to->v = xrealloc(to->v, to->cap * sizeof(*to->v));
+		}
+		to->v[to->n++] = dw;
+	}
+}
+
+static void
+dirwatch_to_add_bucket(const void *node, VISIT visit, void *to)
+{
+	if (visit == postorder || visit == leaf)
+		dirwatch_to_add(to, (*(struct dirwatch_name *const *)node)->list);
+}
+
+/* One event to the dirwatches holding its descriptor that want its name
+ * (all of them for the directory itself or for no name). */
 static void
 dirwatch_dispatch(struct dirwatch_ino *ino, const struct inotify_event *ev)
 {
+	struct dirwatch_to to = { NULL, 0, 0 };
+	struct dirwatch_wd *held;
+	struct dirwatch_name *bucket;
 	struct dirwatch *dw, *next;
 	const char *name = ev->len > 0 && ev->name[0] != '\0' ? ev->name :
 	    NULL;
@@ -222,16 +354,13 @@ dirwatch_dispatch(struct dirwatch_ino *ino, const struct inotify_event *ev)
 		}
 		return;
 	}
-	for (dw = ino->list; dw != NULL; dw = dw->next)
-		if (dw->wd == ev->wd)
-			break;
-	if (dw == NULL)
+	if ((held = dirwatch_wd_find(ino, ev->wd)) == NULL)
 		return;
 	if (name == NULL) {
 		kind = DIRWATCH_SELF;
 	} else {
 		if ((ev->mask & (IN_CREATE | IN_ISDIR)) == IN_CREATE) {
-			char *path = xasprintf("%s/%s", dw->dir, name);
+			char *path = xasprintf("%s/%s", held->dir, name);
 			if (lstat(path, &st) == 0)
 				mode = st.st_mode;
 			free(path);
@@ -242,8 +371,13 @@ dirwatch_dispatch(struct dirwatch_ino *ino, const struct inotify_event *ev)
 	}
 	if (kind == DIRWATCH_IGNORE)
 		return;
-	for (; dw != NULL && !ino->closing; dw = next) {
-		next = dw->next;
+	dirwatch_to_add(&to, held->any);
+	if (name == NULL)
+		twalk_r(held->names, dirwatch_to_add_bucket, &to);
+	else if ((bucket = dirwatch_name_find(held, name)) != NULL)
+		dirwatch_to_add(&to, bucket->list);
+	for (size_t i = 0; i < to.n && !ino->closing; i++) {
+		dw = to.v[i];
 		if (dw->stopped || dw->wd != ev->wd)
 			continue;
 		if (kind == DIRWATCH_SELF)
@@ -251,6 +385,7 @@ dirwatch_dispatch(struct dirwatch_ino *ino, const struct inotify_event *ev)
 		else
 			dw->cb(dw->arg, name, kind);
 	}
+	free(to.v);
 }
 
 static void
@@ -372,7 +507,7 @@ dirwatch_on_check(uv_timer_t *t)
 		if (dw->wd >= 0) {
 			log_warnx("directory %s is gone; watching for it to "
 			    "come back", dw->dir);
-			dirwatch_disarm(dw);
+			dirwatch_release(dw);
 		}
 		return;
 	}
@@ -386,12 +521,13 @@ dirwatch_on_check(uv_timer_t *t)
 }
 
 int
-dirwatch_start(uv_loop_t *loop, const char *dir, dirwatch_cb cb, void *arg,
-    struct dirwatch **out, char **err)
+dirwatch_start(uv_loop_t *loop, const char *dir, const char *name,
+    dirwatch_cb cb, void *arg, struct dirwatch **out, char **err)
 {
 	struct dirwatch *dw = xcalloc(1, sizeof(*dw));
 
 	dw->dir = xstrdup(dir);
+	dw->name = name != NULL ? xstrdup(name) : NULL;
 	dw->cb = cb;
 	dw->arg = arg;
 	dw->wd = -1;
@@ -413,6 +549,7 @@ dirwatch_on_close(uv_handle_t *h)
 	if (dw->closed != NULL)
 		dw->closed(dw->arg);
 	free(dw->dir);
+	free(dw->name);
 	free(dw);
 }
 
@@ -423,7 +560,7 @@ dirwatch_stop(struct dirwatch *dw, void (*closed)(void *arg))
 
 	dw->closed = closed;
 	if (ino != NULL) {
-		dirwatch_disarm(dw);
+		dirwatch_release(dw);
 		/* Unlinked, but dw->next kept for a walk under way. */
 		if (dw->prev != NULL)
 			dw->prev->next = dw->next;

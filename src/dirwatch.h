@@ -43,10 +43,12 @@ enum dirwatch_kind {
 typedef void (*dirwatch_cb)(void *arg, const char *filename,
     enum dirwatch_kind kind);
 
-/* Returns 0, or -1 with *err set if the directory cannot be watched now;
- * *out is valid either way and keeps trying. */
-int dirwatch_start(uv_loop_t *loop, const char *dir, dirwatch_cb cb,
-    void *arg, struct dirwatch **out, char **err);
+/* Watch dir for the file name (NULL: every name); cb also hears of
+ * what has no name (filename NULL). Returns 0, or -1 with *err set if
+ * the directory cannot be watched now; *out is valid either way and
+ * keeps trying. */
+int dirwatch_start(uv_loop_t *loop, const char *dir, const char *name,
+    dirwatch_cb cb, void *arg, struct dirwatch **out, char **err);
 /* Stop; closed(arg) is called once every handle is closed. */
 void dirwatch_stop(struct dirwatch *dw, void (*closed)(void *arg));
 

@@ -103,9 +103,6 @@ wrapper_on_dir(void *arg, const char *filename, enum dirwatch_kind kind)
 	bool same;
 
 	(void)kind;
-	/* Editors' and atomic writers' temp files are not the config. */
-	if (filename != NULL && strcmp(filename, w->base) != 0)
-		return;
 	if (w->on_change == NULL)
 		return;
 	before = w->text;
@@ -311,8 +308,6 @@ wrapper_on_xdir(void *arg, const char *filename, enum dirwatch_kind kind)
 
 	(void)kind;
 	if (x->base != NULL) {
-		if (filename != NULL && strcmp(filename, x->base) != 0)
-			return;
 		if ((h = wrapper_hash_file(x->path)) == x->hash)
 			return;
 		x->hash = h;
@@ -366,7 +361,7 @@ wrapper_xwatch_add(struct wrapper *w, const char *path, bool env)
 		dir = slash == NULL ? xstrdup(".") : slash == path ?
 		    xstrdup("/") : xasprintf("%.*s", (int)(slash - path), path);
 	}
-	if (dirwatch_start(w->loop, dir, wrapper_on_xdir, x, &x->dw,
+	if (dirwatch_start(w->loop, dir, x->base, wrapper_on_xdir, x, &x->dw,
 	    &err) == -1) {
 		log_warnx("%s (retrying)", err);
 		free(err);
@@ -396,7 +391,9 @@ wrapper_watch(struct wrapper *w, const char *path)
 	dir = slash == NULL ? xstrdup(".") : slash == path ? xstrdup("/") :
 	    xasprintf("%.*s", (int)(slash - path), path);
 	/* dirwatch keeps trying a directory that is not there yet. */
-	if (dirwatch_start(w->loop, dir, wrapper_on_dir, w, &w->dw, &err) == -1) {
+	/* Editors' and atomic writers' temp files are not the config. */
+	if (dirwatch_start(w->loop, dir, w->base, wrapper_on_dir, w, &w->dw,
+	    &err) == -1) {
 		log_warnx("%s (retrying)", err);
 		free(err);
 	}

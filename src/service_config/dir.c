@@ -151,8 +151,8 @@ scdir_start(struct svcsrc *src, char **err)
 	uv_check_init(src->loop, &d->rescan);
 	d->settle.data = d->rescan.data = src;
 	d->open_handles = 3;		/* settle, rescan, and the dirwatch */
-	if (dirwatch_start(src->loop, src->path, scdir_on_change, src, &d->dw,
-	    &inner) == -1) {
+	if (dirwatch_start(src->loop, src->path, NULL, scdir_on_change, src,
+	    &d->dw, &inner) == -1) {
 		set_err(err, "service_config.path: %s", inner);
 		free(inner);
 		return -1;

@@ -141,8 +141,6 @@ filew_on_change(void *arg, const char *filename, enum dirwatch_kind kind)
 	struct watcher *w = arg;
 	struct filew *fw = w->priv;
 
-	if (filename != NULL && strcmp(filename, fw->base) != 0)
-		return;
 	if (dirwatch_complete(kind)) {
 		if (filename != NULL)
 			uv_timer_stop(&fw->settle);
@@ -196,8 +194,8 @@ filew_start(struct watcher *w, char **err)
 	uv_check_init(w->loop, &fw->now);
 	fw->settle.data = fw->now.data = w;
 	fw->open_handles = 3;		/* settle, now, and the dirwatch */
-	if (dirwatch_start(w->loop, fw->dir, filew_on_change, w, &fw->dw,
-	    &inner) == -1) {
+	if (dirwatch_start(w->loop, fw->dir, fw->base, filew_on_change, w,
+	    &fw->dw, &inner) == -1) {
 		log_event(LOG_LVL_WARNING, "watcher_error", w->service, NULL,
 		    "service %s: %s; trying again", w->service, inner);
 		free(inner);

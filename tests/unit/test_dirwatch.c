@@ -181,7 +181,7 @@ test_plain_rename(void **state)
 	tmp = xasprintf("%s/.hosts.tmp", dir);
 	path = xasprintf("%s/hosts", dir);
 	assert_int_equal(uv_loop_init(&loop), 0);
-	assert_int_equal(dirwatch_start(&loop, dir, on_change, &s, &dw, &err),
+	assert_int_equal(dirwatch_start(&loop, dir, NULL, on_change, &s, &dw, &err),
 	    0);
 	put(tmp, "one");
 	assert_int_equal(rename(tmp, path), 0);
@@ -206,7 +206,7 @@ test_data_swap(void **state)
 	assert_int_equal(mkdir(mount, 0755), 0);
 	kube_swap(mount, "..2026_11_30_06_00_00.000000001", false);
 	assert_int_equal(uv_loop_init(&loop), 0);
-	assert_int_equal(dirwatch_start(&loop, mount, on_change, &s, &dw,
+	assert_int_equal(dirwatch_start(&loop, mount, NULL, on_change, &s, &dw,
 	    &err), 0);
 	kube_swap(mount, "..2026_11_30_06_00_01.000000002", false);
 	/* The old directory's removal is the last event. */
@@ -233,7 +233,7 @@ test_nested_follow(void **state)
 	assert_int_equal(mkdir(mount, 0755), 0);
 	kube_swap(mount, "..2026_11_30_06_00_00.000000001", true);
 	assert_int_equal(uv_loop_init(&loop), 0);
-	assert_int_equal(dirwatch_start(&loop, conf, on_change, &s, &dw,
+	assert_int_equal(dirwatch_start(&loop, conf, NULL, on_change, &s, &dw,
 	    &err), 0);
 	start = uv_now(&loop);
 	/* Each swap removes the directory watched now: the new one is
@@ -266,7 +266,7 @@ test_made_again(void **state)
 	file = xasprintf("%s/again/later", dir);
 	assert_int_equal(mkdir(sub, 0755), 0);
 	assert_int_equal(uv_loop_init(&loop), 0);
-	assert_int_equal(dirwatch_start(&loop, sub, on_change, &s, &dw, &err),
+	assert_int_equal(dirwatch_start(&loop, sub, NULL, on_change, &s, &dw, &err),
 	    0);
 	start = uv_now(&loop);
 	assert_int_equal(rmdir(sub), 0);
@@ -343,7 +343,7 @@ test_kinds(void **state)
 	path = xasprintf("%s/kinds", dir);
 	put(path, "zero");
 	assert_int_equal(uv_loop_init(&loop), 0);
-	assert_int_equal(dirwatch_start(&loop, dir, on_change, &s, &dw, &err),
+	assert_int_equal(dirwatch_start(&loop, dir, NULL, on_change, &s, &dw, &err),
 	    0);
 	put(tmp, "one");
 	assert_int_equal(rename(tmp, path), 0);
@@ -395,9 +395,9 @@ test_overflow(void **state)
 	sub = xasprintf("%s/flood", dir);
 	assert_int_equal(mkdir(sub, 0755), 0);
 	assert_int_equal(uv_loop_init(&loop), 0);
-	assert_int_equal(dirwatch_start(&loop, sub, on_change, &s, &dw, &err),
-	    0);
-	assert_int_equal(dirwatch_start(&loop, dir, on_change, &t, &dw2,
+	assert_int_equal(dirwatch_start(&loop, sub, NULL, on_change, &s, &dw,
+	    &err), 0);
+	assert_int_equal(dirwatch_start(&loop, dir, NULL, on_change, &t, &dw2,
 	    &err), 0);
 	/* Three events a file: created, closed after writing, removed. */
 	path = xasprintf("%s/f", sub);
@@ -415,6 +415,74 @@ test_overflow(void **state)
 	dirwatch_stop(dw2, NULL);
 	stop(&loop, dw, &s);
 	free(path);
+	free(sub);
+}
+
+/* Dirwatches of one file name hear of their file and of what has no
+ * name, not of their neighbours' files; those of every name hear of all. */
+static void
+test_names(void **state)
+{
+	struct seen a = { 0 }, a2 = { 0 }, b = { 0 }, any = { 0 };
+	struct dirwatch *dwa, *dwa2, *dwb, *dwany;
+	uv_loop_t loop;
+	char *err = NULL, *sub, *tmp, *path, *link;
+
+	(void)state;
+	sub = xasprintf("%s/names", dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	assert_int_equal(uv_loop_init(&loop), 0);
+	assert_int_equal(dirwatch_start(&loop, sub, "a", on_change, &a, &dwa,
+	    &err), 0);
+	assert_int_equal(dirwatch_start(&loop, sub, "a", on_change, &a2,
+	    &dwa2, &err), 0);
+	assert_int_equal(dirwatch_start(&loop, sub, "b", on_change, &b, &dwb,
+	    &err), 0);
+	assert_int_equal(dirwatch_start(&loop, sub, NULL, on_change, &any,
+	    &dwany, &err), 0);
+
+	tmp = xasprintf("%s/.a.tmp", sub);
+	path = xasprintf("%s/a", sub);
+	put(tmp, "one");
+	assert_int_equal(rename(tmp, path), 0);
+	run_until(&loop, &any, "|a:moved in", 0);
+	run_until(&loop, &a, "|a:moved in", 0);
+	run_until(&loop, &a2, "|a:moved in", 0);
+	assert_string_equal(a.log, "|a:moved in");
+	assert_string_equal(a2.log, "|a:moved in");
+	assert_non_null(strstr(any.log, "|.a.tmp:closed after writing"));
+	free(path);
+
+	/* One of the two "a" stopped: the other still hears. */
+	dirwatch_stop(dwa2, NULL);
+	path = xasprintf("%s/b", sub);
+	put(tmp, "two");
+	assert_int_equal(rename(tmp, path), 0);
+	run_until(&loop, &any, "|b:moved in", 0);
+	run_until(&loop, &b, "|b:moved in", 0);
+	assert_string_equal(b.log, "|b:moved in");
+	free(path);
+	path = xasprintf("%s/a", sub);
+	put(tmp, "three");
+	assert_int_equal(rename(tmp, path), 0);
+	run_until(&loop, &a, "|a:moved in|a:moved in", 0);
+	assert_string_equal(a2.log, "|a:moved in");
+	assert_string_equal(b.log, "|b:moved in");
+	free(path);
+
+	/* What has no name goes to every one. */
+	link = xasprintf("%s/..data", sub);
+	assert_int_equal(symlink(".", link), 0);
+	run_until(&loop, &a, NULL, 1);
+	run_until(&loop, &b, NULL, 1);
+	run_until(&loop, &any, NULL, 1);
+	assert_false(a.data_named || b.data_named || any.data_named);
+
+	dirwatch_stop(dwa, NULL);
+	dirwatch_stop(dwb, NULL);
+	stop(&loop, dwany, &any);
+	free(link);
+	free(tmp);
 	free(sub);
 }
 
@@ -452,6 +520,7 @@ main(void)
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_kinds),
 		cmocka_unit_test(test_overflow),
+		cmocka_unit_test(test_names),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
