@@ -13,6 +13,8 @@
 #include "util.h"
 
 #define DIRWATCH_CHECK_MS	2000
+
+static uint64_t dirwatch_check_ms = DIRWATCH_CHECK_MS;
 #define DIRWATCH_READS		16	/* reads per wake-up, then yield */
 
 /* libuv's own mask plus IN_CLOSE_WRITE, which libuv does not watch:
@@ -520,6 +522,12 @@ dirwatch_on_check(uv_timer_t *t)
 	}
 }
 
+void
+dirwatch_set_check_ms(uint64_t ms)
+{
+	dirwatch_check_ms = ms;
+}
+
 int
 dirwatch_start(uv_loop_t *loop, const char *dir, const char *name,
     dirwatch_cb cb, void *arg, struct dirwatch **out, char **err)
@@ -533,8 +541,8 @@ dirwatch_start(uv_loop_t *loop, const char *dir, const char *name,
 	dw->wd = -1;
 	uv_timer_init(loop, &dw->check);
 	dw->check.data = dw;
-	uv_timer_start(&dw->check, dirwatch_on_check, DIRWATCH_CHECK_MS,
-	    DIRWATCH_CHECK_MS);
+	uv_timer_start(&dw->check, dirwatch_on_check, dirwatch_check_ms,
+	    dirwatch_check_ms);
 	*out = dw;
 	if (dirwatch_attach(dw, err) == -1)
 		return -1;

@@ -49,6 +49,10 @@ typedef void (*dirwatch_cb)(void *arg, const char *filename,
  * keeps trying. */
 int dirwatch_start(uv_loop_t *loop, const char *dir, const char *name,
     dirwatch_cb cb, void *arg, struct dirwatch **out, char **err);
+/* The periodic check's interval for dirwatches started from now on
+ * (2 s): tests make it long, to see that inotify alone followed a new
+ * directory. */
+void dirwatch_set_check_ms(uint64_t ms);
 /* Stop; closed(arg) is called once every handle is closed. */
 void dirwatch_stop(struct dirwatch *dw, void (*closed)(void *arg));
 
