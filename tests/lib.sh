@@ -595,8 +595,9 @@ pm_expect_bodies() {
 : "${ZOOKEEPER_JAR:=/usr/share/java/zookeeper.jar}"
 
 # pm__zk_write_config NAME CLIENT_PORT [ENSEMBLE_LINES]: a loopback-only
-# ZooKeeper in $PM_TMP/zk-NAME: short ticks, sessions of at most 3 s, no
-# fsync per write, the four-letter words the tests use, logs in zk-NAME.log.
+# ZooKeeper in $PM_TMP/zk-NAME: short ticks, sessions of at most 3 s (or
+# PM_ZK_MAX_SESSION_MS), no fsync per write, the four-letter words the tests
+# use, logs in zk-NAME.log.
 pm__zk_write_config() {
     local name=$1 port=$2 ensemble=${3:-} dir="$PM_TMP/zk-$1"
     mkdir -p "$dir/data"
@@ -607,7 +608,7 @@ syncLimit=10
 dataDir=$dir/data
 clientPort=$port
 clientPortAddress=127.0.0.1
-maxSessionTimeout=3000
+maxSessionTimeout=${PM_ZK_MAX_SESSION_MS:-3000}
 forceSync=no
 admin.enableServer=false
 4lw.commands.whitelist=srvr,ruok,cons

@@ -276,17 +276,21 @@ zks_unsent_msg(struct zks_tag *req, int rc)
 	return m;
 }
 
-/* A request that never left the queue gets its one reply too. */
-static void
+/* A request that never left the queue gets its one reply too. Returns
+ * how many there were. */
+static size_t
 zks_flush_queue(struct zks *s, int rc)
 {
 	struct zks_tag *req;
+	size_t n = 0;
 
 	while ((req = s->queue) != NULL) {
 		s->queue = req->next;
 		zks_post(s, zks_unsent_msg(req, rc));
+		n++;
 	}
 	s->queue_tail = &s->queue;
+	return n;
 }
 
 /* Close the handle. Blocks until its threads are joined; only a closing
@@ -386,6 +390,8 @@ zks_lost(struct zks *s)
 static void
 zks_session_event(struct zks *s, const struct zks_msg *m)
 {
+	size_t unsent;
+
 	if (m->state == ZOO_CONNECTED_STATE) {
 		s->connected = true;
 		s->session_id = m->session_id;
@@ -421,7 +427,12 @@ zks_session_event(struct zks *s, const struct zks_msg *m)
 		s->connected = false;
 		/* The client answers what was sent (connection loss); what
 		 * waits here is answered alike. */
-		zks_flush_queue(s, ZCONNECTIONLOSS);
+		if ((unsent = zks_flush_queue(s, ZCONNECTIONLOSS)) > 0)
+			log_event(LOG_LVL_INFO, "zookeeper_session", NULL,
+			    NULL, "ZooKeeper %s: %zu requests not sent yet "
+			    "(%zu in flight) are dropped with the connection; "
+			    "everything is read again once connected",
+			    s->servers, unsent, s->nsent);
 		zks_lost(s);
 		return;
 	}
