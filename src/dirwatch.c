@@ -13,8 +13,6 @@
 #include "util.h"
 
 #define DIRWATCH_CHECK_MS	2000
-
-static uint64_t dirwatch_check_ms = DIRWATCH_CHECK_MS;
 #define DIRWATCH_READS		16	/* reads per wake-up, then yield */
 
 /* libuv's own mask plus IN_CLOSE_WRITE, which libuv does not watch:
@@ -82,6 +80,7 @@ struct dirwatch {
 };
 
 static struct dirwatch_ino *dirwatch_inos;
+static uint64_t dirwatch_check_ms = DIRWATCH_CHECK_MS;
 
 enum dirwatch_kind
 dirwatch_classify(uint32_t mask, mode_t mode)
@@ -326,8 +325,11 @@ dirwatch_to_add(struct dirwatch_to *to, struct dirwatch *list)
 static void
 dirwatch_to_add_bucket(const void *node, VISIT visit, void *to)
 {
+	const struct dirwatch_name *bucket =
+	    *(struct dirwatch_name *const *)node;
+
 	if (visit == postorder || visit == leaf)
-		dirwatch_to_add(to, (*(struct dirwatch_name *const *)node)->list);
+		dirwatch_to_add(to, bucket->list);
 }
 
 /* One event to the dirwatches holding its descriptor that want its name
