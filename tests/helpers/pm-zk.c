@@ -8,6 +8,8 @@
  *   pm-zk -s HOST:PORT mk PATH DATA    create PATH, whose parent exists
  *   pm-zk -s HOST:PORT del PATH        delete PATH, which has no child
  *                                      (one request, unlike rm)
+ *   pm-zk -s HOST:PORT set PATH DATA   set the data of PATH, which exists
+ *                                      (one request, unlike put)
  *   pm-zk -s HOST:PORT [-a] -          read commands from stdin, one a
  *                                      line ("put PATH DATA..."), all on
  *                                      one session; with -a, print "ok"
@@ -15,8 +17,8 @@
  *                                      "multi" ... "end" around mk lines
  *                                      creates them in one transaction
  *                                      (zoo_multi): all at once, or none
- *   pm-zk -s HOST:PORT -b -            the same, for bulk writes: mk and
- *                                      del are sent without waiting for
+ *   pm-zk -s HOST:PORT -b -            the same, for bulk writes: mk, set
+ *                                      and del are sent without waiting for
  *                                      their replies (up to 1,000 in
  *                                      flight); any other command first
  *                                      waits for those. 100,000 nodes take
@@ -154,6 +156,16 @@ pmzk_del(zhandle_t *zh, const char *path)
 	return rc == ZOK ? 0 : -1;
 }
 
+static int
+pmzk_set(zhandle_t *zh, const char *path, const char *data)
+{
+	int rc = zoo_set(zh, path, data, (int)strlen(data), -1);
+
+	if (rc != ZOK)
+		fprintf(stderr, "pm-zk: set %s: %s\n", path, zerror(rc));
+	return rc == ZOK ? 0 : -1;
+}
+
 static void
 pmzk_bulk_done(int rc, const char *path)
 {
@@ -182,6 +194,14 @@ pmzk_on_deleted(int rc, const void *data)
 	free((void *)data);
 }
 
+static void
+pmzk_on_set(int rc, const struct Stat *stat, const void *data)
+{
+	(void)stat;
+	pmzk_bulk_done(rc, data);
+	free((void *)data);
+}
+
 /* Wait until at most MAX requests are in flight; the failures so far. */
 static int
 pmzk_bulk_wait(int max)
@@ -196,7 +216,7 @@ pmzk_bulk_wait(int max)
 	return failed;
 }
 
-/* mk or del without waiting for the reply: 0 once sent. */
+/* mk, set or del without waiting for the reply: 0 once sent. */
 static int
 pmzk_bulk_send(zhandle_t *zh, const char *cmd, const char *path,
     const char *data)
@@ -211,6 +231,9 @@ pmzk_bulk_send(zhandle_t *zh, const char *cmd, const char *path,
 	if (strcmp(cmd, "mk") == 0)
 		rc = zoo_acreate(zh, path, data, (int)strlen(data),
 		    &ZOO_OPEN_ACL_UNSAFE, 0, pmzk_on_created, p);
+	else if (strcmp(cmd, "set") == 0)
+		rc = zoo_aset(zh, path, data, (int)strlen(data), -1,
+		    pmzk_on_set, p);
 	else
 		rc = zoo_adelete(zh, path, -1, pmzk_on_deleted, p);
 	if (rc != ZOK) {
@@ -267,6 +290,8 @@ pmzk_run(zhandle_t *zh, const char *cmd, const char *path, const char *data)
 		return pmzk_rm(zh, path);
 	if (strcmp(cmd, "del") == 0)
 		return pmzk_del(zh, path);
+	if (strcmp(cmd, "set") == 0)
+		return pmzk_set(zh, path, data != NULL ? data : "");
 	if (strcmp(cmd, "get") == 0)
 		return pmzk_get(zh, path);
 	if (strcmp(cmd, "ls") == 0)
@@ -370,7 +395,7 @@ pmzk_script(zhandle_t *zh, bool ack, bool bulk)
 			continue;
 		}
 		if (bulk && (strcmp(cmd, "mk") == 0 ||
-		    strcmp(cmd, "del") == 0))
+		    strcmp(cmd, "set") == 0 || strcmp(cmd, "del") == 0))
 			rc = pmzk_bulk_send(zh, cmd, path,
 			    data != NULL ? data : "");
 		else {
@@ -424,6 +449,7 @@ main(int argc, char **argv)
 	return rc;
 usage:
 	fprintf(stderr, "usage: pm-zk -s HOST:PORT put PATH DATA | mk PATH DATA "
-	    "| rm PATH | del PATH | get PATH | ls PATH | [-a | -b] -\n");
+	    "| rm PATH | del PATH | set PATH DATA | get PATH | ls PATH "
+	    "| [-a | -b] -\n");
 	return 2;
 }

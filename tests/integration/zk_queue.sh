@@ -64,7 +64,8 @@ pm_pass "first sync: s0 and $N servers from ZooKeeper"
 kill -USR1 "$hold"
 pm_wait_for grep -q 'holding' "$PM_TMP/hold.log" || pm_fail "pm-tcp-hold does not hold"
 lost=$(pm_log_count 'requests not sent yet')
-servers_at 40000 put | pm_zk $ZK - || pm_fail "changing $N nodes"
+# Pipelined (-b), so that the notifications come well within the session.
+servers_at 40000 set | pm_zk $ZK -b - || pm_fail "changing $N nodes"
 PM_WAIT_TIMEOUT=60 pm_wait_log_count "ZooKeeper 127.0.0.1:27482: [0-9]+ requests not sent yet \\([0-9]+ in flight\\) are dropped with the connection" \
 	$((lost + 1)) || pm_fail "no queued request was dropped with the connection: $(grep -E 'ZooKeeper' "$PM_TMP/proxymgrd.log" | tail -n 5)"
 line=$(grep -oE '[0-9]+ requests not sent yet \([0-9]+ in flight\)' "$PM_TMP/proxymgrd.log" | tail -n 1)
