@@ -107,22 +107,22 @@ snapshot_add_named(struct snapshot *s, const char *name,
 	s->nnamed++;
 }
 
+static int
+snapshot_name_cmp(const void *name, const void *elem)
+{
+	return strcmp(name,
+	    (*(struct snapshot_service *const *)elem)->def->name);
+}
+
 const struct snapshot_service *
 snapshot_find(const struct snapshot *s, const char *name)
 {
-	size_t lo = 0, hi = s != NULL ? s->n : 0;
+	struct snapshot_service *const *e;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(s->v[mid]->def->name, name);
-		if (c == 0)
-			return s->v[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	if (s == NULL || s->n == 0)
+		return NULL;
+	e = bsearch(name, s->v, s->n, sizeof(*s->v), snapshot_name_cmp);
+	return e != NULL ? *e : NULL;
 }
 
 int

@@ -71,22 +71,17 @@ zkf_log_error(struct zk_follow *f, const char *what, const char *path, int rc)
 /* Children are kept sorted by name: a listing of N children is merged
  * in one walk, and a reply finds its child by a binary search, so that
  * a service of 10,000 servers costs no more per server than one of 10. */
+static int
+zkf_child_cmp(const void *name, const void *elem)
+{
+	return strcmp(name, ((const struct zkf_child *)elem)->name);
+}
+
 static struct zkf_child *
 zkf_find(struct zk_follow *f, const char *name)
 {
-	size_t lo = 0, hi = f->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(f->v[mid].name, name);
-		if (c == 0)
-			return &f->v[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return f->n > 0 ? bsearch(name, f->v, f->n, sizeof(*f->v),
+	    zkf_child_cmp) : NULL;
 }
 
 /* The child a path below f->path names, or NULL. */
