@@ -291,31 +291,39 @@ daemon_first_sync_poke(void *ctx)
 
 /* The bound passed: HAProxy starts with what has answered; the others
  * come in the normal way when they do. */
+/* Append to sb the services whose watcher has not answered yet, after
+ * the named already there: ten by name, then how many more. */
 static void
-daemon_on_first_sync_bound(uv_timer_t *t)
+daemon_name_unanswered(const struct daemon *d, struct sbuf *sb,
+    size_t named)
 {
-	struct daemon *d = t->data;
-	struct sbuf sb;
-	size_t named = 0, more = 0;
+	size_t more = 0;
 
-	sbuf_init(&sb);
-	if (!d->synced) {
-		sbuf_printf(&sb, "service_config %s", d->cfg->sc_servers ?
-		    d->cfg->sc_servers : d->cfg->sc_path);
-		named++;
-	}
 	for (size_t i = 0; i < d->model.n; i++) {
 		const struct model_service *ms = d->model.v[i];
 		if (ms->watcher == NULL || ms->watcher->answered)
 			continue;
 		if (named < 10)
-			sbuf_printf(&sb, "%s%s", named++ > 0 ? ", " : "",
+			sbuf_printf(sb, "%s%s", named++ > 0 ? ", " : "",
 			    ms->name);
 		else
 			more++;
 	}
 	if (more > 0)
-		sbuf_printf(&sb, " (and %zu more)", more);
+		sbuf_printf(sb, " (and %zu more)", more);
+}
+
+static void
+daemon_on_first_sync_bound(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+	struct sbuf sb;
+
+	sbuf_init(&sb);
+	if (!d->synced)
+		sbuf_printf(&sb, "service_config %s", d->cfg->sc_servers ?
+		    d->cfg->sc_servers : d->cfg->sc_path);
+	daemon_name_unanswered(d, &sb, d->synced ? 0 : 1);
 	log_event(LOG_LVL_INFO, "first_sync", NULL, "bound", "first sync: "
 	    "bound of %d ms reached; still waiting on: %s; starting HAProxy "
 	    "with the %zu services known, the others follow as they answer",
@@ -1047,14 +1055,16 @@ daemon_check_wait(struct daemon *d)
 		    d->cfg->sc_servers ? d->cfg->sc_servers : d->cfg->sc_path,
 		    DAEMON_CHECK_SYNC_MS / 1000);
 		rc = -1;
-	} else
-		for (size_t i = 0; i < d->model.n; i++) {
-			const struct model_service *ms = d->model.v[i];
-			if (ms->watcher != NULL && !ms->watcher->answered)
-				log_info("service %s: no server list within "
-				    "%d s: rendered with none", ms->name,
-				    DAEMON_CHECK_SYNC_MS / 1000);
-		}
+	} else if (watcher_unanswered() > 0) {
+		struct sbuf sb;
+
+		sbuf_init(&sb);
+		daemon_name_unanswered(d, &sb, 0);
+		log_info("no server list within %d s from %s: rendered with "
+		    "none", DAEMON_CHECK_SYNC_MS / 1000,
+		    sb.len > 0 ? sb.buf : "?");
+		sbuf_free(&sb);
+	}
 	uv_close((uv_handle_t *)&timer, NULL);
 	uv_run(d->loop, UV_RUN_NOWAIT);
 	return rc;
