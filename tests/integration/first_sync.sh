@@ -44,6 +44,18 @@ last_serves() {
 
 checks() { pm_log_count 'reload: checking the new configuration'; }
 
+# one_start WHAT: the first sync from WHAT was one HAProxy start with
+# every service and server, and no reload.
+one_start() {
+	pm_log_has "first sync: $NSVC services, $((NSVC * NSRV)) servers from $NSVC watchers in [0-9]+ ms" ||
+		pm_fail "no first sync line: $(grep -E 'first sync' "$PM_TMP/proxymgrd.log" || true)"
+	pm_assert_eq 1 "$(pm_reload_count)" "$1: HAProxy generations until idle"
+	pm_assert_eq 1 "$(checks)" "$1: haproxy -c runs until idle"
+	pm_assert_eq "$NSVC" "$(last_serves)" "$1: services HAProxy serves"
+	pm_assert_eq $((NSVC * NSRV)) "$(hap_servers)" "$1: servers in HAProxy"
+	pm_pass "$1: $NSVC x $NSRV in one start, no reload"
+}
+
 # ---- 1. host files ------------------------------------------------------------
 mkdir -p "$PM_TMP/hosts"
 pm_write_pmconfig
@@ -57,13 +69,7 @@ for ((i = 0; i < NSVC; i++)); do
 done
 pm_start_proxymgrd
 pm_wait_idle
-pm_log_has "first sync: $NSVC services, $((NSVC * NSRV)) servers from $NSVC watchers in [0-9]+ ms" ||
-	pm_fail "no first sync line: $(grep -E 'first sync' "$PM_TMP/proxymgrd.log" || true)"
-pm_assert_eq 1 "$(pm_reload_count)" "host files: HAProxy generations until idle"
-pm_assert_eq 1 "$(checks)" "host files: haproxy -c runs until idle"
-pm_assert_eq "$NSVC" "$(last_serves)" "host files: services HAProxy serves"
-pm_assert_eq $((NSVC * NSRV)) "$(hap_servers)" "host files: servers in HAProxy"
-pm_pass "host files: $NSVC x $NSRV in one start, no reload"
+one_start "host files"
 pm_stop_proxymgrd
 mv "$PM_TMP/proxymgrd.log" "$PM_TMP/proxymgrd-files.log"
 
@@ -107,13 +113,7 @@ PM_SERVICE_CONFIG="service_config:
 PM_INITIAL_SYNC_MS=120000 pm_write_pmconfig
 pm_start_proxymgrd
 pm_wait_idle
-pm_log_has "first sync: $NSVC services, $((NSVC * NSRV)) servers from $NSVC watchers in [0-9]+ ms" ||
-	pm_fail "no first sync line: $(grep -E 'first sync' "$PM_TMP/proxymgrd.log" || true)"
-pm_assert_eq 1 "$(pm_reload_count)" "ZooKeeper: HAProxy generations until idle"
-pm_assert_eq 1 "$(checks)" "ZooKeeper: haproxy -c runs until idle"
-pm_assert_eq "$NSVC" "$(last_serves)" "ZooKeeper: services HAProxy serves"
-pm_assert_eq $((NSVC * NSRV)) "$(hap_servers)" "ZooKeeper: servers in HAProxy"
-pm_pass "ZooKeeper: $NSVC x $NSRV in one start, no reload"
+one_start "ZooKeeper"
 pm_stop_proxymgrd
 mv "$PM_TMP/proxymgrd.log" "$PM_TMP/proxymgrd-zk.log"
 
